@@ -1,0 +1,30 @@
+# Two entry points (README Quick start): `make demo` and `make test`.
+# Both create .venv and install the package with its dependencies first.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cat setup.cfg pyproject.toml | cksum | cut -d' ' -f1)
+EXCERPTS := $(shell find raw_classifiers -type f ! -name '*.md' | sort)
+
+.PHONY: install demo test bench clean
+
+$(STAMP): setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	rm -f $(VENV)/.installed-* && touch $@
+
+install: $(STAMP)
+
+# The main job on the bundled excerpts: inspect each file, then validate them all.
+demo: $(STAMP)
+	@for f in $(EXCERPTS); do $(BIN)/crosswalk inspect "$$f" --sample 2 --max-problems 5 || exit 1; echo; done
+	$(BIN)/crosswalk validate $(EXCERPTS) --max-problems 10
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/load.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -1,0 +1,113 @@
+"""One loader module per classification, and a registry that picks the right one.
+
+Each loader module defines:
+
+* ``FORMATS``: ``{format_id: description}`` — the layouts it reads;
+* ``sniff(path, head) -> str | None``: the format id if the file is one of its
+  layouts (``head`` = the first 64 KiB decoded leniently), else None;
+* ``load(path, format=None) -> LoadResult``.
+
+Auto-detection is used only where exactly one loader claims the file; otherwise
+the caller must name the format (``--scheme``).
+"""
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import Optional
+
+from ..errors import LoadError, Report, UnknownSchemeError
+from .base import ItemCollector, LoadResult
+
+# format id -> loader module (relative). The format id is what --scheme accepts.
+_MODULES = ("okpdtr", "okz", "isco08", "isco88", "okved2", "nace2", "isic4")
+
+
+def _modules():
+    for name in _MODULES:
+        yield importlib.import_module(f".{name}", __name__)
+
+
+def formats() -> dict[str, str]:
+    """Every format the loaders read: id -> description."""
+    out = {}
+    for mod in _modules():
+        out.update(mod.FORMATS)
+    return dict(sorted(out.items()))
+
+
+def _head(path: Path) -> str:
+    with open(path, "rb") as fh:
+        data = fh.read(65536)
+    if data.startswith(b"PK") or data.startswith(b"\xd0\xcf\x11\xe0"):
+        return ""  # workbooks: loaders sniff them by opening them
+    for enc in ("utf-8-sig", "cp1251"):
+        try:
+            return data.decode(enc)
+        except UnicodeDecodeError as exc:
+            if enc == "utf-8-sig" and exc.start > len(data) - 4:  # cut inside a character
+                return data[:exc.start].decode(enc)
+    return data.decode("latin-1")
+
+
+def detect(path: str | Path) -> str:
+    """The format id of a file; raises :class:`UnknownSchemeError` when no loader
+    or more than one claims it."""
+    path = Path(path)
+    if not path.is_file():
+        raise LoadError(f"{path}: no such file")
+    head = _head(path)
+    claims = []
+    for mod in _modules():
+        fmt = mod.sniff(path, head)
+        if fmt:
+            claims.append(fmt)
+    if len(claims) == 1:
+        return claims[0]
+    known = ", ".join(formats())
+    if not claims:
+        raise UnknownSchemeError(f"{path}: cannot tell which classification this file holds;"
+                                 f" name it with --scheme (one of: {known})")
+    raise UnknownSchemeError(f"{path}: ambiguous, could be {' or '.join(sorted(claims))};"
+                             " name it with --scheme")
+
+
+def _module_for(fmt: str):
+    for mod in _modules():
+        if fmt in mod.FORMATS:
+            return mod
+    raise UnknownSchemeError(f"unknown scheme/format {fmt!r}; known: {', '.join(formats())}")
+
+
+def load(path: str | Path, scheme: Optional[str] = None) -> LoadResult:
+    """Load one file. ``scheme`` is a format id (see :func:`formats`) or a scheme id
+    such as ``okved2`` when that scheme has a single format or the layout is sniffed.
+
+    Raises :class:`LoadError` (with its report) when the file cannot be read at all.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise LoadError(f"{path}: no such file")
+    if scheme is None:
+        fmt = detect(path)
+    elif scheme in formats():
+        fmt = scheme
+    else:
+        # a scheme id: let the scheme's module pick among its own layouts
+        candidates = [f for f in formats() if f.split(":")[0] == scheme]
+        if not candidates:
+            raise UnknownSchemeError(f"unknown scheme {scheme!r}; known: {', '.join(formats())}")
+        mod = _module_for(candidates[0])
+        fmt = mod.sniff(path, _head(path))
+        if fmt is None or fmt not in candidates:
+            if len(candidates) == 1:
+                fmt = candidates[0]
+            else:
+                raise UnknownSchemeError(f"{path}: not a layout of {scheme} this tool knows;"
+                                         f" try one of {', '.join(candidates)}")
+    result = _module_for(fmt).load(path, format=fmt)
+    result.report.check_accounting()
+    return result
+
+
+__all__ = ["ItemCollector", "LoadResult", "detect", "formats", "load", "Report"]

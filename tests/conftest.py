@@ -1,0 +1,48 @@
+"""Shared test helpers.
+
+Reference-data tests read the official tables through CROSSWALK_REFERENCE_DATA
+(the classifiers folder; the gold folder sits beside it). When the variable is set
+but a file is missing the test fails: a missing table must never pass as a skip.
+When it is unset (a contributor without the data) those tests are skipped.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+DATA = Path(__file__).parent / "data"
+RAW = Path(__file__).parent.parent / "raw_classifiers"
+
+
+def _root() -> Path | None:
+    value = os.environ.get("CROSSWALK_REFERENCE_DATA")
+    return Path(value) if value else None
+
+
+def reference_file(relpath: str) -> Path:
+    """Path of a reference file under CROSSWALK_REFERENCE_DATA (``../gold/x`` for gold)."""
+    root = _root()
+    if root is None:
+        pytest.skip("CROSSWALK_REFERENCE_DATA is not set (reference tables not available)")
+    path = (root / relpath).resolve()
+    if not path.is_file():
+        pytest.fail(f"CROSSWALK_REFERENCE_DATA={root} but {relpath} is missing there")
+    return path
+
+
+@pytest.fixture
+def ref():
+    """``ref("okved2/...")`` -> Path of a reference table (fails if missing)."""
+    return reference_file
+
+
+@pytest.fixture
+def data_dir() -> Path:
+    return DATA
+
+
+def flat(report, **match):
+    """The report's problems as dicts, filtered by equal fields (kind=..., severity=...)."""
+    return [p for p in report.flatten() if all(p.get(k) == v for k, v in match.items())]
