@@ -4,7 +4,6 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat setup.cfg pyproject.toml | cksum | cut -d' ' -f1)
-EXCERPTS := $(shell find raw_classifiers -type f ! -name '*.md' | sort)
 
 .PHONY: install demo test bench clean
 
@@ -17,8 +16,9 @@ install: $(STAMP)
 
 # The main job on the bundled excerpts: inspect each file, then validate them all.
 demo: $(STAMP)
-	@for f in $(EXCERPTS); do $(BIN)/crosswalk inspect "$$f" --sample 2 --max-problems 5 || exit 1; echo; done
-	$(BIN)/crosswalk validate $(EXCERPTS) --max-problems 10
+	@find raw_classifiers -type f ! -name '*.md' -print0 | sort -z | \
+	  xargs -0 -n1 $(BIN)/crosswalk inspect --sample 2 --max-problems 5
+	$(BIN)/crosswalk validate raw_classifiers --max-problems 10
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

@@ -1,7 +1,14 @@
 """crosswalk — build, review and apply correspondence tables between statistical
 classifications (OKPDTR, OKZ-2014, ISCO-08, OKVED2, NACE Rev.2, ISIC Rev.4)."""
 from .api import inspect, validate
-from .errors import CrosswalkError, LoadError, Problem, Report, UnknownCodeError, UnknownSchemeError
+from .errors import (
+    CrosswalkError,
+    LoadError,
+    Problem,
+    Report,
+    UnknownCodeError,
+    UnknownSchemeError,
+)
 from .loaders import LoadResult, detect, formats, load
 from .model import SCHEMES, Classification, Correspondence, Item, Pair, Scheme
 

@@ -46,10 +46,28 @@ def _load_reporting(path: str | Path, scheme: Optional[str]) -> tuple[Optional[L
         return None, report
 
 
+_NOT_TABLES = {".md", ".rst", ".pdf", ".py"}
+
+
+def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
+    """Files as given; folders become the data files inside them (sorted, recursive;
+    hidden files and documentation such as SOURCES.md left out)."""
+    out: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            out += sorted(f for f in p.rglob("*") if f.is_file()
+                          and not any(part.startswith(".") for part in f.relative_to(p).parts)
+                          and f.suffix.lower() not in _NOT_TABLES)
+        else:
+            out.append(p)
+    return out
+
+
 def validate(paths: Iterable[str | Path], scheme: Optional[str] = None) -> dict[str, Any]:
-    """Validate files; ``result["ok"]`` is False when any file has an error."""
+    """Validate files (folders are searched for data files); ``result["ok"]`` is False
+    when any file has an error."""
     files = []
-    for path in paths:
+    for path in expand_paths(paths):
         result, report = _load_reporting(path, scheme)
         files.append(file_summary(path, result, report, scheme))
     ok = all(p["severity"] != "error" for f in files for p in f["problems"])
@@ -71,10 +89,14 @@ def inspect(path: str | Path, scheme: Optional[str] = None, *, sample: int = 5) 
     if isinstance(data, Classification):
         out["scheme_name"] = data.scheme.name
         out["language"] = data.language
-        # a spread-out sample: first items of each level, in classification order
-        rows = []
-        for level in sorted({it.level for it in data}):
-            rows += [_item_row(it) for it in data.by_level(level)[:sample]]
+        # the top of the tree: items in classification order, at most `sample` per level,
+        # so the sample reads as a small tree (A, 01, 01.1, 01.11, …)
+        rows, per_level, shown = [], {}, set()
+        for it in data:
+            if per_level.get(it.level, 0) < sample and (it.parent is None or it.parent in shown):
+                per_level[it.level] = per_level.get(it.level, 0) + 1
+                shown.add(it.code)
+                rows.append(dict(_item_row(it), depth=len(data.ancestors(it.code))))
         out["sample"] = rows
     elif isinstance(data, Correspondence):
         out["scheme_name"] = f"{data.source_scheme.name} → {data.target_scheme.name}"

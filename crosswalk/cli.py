@@ -62,10 +62,16 @@ def _counts(problems: list[dict]) -> str:
 
 
 def _kinds(problems: list[dict]) -> str:
-    by: dict[tuple[str, str], int] = {}
-    for p in problems:
-        by[(p["severity"], p["kind"])] = by.get((p["severity"], p["kind"]), 0) + 1
-    return ", ".join(f"{k} {n}" for (s, k), n in sorted(by.items(), key=lambda x: (_SEVERITY_RANK[x[0][0]], x[0][1])))
+    """'error: duplicate_code 2; warning: mixed_script 1' — kinds counted per severity."""
+    parts = []
+    for sev in _SEVERITY_RANK:
+        by: dict[str, int] = {}
+        for p in problems:
+            if p["severity"] == sev:
+                by[p["kind"]] = by.get(p["kind"], 0) + 1
+        if by:
+            parts.append(f"{sev}: " + ", ".join(f"{k} {n}" for k, n in sorted(by.items())))
+    return "; ".join(parts)
 
 
 def _file_header(f: dict) -> None:
@@ -108,7 +114,7 @@ def inspect(file, scheme, fmt, sample, min_severity, max_problems):
     click.echo("  sample:")
     for row in info.get("sample", []):
         if "title" in row:
-            click.echo(f"    {'  ' * (row['level'] - 1)}{row['code']:<10} {row['title'][:90]}")
+            click.echo(f"    {'  ' * row['depth']}{row['code']:<10} {row['title'][:90]}")
         else:
             click.echo(f"    {row['source']} → {row['target']}" + (" (partial)" if row["partial"] else ""))
     problems = info["problems"]
@@ -117,13 +123,14 @@ def inspect(file, scheme, fmt, sample, min_severity, max_problems):
 
 
 @cli.command()
-@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True))
 @_scheme_option
 @_format_option
 @_severity_option
 @_limit_option
 def validate(files, scheme, fmt, min_severity, max_problems):
-    """Check FILES and report every problem found (file, sheet, row, column, value, rule).
+    """Check FILES (or every data file in a folder) and report every problem found
+    (file, sheet, row, column, value, rule).
 
     Exits with status 1 when any file has an error, 0 otherwise (warnings allowed).
     """
@@ -133,7 +140,7 @@ def validate(files, scheme, fmt, min_severity, max_problems):
     else:
         for f in result["files"]:
             _file_header(f)
-            click.echo(f"  {_counts(f['problems'])}")
+            click.echo(f"  {_counts(f['problems'])}" + (f" — {_kinds(f['problems'])}" if f["problems"] else ""))
             _echo_problems(f["problems"], min_severity, max_problems)
         bad = sum(1 for f in result["files"] if any(p["severity"] == "error" for p in f["problems"]))
         click.echo(f"{len(result['files'])} file(s) checked, {bad} with errors")

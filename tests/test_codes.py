@@ -1,7 +1,8 @@
 """Code formats and codes damaged by Excel: suggested, never padded silently."""
 import datetime as dt
 
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from crosswalk.codes import cell_code, code_level, structural_parent, suggest_codes
 

@@ -148,7 +148,7 @@ def _xls(path: Path, report: Report) -> list[Table]:
                     values.append(cell.value)
             if any(v is not None and str(v).strip() for v in values):
                 rows.append(Row(r + 1, values))
-        merged = sorted(f"{_col_letter(c)}{a + 1}:{_col_letter(d - 1)}{b}" for a, b, c, d in sh.merged_cells)
+        merged = sorted(f"{col_letter(c)}{a + 1}:{col_letter(d - 1)}{b}" for a, b, c, d in sh.merged_cells)
         tables.append(Table(sh.name, rows, hidden=sh.visibility != 0, merged=merged))
     return tables
 
@@ -175,7 +175,7 @@ def read_workbook(path: str | Path, report: Report) -> list[Table]:
         for (r, c), f in sorted(t.formulas.items()):
             report.warning("formula_cell", f"cell holds a formula; its cached value "
                            f"{t.rows and _cell_value(t, r, c)!r} is used", sheet=t.name, row=r,
-                           column=_col_letter(c), value=f)
+                           column=col_letter(c), value=f)
     return tables
 
 
@@ -186,7 +186,7 @@ def _cell_value(t: Table, r: int, c: int):
     return None
 
 
-def _col_letter(c: int) -> str:
+def col_letter(c: int) -> str:
     s = ""
     c += 1
     while c:

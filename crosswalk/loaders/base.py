@@ -7,10 +7,9 @@ ends either loaded or rejected (exact duplicates are rejected rows: dropped, cou
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Mapping, Optional, Union
 
-from ..codes import code_level
+from ..codes import code_level, structural_parent
 from ..errors import Report
 from ..model import Classification, Correspondence, Item, code_sort_key, get_scheme
 
@@ -115,8 +114,10 @@ class ItemCollector:
         for code in sorted(missing, key=code_sort_key):
             p = items[code]
             hint = ""
-            if code[:1].isdigit() and code_level(self.scheme.id, "0" + code) is not None:
-                hint = f"; a leading zero lost? '0{code}' would be well-formed"
+            padded = "0" + code
+            if (code[:1].isdigit() and code_level(self.scheme.id, padded) is not None
+                    and structural_parent(self.scheme.id, padded) in items):
+                hint = f"; a leading zero lost? '{padded}' would fit under {structural_parent(self.scheme.id, padded)}"
             self.report.error("missing_parent", f"item {code} is an orphan: {missing[code]}{hint};"
                               " row rejected", sheet=p.sheet, row=p.row, column=self.code_column,
                               value=code)
