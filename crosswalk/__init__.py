@@ -10,12 +10,12 @@ from .errors import (
     UnknownSchemeError,
 )
 from .loaders import LoadResult, detect, formats, load
-from .model import SCHEMES, Classification, Correspondence, Item, Pair, Scheme
+from .model import SCHEMES, Candidate, Classification, Correspondence, Item, Pair, Scheme
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "Classification", "Correspondence", "CrosswalkError", "Item", "LoadError", "LoadResult", "Pair",
+    "Candidate", "Classification", "Correspondence", "CrosswalkError", "Item", "LoadError", "LoadResult", "Pair",
     "Problem", "Report", "SCHEMES", "Scheme", "UnknownCodeError", "UnknownSchemeError",
     "detect", "formats", "inspect", "load", "validate",
 ]

@@ -106,3 +106,41 @@ def inspect(path: str | Path, scheme: Optional[str] = None, *, sample: int = 5) 
         if isinstance(extra, Classification):
             out.setdefault("also_loaded", {})[key] = extra.counts_by_level()
     return out
+
+
+def _classification(path, scheme, what: str) -> Classification:
+    result = load(path, scheme)
+    if not isinstance(result.data, Classification):
+        raise CrosswalkError(f"{path}: holds a {result.kind}, but the {what} must be a classification")
+    if not result.report.ok:
+        # rejected rows are not matched; say so rather than match a partial table silently
+        import logging
+        logging.getLogger("crosswalk").warning(
+            "%s: %d rows rejected (run `crosswalk validate` to see why); matching the %d loaded",
+            path, result.report.rows_rejected, result.report.rows_loaded)
+    return result.data
+
+
+def match_files(source: str | Path, target: str | Path, *, source_scheme: Optional[str] = None,
+                target_scheme: Optional[str] = None, context: Iterable[str | Path] = (),
+                confirmed: Optional[str | Path] = None, embeddings: bool = False, limit: int = 5,
+                score_cutoff: float = 0.0, workers: int = 1, output: Optional[str | Path] = None,
+                progress=None):
+    """``crosswalk match``: load both files, match, and write the candidates (CSV or
+    JSON by the output's suffix) when ``output`` is given. Returns the CandidateSet."""
+    from .candidates import write_candidates
+    from .match import match
+
+    src = _classification(source, source_scheme, "source")
+    tgt = _classification(target, target_scheme, "target")
+    ctx = [_classification(p, None, "context") for p in context]
+    pairs = None
+    if confirmed is not None:
+        from .evaluate import load_gold
+        gold = load_gold(confirmed, source_scheme=src.scheme.id, target_scheme=tgt.scheme.id)
+        pairs = [(s, t) for s, ts in gold.primary.items() for t in ts]
+    cset = match(src, tgt, target_context=ctx, confirmed=pairs, embeddings=embeddings, limit=limit,
+                 score_cutoff=score_cutoff, workers=workers, progress=progress)
+    if output is not None:
+        write_candidates(output, cset)
+    return cset

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 import click
 
@@ -152,6 +153,138 @@ def formats_cmd():
     """List the file layouts crosswalk reads (the values --scheme accepts)."""
     for fid, desc in formats().items():
         click.echo(f"{fid:<26} {desc}")
+
+
+@cli.command("match")
+@click.argument("source", type=click.Path(exists=True, dir_okay=False))
+@click.argument("target", type=click.Path(exists=True, dir_okay=False))
+@click.option("--source-scheme", metavar="ID", help="Scheme/format of SOURCE (default: detected).")
+@click.option("--target-scheme", metavar="ID", help="Scheme/format of TARGET (default: detected).")
+@click.option("--context", "context", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="A classification sharing TARGET's codes whose definitions describe its items"
+                   " (e.g. the ISCO-08 workbook when TARGET is OKZ-2014). Repeatable.")
+@click.option("--confirmed", type=click.Path(exists=True, dir_okay=False),
+              help="Confirmed links to learn from (CSV with source_code,target_code, or a gold file).")
+@click.option("--embeddings/--no-embeddings", default=False, show_default=True,
+              help="Add the meaning-based signal (needs crosswalk[embeddings]; vectors cached on disk).")
+@click.option("--limit", type=click.IntRange(min=1), default=5, show_default=True,
+              help="Candidates kept per source item.")
+@click.option("--score-cutoff", type=click.FloatRange(0, 1), default=0.0, show_default=True,
+              help="Drop candidates scoring below this.")
+@click.option("--workers", type=int, default=1, show_default=True,
+              help="Threads for the fuzzy title comparison (-1 = all cores).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False),
+              help="Write the candidates here (.csv or .json); default: CSV to standard output.")
+def match_cmd(source, target, source_scheme, target_scheme, context, confirmed, embeddings, limit,
+              score_cutoff, workers, output):
+    """Propose, for every item of SOURCE, ranked candidate items of TARGET with a score in
+    [0, 1] and the evidence (which signals fired and how strongly)."""
+    from .candidates import write_candidates
+    try:
+        with _progress("matching") as progress:
+            cset = api.match_files(source, target, source_scheme=source_scheme,
+                                   target_scheme=target_scheme, context=context, confirmed=confirmed,
+                                   embeddings=embeddings, limit=limit, score_cutoff=score_cutoff,
+                                   workers=workers, output=output, progress=progress)
+    except CrosswalkError as exc:
+        raise click.ClickException(str(exc)) from None
+    if output is None:
+        import tempfile
+        with tempfile.TemporaryDirectory() as tmp:
+            path = write_candidates(Path(tmp) / "candidates.csv", cset)
+            click.echo(path.read_text(encoding="utf-8"), nl=False)
+    n_src = len({c.source for c in cset.candidates})
+    click.echo(f"{len(cset.candidates)} candidates for {n_src} {cset.source_scheme} items"
+               f" → {cset.target_scheme}" + (f"; written to {output}" if output else ""), err=True)
+
+
+class _progress:
+    """A progress bar on a terminal (standard error), silence in pipes and CI logs."""
+
+    def __init__(self, label: str):
+        self.label = label
+        self.bar = None
+
+    def __enter__(self):
+        return self
+
+    def __call__(self, done: int, total: int) -> None:
+        if not sys.stderr.isatty():
+            return
+        if self.bar is None:
+            self.bar = click.progressbar(length=total, label=self.label, file=sys.stderr)
+            self.bar.__enter__()
+        self.bar.update(done - self.bar.pos)
+
+    def __exit__(self, *exc):
+        if self.bar is not None:
+            self.bar.__exit__(*exc)
+
+
+def _parse_ks(ctx, param, value: str) -> tuple[int, ...]:
+    try:
+        ks = tuple(sorted({int(v) for v in value.split(",") if v.strip()}))
+    except ValueError:
+        ks = ()
+    if not ks or min(ks) < 1:
+        raise click.BadParameter(f"{value!r}: give positive integers separated by commas, e.g. 1,3,5")
+    return ks
+
+
+def _measures_line(label: str, m: dict, ks) -> str:
+    tops = "  ".join(f"top-{k} {m['top_k'][k]:.4f}" for k in ks)
+    return f"  {label:<12} n {m['n']:>5}  {tops}  precision {m['precision']:.4f}  recall {m['recall']:.4f}"
+
+
+@cli.command("evaluate")
+@click.argument("predicted", type=click.Path(exists=True, dir_okay=False))
+@click.argument("gold", type=click.Path(exists=True, dir_okay=False))
+@click.option("--reverse", is_flag=True,
+              help="Read GOLD the other way round, e.g. the ILO ISCO-08→ISCO-88 table as ISCO-88→ISCO-08.")
+@click.option("--all-rows", is_flag=True,
+              help="okpdtr_okz_dev.csv: use every row, not only those both coders agree on"
+                   " (the other coder's code then also counts as correct).")
+@click.option("--k", "ks", metavar="K,K,…", default="1,3,5", show_default=True, callback=_parse_ks,
+              help="The k of top-k accuracy, comma-separated.")
+@click.option("--min-score", type=click.FloatRange(0, 1), default=None,
+              help="Count every candidate scoring at least this as a predicted pair"
+                   " (default: the rank-1 candidate only).")
+@click.option("--misses", "misses_path", type=click.Path(dir_okay=False),
+              help="Write the gold items whose best candidate is wrong to this CSV (opens in Excel).")
+@_format_option
+def evaluate_cmd(predicted, gold, reverse, all_rows, ks, min_score, misses_path, fmt):
+    """Measure the candidates in PREDICTED (written by `crosswalk match`) against GOLD.
+
+    GOLD is an official correspondence (the ILO ISCO-08↔ISCO-88 .xls, the NACE Rev.2→ISIC
+    Rev.4 concordance), okpdtr_okz_dev.csv, okved2_isic4_regrouped.csv, or a CSV with
+    columns source_code,target_code. Prints top-k accuracy (share of gold items with a
+    correct target among their first k candidates), precision and recall on pairs, and the
+    same per level and per section.
+    """
+    from .candidates import read_candidates
+    from .evaluate import evaluate, load_gold
+    try:
+        cset = read_candidates(predicted)
+        g = load_gold(gold, source_scheme=cset.source_scheme, target_scheme=cset.target_scheme,
+                      reverse=reverse, agreed_only=not all_rows)
+        result = evaluate(cset, g, ks=ks, min_score=min_score)
+        if misses_path:
+            result.write_misses(misses_path)
+    except CrosswalkError as exc:
+        raise click.ClickException(str(exc)) from None
+    if fmt == "json":
+        click.echo(json.dumps(result.as_dict(), ensure_ascii=False, indent=2))
+        return
+    click.echo(f"gold {g.name}: {g.source_scheme} → {g.target_scheme}, {result.n} items")
+    click.echo(f"predicted pairs: {'score ≥ ' + str(min_score) if min_score is not None else 'rank 1'}")
+    click.echo(_measures_line("all", {"n": result.n, "top_k": result.top_k, "precision": result.precision,
+                                      "recall": result.recall}, ks))
+    for title, groups in (("by level", result.by_level), ("by section", result.by_section)):
+        click.echo(title + ":")
+        for name, m in groups.items():
+            click.echo(_measures_line(name, m, ks))
+    click.echo(f"misses (top-1 wrong): {len(result.misses)}"
+               + (f", written to {misses_path}" if misses_path else ""))
 
 
 def main():

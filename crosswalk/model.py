@@ -273,3 +273,26 @@ class Correspondence:
     def __repr__(self) -> str:
         return (f"Correspondence({self.source_scheme.id!r}→{self.target_scheme.id!r}, "
                 f"pairs={len(self)})")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A proposed correspondence from the matcher: a target for one source item, its
+    combined score in [0, 1], its rank among that source's candidates (1 = best) and
+    the evidence — every signal's own score — so a reviewer can see why."""
+
+    source: str
+    target: str
+    score: float
+    rank: int
+    evidence: Mapping[str, float] = field(default_factory=dict)
+
+    def __post_init__(self):
+        if not 0.0 <= self.score <= 1.0:
+            raise ValueError(f"score {self.score} of {self.source}→{self.target} is outside [0, 1]")
+        if self.rank < 1:
+            raise ValueError(f"rank {self.rank} of {self.source}→{self.target} is not a positive integer")
+        object.__setattr__(self, "evidence", MappingProxyType(dict(sorted(self.evidence.items()))))
+
+    def __hash__(self) -> int:
+        return hash((self.source, self.target, self.score, self.rank))

