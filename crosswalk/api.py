@@ -144,3 +144,9 @@ def match_files(source: str | Path, target: str | Path, *, source_scheme: Option
     if output is not None:
         write_candidates(output, cset)
     return cset
+
+
+def build(config, *, progress=None):
+    """``crosswalk build``: see :mod:`crosswalk.build`."""
+    from .build import build as _build
+    return _build(config, progress=progress)

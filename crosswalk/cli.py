@@ -287,5 +287,168 @@ def evaluate_cmd(predicted, gold, reverse, all_rows, ks, min_score, misses_path,
                + (f", written to {misses_path}" if misses_path else ""))
 
 
+@cli.command("build")
+@click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False),
+              help="A build configuration (JSON) as written by --write-config.")
+@click.option("--data", type=click.Path(exists=True, file_okay=False), default="raw_classifiers",
+              show_default=True, help="Without --config: use every classifier file in this folder.")
+@click.option("-o", "--output", type=click.Path(file_okay=False), default=None,
+              help="Output folder (default: the configuration's, else ./out).")
+@click.option("--embeddings/--no-embeddings", default=None,
+              help="Use the meaning signal (default: when crosswalk[embeddings] is installed).")
+@click.option("--write-config", type=click.Path(dir_okay=False),
+              help="Write the configuration to this file (refuses to overwrite) and stop.")
+@click.option("--force", is_flag=True, help="With --write-config: overwrite an existing file.")
+def build_cmd(config_path, data, output, embeddings, write_config, force):
+    """Load classifiers, match the configured pairs, compose crosswalks through pivot
+    classifications, and write candidates, crosswalks and a summary to one folder."""
+    from .settings import BuildConfig
+    try:
+        cfg = BuildConfig.load(config_path) if config_path else BuildConfig.discover(data)
+        if output:
+            cfg.output = output
+        if embeddings is not None:
+            cfg.embeddings = embeddings
+        if write_config:
+            click.echo(f"configuration written to {cfg.save(write_config, overwrite=force)}")
+            return
+        with _stage_progress() as progress:
+            result = api.build(cfg, progress=progress)
+    except CrosswalkError as exc:
+        raise click.ClickException(str(exc)) from None
+    _echo_build_summary(result)
+
+
+def _echo_build_summary(result) -> None:
+    s = result.summary
+    click.echo(click.style(f"built into {result.output}/", bold=True)
+               + f"  (embeddings {'on' if s['embeddings'] else 'off'})")
+    for scheme, path in s["files"].items():
+        click.echo(f"  loaded {scheme:<14} {path}")
+    for path in s["skipped_files"]:
+        click.echo(f"  skipped {path}")
+    for name, c in s["candidates"].items():
+        click.echo(click.style(f"candidates {name.replace('__', ' → ')}", bold=True)
+                   + f": {c['candidates']} for {c['sources']} items; top:")
+        for t in c["top"][:3]:
+            click.echo(f"    {t['source']} {t['source_title'][:40]!s:<40} → {t['target']}"
+                       f" {t['target_title'][:40]}  {t['score']:.2f}")
+    for name, x in s["crosswalks"].items():
+        rel = ", ".join(f"{k} {v}" for k, v in x["relations"].items())
+        cov = x.get("coverage")
+        line = f"crosswalk {name.replace('__', ' → ')}: {x['links']} links; groups {rel}; to review {x['review']}"
+        if cov:
+            line += (f"; coverage {cov['source_linked']}/{cov['source_items']} source,"
+                     f" {cov['target_linked']}/{cov['target_items']} target items")
+        click.echo(line)
+
+
+class _stage_progress:
+    """One progress bar per stage on a terminal; silent in pipes and CI logs."""
+
+    def __init__(self):
+        self.bars = {}
+
+    def __enter__(self):
+        return self
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if not sys.stderr.isatty():
+            return
+        bar = self.bars.get(stage)
+        if bar is None:
+            bar = self.bars[stage] = click.progressbar(length=total, label=stage, file=sys.stderr)
+            bar.__enter__()
+        bar.update(done - bar.pos)
+
+    def __exit__(self, *exc):
+        for bar in self.bars.values():
+            bar.__exit__(*exc)
+
+
+_DIFF_SHOW = ("unchanged", "whitespace", "renamed", "moved", "split", "merged", "added", "deleted")
+
+
+def _diff_load(path: str, scheme):
+    from .loaders import load
+    result = load(path, scheme)
+    if result.report.errors:
+        click.echo(f"warning: {path}: {len(result.report.errors)} error(s); the rejected rows are left"
+                   " out (see `crosswalk validate`)", err=True)
+    if result.kind != "classification":
+        raise click.ClickException(f"{path} holds a {result.kind}, not a classification")
+    return result.classification
+
+
+def _diff_shown(change, show) -> bool:
+    if change.kind == "unchanged" and change.detail.startswith("whitespace only"):
+        return "whitespace" in show or "unchanged" in show
+    return change.kind in show
+
+
+def _diff_line(change) -> str:
+    def one_line(text: str, n: int = 110) -> str:
+        text = " ".join(text.split())
+        return text if len(text) <= n else text[:n - 1] + "…"
+    old, new = ", ".join(change.old), ", ".join(change.new)
+    codes = f"{old} → {new}" if old and new and old != new else old or new
+    t_old, t_new = one_line(change.old_title), one_line(change.new_title)
+    titles = f"«{t_old}» → «{t_new}»" if t_old and t_new and t_old != t_new else f"«{t_old or t_new}»"
+    return f"{change.kind:<9} {codes}: {titles}" + (f"\n{'':<9} {change.detail}" if change.detail else "")
+
+
+@cli.command("diff")
+@click.argument("old", type=click.Path(exists=True, dir_okay=False))
+@click.argument("new", type=click.Path(exists=True, dir_okay=False))
+@click.option("--old-scheme", metavar="ID", help="Scheme/format of OLD (default: detected).")
+@click.option("--new-scheme", metavar="ID", help="Scheme/format of NEW (default: detected).")
+@_format_option
+@click.option("--csv", "csv_path", type=click.Path(dir_okay=False),
+              help="Write every change, unchanged codes included, to this CSV (opens in Excel).")
+@click.option("--show", multiple=True, type=click.Choice(_DIFF_SHOW),
+              help="Kind of change to list; repeatable. `whitespace`: unchanged codes whose titles"
+                   " differ in whitespace only. Default: every kind except plain unchanged.")
+def diff_cmd(old, new, old_scheme, new_scheme, fmt, csv_path, show):
+    """Compare two editions OLD and NEW of one classification (e.g. OKVED2 2016 and 2023).
+
+    \b
+    Same code in both: unchanged (titles differ at most in whitespace: counted apart)
+      or renamed (words differ; the detail says which, and the title similarity).
+    Codes in one edition only, paired by their titles:
+      moved    one old code ↔ one new code, title similarity ≥ 0.9, same level or branch
+      split    one old code → ≥ 2 new codes beside it whose titles contain its words
+      merged   ≥ 2 old codes → one new code (the mirror)
+      added / deleted   the rest
+    A level only one file has (sections in the 2023 CSV, none in the 2016 notes JSON) is
+    left out of the comparison, and the output says so.
+    """
+    from .diff import CHANGE_KINDS, diff
+    try:
+        result = diff(_diff_load(old, old_scheme), _diff_load(new, new_scheme))
+        if csv_path:
+            result.write_csv(csv_path)
+    except CrosswalkError as exc:
+        raise click.ClickException(str(exc)) from None
+    shown = [c for c in result.changes
+             if _diff_shown(c, show or [k for k in _DIFF_SHOW if k != "unchanged"])]
+    if fmt == "json":
+        out = result.as_dict()
+        if show:
+            out["changes"] = [c.as_dict() for c in shown]
+        click.echo(json.dumps(out, ensure_ascii=False, indent=2))
+        return
+    click.echo(f"{result.scheme}: {result.old_edition or '?'} → {result.new_edition or '?'}")
+    for level, n in result.ignored_levels.items():
+        click.echo(f"left out: level {level} (old {n['old']}, new {n['new']} items) — only one edition has it")
+    counts = result.counts()
+    for kind in CHANGE_KINDS:
+        extra = f" (whitespace only {len(result.whitespace_only)})" if kind == "unchanged" else ""
+        click.echo(f"{kind:<9} {counts[kind]}{extra}")
+    click.echo(f"codes only in new {len(result.codes_added)}, only in old {len(result.codes_deleted)}"
+               + (f"; written to {csv_path}" if csv_path else ""))
+    for c in shown:
+        click.echo(_diff_line(c))
+
+
 def main():
     cli(prog_name="crosswalk")

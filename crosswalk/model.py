@@ -296,3 +296,38 @@ class Candidate:
 
     def __hash__(self) -> int:
         return hash((self.source, self.target, self.score, self.rank))
+
+
+ORIGINS = ("official", "derived", "proposed", "confirmed")
+
+
+@dataclass(frozen=True)
+class Link:
+    """An edge of the correspondence graph: ``source`` (a code of ``source_scheme``) maps to
+    ``target`` with a confidence ``score`` in [0, 1] and a split ``weight`` in [0, 1] (the
+    share of the source that goes to this target; a source's weights sum to 1).
+
+    ``origin``: official (a published table), proposed (the matcher), confirmed (a
+    reviewer), derived (composed through pivot schemes, listed in ``via``).
+    """
+
+    source_scheme: str
+    source: str
+    target_scheme: str
+    target: str
+    origin: str
+    score: float = 1.0
+    weight: float = 1.0
+    via: tuple[str, ...] = ()          # pivot codes "scheme:code" the composition went through
+    flags: tuple[str, ...] = ()        # e.g. "paths_disagree", "regrouped", "review"
+
+    def __post_init__(self):
+        if self.origin not in ORIGINS:
+            raise ValueError(f"origin must be one of {ORIGINS}, not {self.origin!r}")
+        for name in ("score", "weight"):
+            v = getattr(self, name)
+            if not 0.0 <= v <= 1.0 + 1e-9:
+                raise ValueError(f"{name} {v} of {self.source}→{self.target} is outside [0, 1]")
+
+
+RELATIONS = ("1:1", "1:n", "n:1", "n:m")

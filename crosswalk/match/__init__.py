@@ -71,7 +71,7 @@ def default_signals(*, confirmed: Optional[Iterable[tuple[str, str]]] = None,
     signals = [StructureSignal(), TitleTokensSignal(), TitleFuzzySignal(), NotesSignal(),
                PartSignal(), HierarchySignal()]
     if confirmed:
-        signals.append(LearnedSignal(confirmed))
+        signals.append(LearnedSignal(confirmed, embeddings=embeddings, embedder=embedder))
     if embeddings:
         from .meaning import EmbeddingSignal
         signals.append(EmbeddingSignal(embedder=embedder))
@@ -112,7 +112,7 @@ def match(source: Classification, target: Classification, *,
     total = sum(len(b.src) for b in blocks)
     done = 0
     out: list[Candidate] = []
-    best = ctx.cache.setdefault("best", {})
+    ranked = ctx.cache.setdefault("ranked", {})     # for the hierarchy signal of the next level
     for block in blocks:                       # ascending levels: parents before children
         for start in range(0, len(block.src), chunk):
             src = block.src[start:start + chunk]
@@ -134,8 +134,7 @@ def match(source: Classification, target: Classification, *,
                 prev = r
                 code, tcode = ctx.sources[src[r]].code, ctx.targets[block.tgt[c]].code
                 out.append(Candidate(code, tcode, scores[k], rank, {n: v[k] for n, v in ev.items()}))
-                if rank == 1:
-                    best[code] = tcode
+                ranked.setdefault(code, []).append((tcode, scores[k]))
             done += len(src)
             if progress:
                 progress(done, total)

@@ -1,0 +1,94 @@
+"""`crosswalk build` on the bundled excerpts: what a user gets in the output folder."""
+import csv
+import json
+import math
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from crosswalk.build import build
+from crosswalk.candidates import read_candidates
+from crosswalk.cli import cli
+from crosswalk.errors import CrosswalkError
+from crosswalk.settings import BuildConfig, PairConfig
+
+RAW = Path(__file__).parent.parent / "raw_classifiers"
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    out = tmp_path_factory.mktemp("build")
+    return build(BuildConfig.discover(RAW, output=str(out), embeddings=False))
+
+
+def rows(path):
+    with open(path, encoding="utf-8", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_output_folder_holds_candidates_crosswalks_and_summary(built):
+    out = built.output
+    assert sorted(p.name for p in (out / "candidates").iterdir()) == [
+        "okpdtr__okz2014.csv", "okved2__nace2.csv", "okz2014__isco08.csv"]
+    assert {p.name for p in (out / "crosswalks").iterdir()} >= {
+        "okved2__nace2__isic4.csv", "okpdtr__okz2014__isco08.csv", "isco88__isco08.csv"}
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary == json.loads(json.dumps(built.summary))
+    assert read_candidates(out / "candidates" / "okved2__nace2.csv").target_scheme == "nace2"
+    assert BuildConfig.load(out / "build.json").pairs == built_config_pairs()
+
+
+def built_config_pairs():
+    return BuildConfig(files=[]).pairs
+
+
+def test_okved2_reaches_isic4_through_nace2(built):
+    links = {(r["source_code"], r["target_code"]): r
+             for r in rows(built.output / "crosswalks" / "okved2__nace2__isic4.csv")}
+    sure = links[("62.01", "6201")]
+    assert sure["via"] == "nace2:62.01" and sure["relation"] == "1:1" and sure["flags"] == ""
+    assert float(sure["weight"]) == 1.0
+    # a class of a regrouped division is never auto-accepted
+    regrouped = [r for (s, _), r in links.items() if s.startswith(("19.3", "85.1", "85.2"))]
+    assert regrouped and all("review" in r["flags"] for r in regrouped)
+
+
+def test_split_weights_of_every_source_sum_to_one(built):
+    for path in (built.output / "crosswalks").iterdir():
+        total = {}
+        for r in rows(path):
+            total[r["source_code"]] = total.get(r["source_code"], 0.0) + float(r["weight"])
+        assert all(math.isclose(v, 1.0, abs_tol=1e-5) for v in total.values()), path.name
+
+
+def test_build_is_deterministic(built, tmp_path):
+    again = build(BuildConfig.discover(RAW, output=str(tmp_path), embeddings=False))
+    for sub in ("candidates", "crosswalks"):
+        for p in (built.output / sub).iterdir():
+            assert p.read_bytes() == (again.output / sub / p.name).read_bytes(), p.name
+
+
+def test_config_round_trips_and_never_overwrites(tmp_path):
+    cfg = BuildConfig(files=["a.csv"], pairs=[PairConfig("okved2", "nace2")], output="o")
+    path = cfg.save(tmp_path / "build.json")
+    back = BuildConfig.load(path)
+    assert back.pairs == cfg.pairs and back.routes == cfg.routes and back.output == "o"
+    assert back.files == [str(tmp_path / "a.csv")]          # relative to the file
+    with pytest.raises(CrosswalkError, match="exists; not overwritten"):
+        cfg.save(path)
+    cfg.save(path, overwrite=True)
+    path.write_text('{"files": [], "colour": "red"}', encoding="utf-8")
+    with pytest.raises(CrosswalkError, match="unknown setting"):
+        BuildConfig.load(path)
+
+
+def test_cli_build_prints_a_summary(tmp_path):
+    res = CliRunner().invoke(cli, ["build", "--data", str(RAW), "-o", str(tmp_path / "out"),
+                                   "--no-embeddings"])
+    assert res.exit_code == 0, res.output
+    assert "crosswalk okved2 → nace2 → isic4" in res.output and "coverage" in res.output
+    cfg = tmp_path / "b.json"
+    assert CliRunner().invoke(cli, ["build", "--data", str(RAW), "--write-config", str(cfg)]).exit_code == 0
+    res = CliRunner().invoke(cli, ["build", "--data", str(RAW), "--write-config", str(cfg)])
+    assert res.exit_code == 1 and "not overwritten" in res.output
