@@ -91,6 +91,58 @@ def okpdtr_to_okz(root: Path, gold_dir: Path, embeddings: bool) -> dict:
     return out
 
 
+def okved2_to_isic4(root: Path, gold_dir: Path, embeddings: bool) -> dict:
+    """OKVED2 classes → ISIC4 through NACE2, as `crosswalk build` composes them. Outside
+    divisions 19/85/92 the gold is NACE2→ISIC4 of the same code; inside, the regrouped gold."""
+    import csv
+    from crosswalk.build import _needs_review, _proposed_links
+    from crosswalk.graph import CrosswalkGraph
+    okved = load(root / "okved2/rosstat_opendata_2023-12-01/data-20231201-structure-20180402.csv").classification
+    nace = load(root / "nace2/nace2_structure_en.csv").classification
+    conc = load(root / "nace2/nace2_isic4_concordance.csv").correspondence
+    t0 = time.perf_counter()
+    cset = match(okved, nace, embeddings=embeddings, limit=5)
+    graph = CrosswalkGraph()
+    graph.add_correspondence(conc)
+    graph.add_links(_proposed_links(cset, _needs_review(cset, okved, nace, 0.95), 3))
+    links = graph.compose(["okved2", "nace2", "isic4"])
+    seconds = time.perf_counter() - t0
+    by: dict[str, list] = {}
+    for ln in links:
+        by.setdefault(ln.source, []).append(ln)
+    ranked = {s: [ln.target for ln in sorted(v, key=lambda ln: (-ln.score, -ln.weight, ln.target))]
+              for s, v in by.items()}
+    flagged = {s for s, v in by.items() if any("review" in ln.flags for ln in v)}
+    n2i = {p.source: p.target for p in conc}
+    outside = [it.code for it in okved.by_level("class") if it.code[:2] not in ("19", "85", "92")]
+    correct = sum(1 for c in outside if ranked.get(c, [None])[0] == n2i.get(c))
+    with open(gold_dir / "okved2_isic4_regrouped.csv", encoding="utf-8") as fh:
+        regrouped = list(csv.DictReader(fh))
+    top3 = 0
+    for row in regrouped:
+        ok = {row["isic4_code"]} | {x for x in row["also_acceptable"].replace(";", "|").split("|") if x}
+        top3 += bool(ok & set(ranked.get(row["okved2_code"], [])[:3]))
+    return {"outside_regrouped_correct": round(correct / len(outside), 4), "outside_regrouped_n": len(outside),
+            "regrouped_top3": round(top3 / len(regrouped), 4), "regrouped_n": len(regrouped),
+            "regrouped_marked_for_review": sum(1 for r in regrouped if r["okved2_code"] in flagged),
+            "outside_regrouped_auto_accepted": sum(1 for c in outside if c not in flagged),
+            "seconds": round(seconds, 2)}
+
+
+def okved2_editions(root: Path) -> dict:
+    """`crosswalk diff` of the OKVED2 2016 edition (with notes) against the 2023 Rosstat one."""
+    from crosswalk.diff import diff
+    old = load(root / "okved2/consultantplus_2016_with_notes/sorted.json").classification
+    new = load(root / "okved2/rosstat_opendata_2023-12-01/data-20231201-structure-20180402.csv").classification
+    d = diff(old, new)
+    counts = d.counts()
+    return {"added": len(d.codes_added), "deleted": len(d.codes_deleted), "renamed": counts["renamed"],
+            "whitespace_only": len(d.whitespace_only), "moved": counts["moved"],
+            "split": counts["split"], "merged": counts["merged"],
+            "note": "added/deleted = codes only in one edition; renamed excludes whitespace-only"
+                    " caption differences; moved pairs are also among added/deleted"}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--no-embeddings", action="store_true", help="core signals only")
@@ -102,11 +154,14 @@ def main() -> None:
     report = json.loads(out_path.read_text(encoding="utf-8")) if out_path.is_file() else {}
     report["isco88_to_isco08"] = isco88_to_isco08(root, emb)
     report["okpdtr_to_okz"] = okpdtr_to_okz(root, gold_dir, emb)
+    report["okved2_to_isic4"] = okved2_to_isic4(root, gold_dir, emb)
+    report["okved2_editions"] = okved2_editions(root)
     report["config"] = {"embeddings": emb, "seed": SEED}
     if emb:   # the same runs without the optional model, to show what it adds
         report["without_embeddings"] = {
             "isco88_to_isco08": isco88_to_isco08(root, False),
-            "okpdtr_to_okz": okpdtr_to_okz(root, gold_dir, False)}
+            "okpdtr_to_okz": okpdtr_to_okz(root, gold_dir, False),
+            "okved2_to_isic4": okved2_to_isic4(root, gold_dir, False)}
     out_path.parent.mkdir(parents=True, exist_ok=True)
     out_path.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     print(json.dumps(report, indent=2, ensure_ascii=False))

@@ -35,9 +35,11 @@ Codes in one edition only are paired where the meaning clearly continues:
 * otherwise **added** / **deleted**. The raw set difference is kept as
   :attr:`EditionDiff.codes_added` / :attr:`EditionDiff.codes_deleted`.
 
-A level that only one edition has at all (the 2016 notes file carries no
+A top level that only one edition has at all (the 2016 notes file carries no
 sections, the 2023 CSV has 21) is a difference of file layout, not of edition: its
-items are left out of both sides and listed in :attr:`EditionDiff.ignored_levels`.
+items are left out of both sides and listed in :attr:`EditionDiff.ignored_levels`
+(``ignore_missing_levels=False`` compares them). A level missing *below* the other
+file's top level is compared as usual: an edition may really add a level.
 
 The result does not depend on row order (classifications are ordered, ties are
 broken by code).
@@ -325,115 +327,45 @@ def diff(old: Classification, new: Classification, *, rename_threshold: float = 
                     ("cover_threshold", cover_threshold)):
         if not 0.0 <= v <= 1.0 or math.isnan(v):
             raise DiffError(f"{name} must be in [0, 1], not {v}")
-    levels_old = {it.level for it in old}
-    levels_new = {it.level for it in new}
-    ignored = frozenset(levels_old ^ levels_new) if ignore_missing_levels else frozenset()
-    ignored_levels = {
-        old.scheme.level_name(lv): {"old": sum(1 for it in old if it.level == lv),
-                                    "new": sum(1 for it in new if it.level == lv)}
-        for lv in sorted(ignored)}
+    levels_old, levels_new = {it.level for it in old}, {it.level for it in new}
+    ignored: frozenset[int] = frozenset()
+    if ignore_missing_levels and levels_old and levels_new:
+        # only levels above everything the other file has: a file without its top level
+        # (sections) is a layout; a level missing below may be a real change
+        top = max(min(levels_old), min(levels_new))
+        ignored = frozenset(lv for lv in levels_old | levels_new if lv < top)
+    ignored_levels = {old.scheme.level_name(lv): {"old": sum(1 for it in old if it.level == lv),
+                                                  "new": sum(1 for it in new if it.level == lv)}
+                      for lv in sorted(ignored)}
     a, b = _Side(old, ignored), _Side(new, ignored)
     titles = _Titles(old.language)
-    changes: list[Change] = []
-    notes: dict[tuple[str, str], list[str]] = {}   # (side, code) -> extra detail
+    level = old.scheme.level_name
 
-    # same code in both editions
-    renamed: list[tuple[str, float, str]] = []
-    for code, it in a.items.items():
-        if code not in b.items:
-            continue
-        t_old, t_new = it.title, b.items[code].title
-        moved_up = "" if a.parent[code] == b.parent[code] else f"parent {a.parent[code]} → {b.parent[code]}"
-        if _squash(t_old) == _squash(t_new):
-            detail = "" if t_old == t_new else _whitespace_detail(t_old, t_new)
-            changes.append(Change("unchanged", (code,), (code,), t_old, t_new,
-                                  "; ".join(x for x in (detail, moved_up) if x)))
-            continue
-        sim = titles.similarity(t_old, t_new)
-        note = _first_line_note(t_old, t_new)
-        parts = [f"title similarity {sim:.2f}", note, _word_changes(t_old, t_new), moved_up]
-        if sim < rename_threshold and not note:
-            parts.insert(1, "wording changed a lot: check the meaning")
-        renamed.append((code, sim, "; ".join(x for x in parts if x)))
-
+    changes, renamed = _same_codes(a, b, titles, rename_threshold)
     only_old = sorted((c for c in a.items if c not in b.items), key=code_sort_key)
     only_new = sorted((c for c in b.items if c not in a.items), key=code_sort_key)
-    old_t = [a.items[c].title for c in only_old]
-    new_t = [b.items[c].title for c in only_new]
 
     # moved: one old code ↔ one new code with (nearly) the same title
-    pairs = greedy_pairs(only_old, only_new, titles.matrix(old_t, new_t), move_threshold,
-                         lambda o, n: _same_branch(o, n, a, b))
+    pairs = greedy_pairs(only_old, only_new, titles.matrix([a.items[c].title for c in only_old],
+                                                           [b.items[c].title for c in only_new]),
+                         move_threshold, lambda o, n: _same_branch(o, n, a, b))
     for o, n, s in pairs:
         io_, in_ = a.items[o], b.items[n]
-        where = [f"level {old.scheme.level_name(io_.level)} → {new.scheme.level_name(in_.level)}"
-                 if io_.level != in_.level else "",
+        where = [f"level {level(io_.level)} → {level(in_.level)}" if io_.level != in_.level else "",
                  f"parent {a.parent[o]} → {b.parent[n]}" if a.parent[o] != b.parent[n] else ""]
         changes.append(Change("moved", (o,), (n,), io_.title, in_.title,
                               "; ".join([f"title similarity {s:.2f}", *filter(None, where)]), s))
-    paired_o, paired_n = {o for o, _, _ in pairs}, {n for _, n, _ in pairs}
-    rest_o = [c for c in only_old if c not in paired_o]
-    rest_n = [c for c in only_new if c not in paired_n]
+    paired = {("old", o) for o, _, _ in pairs} | {("new", n) for _, n, _ in pairs}
+    rest_o = [c for c in only_old if ("old", c) not in paired]
+    rest_n = [c for c in only_new if ("new", c) not in paired]
+    for change in _splits_and_merges(rest_o, rest_n, a, b, titles, cover_threshold):
+        changes.append(change)
+        paired |= {("old", c) for c in change.old} | {("new", c) for c in change.new}
+    deleted = [c for c in rest_o if ("old", c) not in paired]
+    added = [c for c in rest_n if ("new", c) not in paired]
 
-    # split / merged
-    def near(up: str, up_side: _Side, down: str, down_side: _Side) -> bool:
-        return up_side.parent[up] == down_side.parent[down] or (down.startswith(up) and down != up)
-
-    splits = _groups(rest_o, rest_n, lambda o, n: titles.cover(a.items[o].title, b.items[n].title)
-                     if near(o, a, n, b) else 0.0, cover_threshold)
-    merges = _groups(rest_n, rest_o, lambda n, o: titles.cover(b.items[n].title, a.items[o].title)
-                     if near(n, b, o, a) else 0.0, cover_threshold)
-    split_codes = {("old", o) for o in splits} | {("new", n) for v in splits.values() for n, _ in v}
-    merge_codes = {("new", n) for n in merges} | {("old", o) for v in merges.values() for o, _ in v}
-    clash = split_codes & merge_codes
-    for o, got in splits.items():
-        if {("old", o), *(("new", n) for n, _ in got)} & clash:
-            continue
-        got.sort(key=lambda t: code_sort_key(t[0]))
-        s = min(f for _, f in got)
-        changes.append(Change("split", (o,), tuple(n for n, _ in got), a.items[o].title,
-                              " | ".join(b.items[n].title for n, _ in got),
-                              f"old title words covered by {len(got)} new codes (least cover {s:.2f})", s))
-        paired_o.add(o)
-        paired_n.update(n for n, _ in got)
-    for n, got in merges.items():
-        if {("new", n), *(("old", o) for o, _ in got)} & clash:
-            continue
-        got.sort(key=lambda t: code_sort_key(t[0]))
-        s = min(f for _, f in got)
-        changes.append(Change("merged", tuple(o for o, _ in got), (n,),
-                              " | ".join(a.items[o].title for o, _ in got), b.items[n].title,
-                              f"new title words found in {len(got)} old codes (least cover {s:.2f})", s))
-        paired_n.add(n)
-        paired_o.update(o for o, _ in got)
-    deleted = [c for c in only_old if c not in paired_o]
-    added = [c for c in only_new if c not in paired_n]
-
-    # an old title that lives on under another code (reused or recoded codes)
-    src = [c for c, _, _ in renamed] + deleted
-    dst = [c for c, _, _ in renamed] + added
-    m = titles.matrix([a.items[c].title for c in src], [b.items[c].title for c in dst])
-
-    def lives_on(s_code: str, d_code: str, sim: float) -> bool:
-        if d_code == s_code or sim < move_threshold or not _same_branch(s_code, d_code, a, b):
-            return False
-        if d_code not in a.items:
-            return True
-        # d's new title must be closer to s's old title than to d's own, and the two old
-        # titles must not have been alike already (06.1 and 06.10 both lost «сырой»)
-        s_old, d_old, d_new = a.items[s_code].title, a.items[d_code].title, b.items[d_code].title
-        return sim > titles.similarity(d_old, d_new) and titles.similarity(s_old, d_old) < move_threshold
-
-    for i, s_code in enumerate(src):
-        best = None
-        for j, d_code in enumerate(dst):
-            if lives_on(s_code, d_code, m[i, j]) and (best is None or _pair_key(m[i, j], s_code, d_code)
-                                                      < _pair_key(*best)):
-                best = (float(m[i, j]), s_code, d_code)
-        if best is not None:
-            d_code = best[2]
-            notes.setdefault(("old", s_code), []).append(f"old title now at {d_code} ({best[0]:.2f})")
-            notes.setdefault(("new", d_code), []).append(f"title was at {s_code} in the old edition")
+    notes = _titles_living_on([c for c, _, _ in renamed] + deleted, [c for c, _, _ in renamed] + added,
+                              a, b, titles, move_threshold)
 
     def with_notes(detail: str, *keys: tuple[str, str]) -> str:
         return "; ".join(x for x in (detail, *(t for k in keys for t in notes.get(k, ()))) if x)
@@ -447,8 +379,89 @@ def diff(old: Classification, new: Classification, *, rename_threshold: float = 
         t = a.items[c].title
         flag = "the old edition already marks it as excluded" if _EXCLUDED.match(t) else ""
         changes.append(Change("deleted", (c,), (), t, "", with_notes(flag, ("old", c))))
-
     return EditionDiff(old.scheme.id, old.edition, new.edition, changes, ignored_levels, only_new, only_old)
+
+
+def _same_codes(a: _Side, b: _Side, titles: _Titles, rename_threshold: float):
+    """Unchanged changes, and (code, similarity, detail) of the renamed codes."""
+    unchanged: list[Change] = []
+    renamed: list[tuple[str, float, str]] = []
+    for code, it in a.items.items():
+        if code not in b.items:
+            continue
+        t_old, t_new = it.title, b.items[code].title
+        reparented = "" if a.parent[code] == b.parent[code] else f"parent {a.parent[code]} → {b.parent[code]}"
+        if _squash(t_old) == _squash(t_new):
+            detail = "" if t_old == t_new else _whitespace_detail(t_old, t_new)
+            unchanged.append(Change("unchanged", (code,), (code,), t_old, t_new,
+                                    "; ".join(x for x in (detail, reparented) if x)))
+            continue
+        sim = titles.similarity(t_old, t_new)
+        note = _first_line_note(t_old, t_new)
+        parts = [f"title similarity {sim:.2f}", note, _word_changes(t_old, t_new), reparented]
+        if sim < rename_threshold and not note:
+            parts.insert(1, "wording changed a lot: check the meaning")
+        renamed.append((code, sim, "; ".join(x for x in parts if x)))
+    return unchanged, renamed
+
+
+def _splits_and_merges(rest_o: list[str], rest_n: list[str], a: _Side, b: _Side, titles: _Titles,
+                       threshold: float) -> list[Change]:
+    def near(up: str, up_side: _Side, down: str, down_side: _Side) -> bool:
+        return up_side.parent[up] == down_side.parent[down] or (down.startswith(up) and down != up)
+
+    splits = _groups(rest_o, rest_n, lambda o, n: titles.cover(a.items[o].title, b.items[n].title)
+                     if near(o, a, n, b) else 0.0, threshold)
+    merges = _groups(rest_n, rest_o, lambda n, o: titles.cover(b.items[n].title, a.items[o].title)
+                     if near(n, b, o, a) else 0.0, threshold)
+    split_codes = {("old", o) for o in splits} | {("new", n) for v in splits.values() for n, _ in v}
+    merge_codes = {("new", n) for n in merges} | {("old", o) for v in merges.values() for o, _ in v}
+    clash = split_codes & merge_codes   # ambiguous: neither group is reported
+    out = []
+    for o, got in splits.items():
+        if not {("old", o), *(("new", n) for n, _ in got)} & clash:
+            got.sort(key=lambda t: code_sort_key(t[0]))
+            s = min(f for _, f in got)
+            out.append(Change("split", (o,), tuple(n for n, _ in got), a.items[o].title,
+                              " | ".join(b.items[n].title for n, _ in got),
+                              f"old title words covered by {len(got)} new codes (least cover {s:.2f})", s))
+    for n, got in merges.items():
+        if not {("new", n), *(("old", o) for o, _ in got)} & clash:
+            got.sort(key=lambda t: code_sort_key(t[0]))
+            s = min(f for _, f in got)
+            out.append(Change("merged", tuple(o for o, _ in got), (n,),
+                              " | ".join(a.items[o].title for o, _ in got), b.items[n].title,
+                              f"new title words found in {len(got)} old codes (least cover {s:.2f})", s))
+    return out
+
+
+def _titles_living_on(src: list[str], dst: list[str], a: _Side, b: _Side, titles: _Titles,
+                      threshold: float) -> dict[tuple[str, str], list[str]]:
+    """Notes for an old title (of ``src``: renamed or deleted codes) that lives on under
+    another code (of ``dst``: renamed or added) — a reused or recoded code."""
+    m = titles.matrix([a.items[c].title for c in src], [b.items[c].title for c in dst])
+
+    def lives_on(s_code: str, d_code: str, sim: float) -> bool:
+        if d_code == s_code or sim < threshold or not _same_branch(s_code, d_code, a, b):
+            return False
+        if d_code not in a.items:
+            return True
+        # d's new title must be closer to s's old title than to d's own, and the two old
+        # titles must not have been alike already (06.1 and 06.10 both lost «сырой»)
+        s_old, d_old, d_new = a.items[s_code].title, a.items[d_code].title, b.items[d_code].title
+        return sim > titles.similarity(d_old, d_new) and titles.similarity(s_old, d_old) < threshold
+
+    notes: dict[tuple[str, str], list[str]] = {}
+    for i, s_code in enumerate(src):
+        best = None
+        for j, d_code in enumerate(dst):
+            if lives_on(s_code, d_code, m[i, j]) and (
+                    best is None or _pair_key(m[i, j], s_code, d_code) < _pair_key(*best)):
+                best = (float(m[i, j]), s_code, d_code)
+        if best is not None:
+            notes.setdefault(("old", s_code), []).append(f"old title now at {best[2]} ({best[0]:.2f})")
+            notes.setdefault(("new", best[2]), []).append(f"title was at {s_code} in the old edition")
+    return notes
 
 
 def changes_by_code(d: EditionDiff) -> dict[tuple[str, str], Change]:

@@ -241,7 +241,8 @@ class CrosswalkGraph:
         and okpdtr→isco08). A source's weights are averaged over the routes that reach it (each
         route trusted alike, so they still sum to 1); a (source, target) found by several
         routes keeps the best route's link (score, weight, then the shorter and lower ``via``)
-        with that averaged weight. A source whose best target (highest score, then weight,
+        with that averaged weight (divided by the summed weights, not the route count, so stored
+        links whose weights sum to 1 only within rounding still give exact sums). A source whose best target (highest score, then weight,
         then lowest code) differs between routes gets the flag ``paths_disagree`` on all its links."""
         routes = [list(r) for r in routes]
         if not routes:
@@ -276,7 +277,8 @@ class CrosswalkGraph:
                     if ln.target not in best or rank(ln) < rank(best[ln.target]):
                         best[ln.target] = ln
             disagree = {"paths_disagree"} if len(bests) > 1 else set()
-            links = [_replace(ln, weight=math.fsum(flow[t]) / len(found),
+            total = math.fsum(w for ws in flow.values() for w in ws)   # ≈ len(found): each route sums to 1
+            links = [_replace(ln, weight=math.fsum(flow[t]) / total,
                               flags=tuple(sorted(set(ln.flags) | disagree))) for t, ln in best.items()]
             assert abs(math.fsum(ln.weight for ln in links) - 1.0) <= 1e-9, (src, links)
             out += links

@@ -26,10 +26,11 @@ def L(ss, s, ts, t, score=1.0, weight=1.0, origin="proposed", flags=()):
 
 # -- composition vs brute force ------------------------------------------------
 @st.composite
-def layered(draw):
-    """Schemes in a path and random links between consecutive ones. Scores k/4 (ties are
-    common) and weights that split 16/16 into parts: products of ≤ 3 such are exact floats,
-    so equal scores are real ties and a tie is broken the same way by any correct algorithm."""
+def layered(draw, exact=True):
+    """Schemes in a path and random links between consecutive ones. ``exact``: scores k/4
+    (ties are common) and weights that split 16/16 into parts: products of ≤ 3 such are exact
+    floats, so equal scores are real ties and a tie is broken the same way by any correct
+    algorithm. Otherwise weights k/(sum of k) and scores k/100, whose sums round."""
     path = draw(st.permutations(sorted(SCHEMES)))[:draw(st.integers(3, 4))]
     codes = {s: draw(st.lists(st.sampled_from(CODES), min_size=1, max_size=4, unique=True)) for s in path}
     links = []
@@ -38,11 +39,16 @@ def layered(draw):
             targets = draw(st.lists(st.sampled_from(codes[b]), max_size=len(codes[b]), unique=True))
             if not targets:
                 continue   # a dead end (or a source that reaches nothing)
-            cuts = sorted(draw(st.lists(st.integers(1, 15), min_size=len(targets) - 1,
-                                        max_size=len(targets) - 1, unique=True)))
-            parts = [hi - lo for lo, hi in zip([0] + cuts, cuts + [16])]
+            if exact:
+                cuts = sorted(draw(st.lists(st.integers(1, 15), min_size=len(targets) - 1,
+                                            max_size=len(targets) - 1, unique=True)))
+                parts = [(hi - lo) / 16 for lo, hi in zip([0] + cuts, cuts + [16])]
+            else:
+                ks = draw(st.lists(st.integers(1, 9), min_size=len(targets), max_size=len(targets)))
+                parts = [k / sum(ks) for k in ks]
             for t, part in zip(targets, parts):
-                links.append(L(a, s, b, t, draw(st.integers(1, 4)) / 4, part / 16,
+                score = draw(st.integers(1, 4)) / 4 if exact else draw(st.integers(0, 100)) / 100
+                links.append(L(a, s, b, t, score, part,
                                flags=tuple(draw(st.sets(st.sampled_from(["partial", "review"]))))))
         if not any(ln.source_scheme == a for ln in links):   # every step must have some link
             links.append(L(a, codes[a][0], b, codes[b][0]))
@@ -108,6 +114,15 @@ def test_compose_equals_brute_force_and_ignores_insertion_order(case, seed):
     for src in {ln.source for ln in got}:
         assert math.fsum(ln.weight for ln in got if ln.source == src) == pytest.approx(1.0, abs=1e-12)
     assert build(links, seed).compose(path) == got          # identical, floats included
+
+
+@settings(max_examples=200, deadline=None)
+@given(layered(exact=False), st.integers(0, 2**32))
+def test_compose_is_the_same_for_any_insertion_order_when_sums_round(case, seed):
+    path, links = case
+    got = build(links).compose(path)
+    assert build(links, seed).compose(path) == got
+    assert {ln.source for ln in got} <= {ln.source for ln in links if ln.source_scheme == path[0]}
 
 
 # -- relations vs an obvious grouping ----------------------------------------------------
@@ -221,6 +236,10 @@ def test_compose_routes_union_averages_and_flags_disagreement():
     assert got["22222", "2511"].flags == got["22222", "2512"].flags == ("paths_disagree",)
     assert got["22222", "2511"].origin == "proposed" and got["22222", "2512"].origin == "derived"
     assert got["33333", "9112"].flags == () and got["44444", "5120"].weight == 1.0   # one route each
+    g.add_links([L("okpdtr", "55555", "isco08", "1111", weight=0.3333), L("okpdtr", "55555", "isco08", "1112", weight=0.6667),
+                 L("okpdtr", "66666", "isco08", "1111", weight=0.4), L("okpdtr", "66666", "isco08", "1112", weight=0.6000004)])
+    rounded = [ln for ln in g.compose_routes(routes) if ln.source in ("55555", "66666")]
+    assert [ln.weight for ln in rounded] == pytest.approx([0.3333, 0.6667, 0.4, 0.6])
     with pytest.raises(CrosswalkError, match="same two schemes"):
         g.compose_routes([["okpdtr", "isco08"], ["okpdtr", "okz2014"]])
     with pytest.raises(CrosswalkError, match="twice"):
