@@ -180,3 +180,33 @@ def test_top_k_equals_a_full_stable_sort(n_rows, n_cols, limit, cutoff, rnd):
         ranked = sorted(range(n_cols), key=lambda c: (-scores[r, c], c))
         slow += [(r, c) for c in ranked if scores[r, c] >= cutoff and scores[r, c] > 0][:limit]
     assert list(zip(rows.tolist(), cols.tolist())) == slow
+
+
+def test_references_a_classifier_carries_name_the_target():
+    isco = load(ISCO).classification
+    src = Classification("okpdtr", [
+        Item("22824", "Инженер-программист", 1, attrs={"isco08": "2512", "okz93": "2132"}),
+        Item("10003", "Авербандщик", 1)])
+    best = top1(match(src, isco))
+    assert best["22824"].target == "2512" and best["22824"].evidence["reference"] == 1.0
+    # OKZ-93's 2132 is not OKZ-2014's 2132: the okz93 column never counts for okz2014
+    okz = Classification("okz2014", [Item("2132", "Агрономы", 4), Item("2514", "Программисты приложений", 4)])
+    assert "reference" not in top1(match(src, okz))["22824"].evidence
+
+
+@settings(max_examples=40, deadline=None)
+@given(titles, titles)
+def test_blocked_fuzzy_signal_equals_a_slow_loop(src_titles, tgt_titles):
+    from rapidfuzz import fuzz
+    from crosswalk.match.text import PREFIX, TitleFuzzySignal
+    src, tgt = _flat("isco08", src_titles), _flat("isco08", tgt_titles)
+    ctx = MatchContext(src, tgt)
+    fast = TitleFuzzySignal().scores(ctx, np.arange(len(src)), np.arange(len(tgt)))
+    full = TitleFuzzySignal(blocking=False).scores(ctx, np.arange(len(src)), np.arange(len(tgt)))
+    for i, a in enumerate(src):
+        for j, b in enumerate(tgt):
+            ta, tb = tokens(a.title, "en"), tokens(b.title, "en")
+            shared = {t[:PREFIX] for t in ta} & {t[:PREFIX] for t in tb}
+            slow = fuzz.token_sort_ratio(" ".join(ta), " ".join(tb)) / 100 if shared else 0.0
+            assert fast[i, j] == pytest.approx(slow, abs=1e-5)
+            assert fast[i, j] in (0.0, pytest.approx(full[i, j], abs=1e-6))

@@ -5,6 +5,7 @@ Signals (each applies only where it can say something):
 
 * ``structure`` — the same code in two schemes built alike (OKZ↔ISCO-08, OKVED2↔NACE),
   lowered in divisions the data show were regrouped;
+* ``reference`` — a code the source item itself names in the target scheme;
 * ``title_tokens`` / ``title_fuzzy`` — normalised, lemmatised titles (IDF-weighted
   token overlap; rapidfuzz spelling similarity);
 * ``notes`` — the source title found in the target's definitions and example occupations;
@@ -30,6 +31,7 @@ from .context import MatchContext, compatible_levels
 from .hierarchy import HierarchySignal
 from .learned import LearnedSignal
 from .priors import PartSignal
+from .references import ReferenceSignal
 from .structure import StructureSignal, regrouped_divisions, shares_codes
 from .text import NotesSignal, TitleFuzzySignal, TitleTokensSignal
 
@@ -37,7 +39,7 @@ from .text import NotesSignal, TitleFuzzySignal, TitleTokensSignal
 # evidence (lemmas, IDF) beats spelling similarity, which keeps a small weight for
 # spelling variants; meaning (embeddings) is the strongest single signal where present.
 DEFAULT_WEIGHTS: dict[str, float] = {
-    "structure": 4.0, "title_tokens": 1.0, "title_fuzzy": 0.25, "notes": 1.0, "part": 1.0,
+    "structure": 4.0, "reference": 4.0, "title_tokens": 1.0, "title_fuzzy": 0.25, "notes": 1.0, "part": 1.0,
     "hierarchy": 1.0, "learned": 2.0, "embedding": 2.0,
 }
 
@@ -68,7 +70,7 @@ def top_k(scores: np.ndarray, limit: int, score_cutoff: float) -> tuple[np.ndarr
 
 def default_signals(*, confirmed: Optional[Iterable[tuple[str, str]]] = None,
                     embeddings: bool = False, embedder=None) -> list:
-    signals = [StructureSignal(), TitleTokensSignal(), TitleFuzzySignal(), NotesSignal(),
+    signals = [StructureSignal(), ReferenceSignal(), TitleTokensSignal(), TitleFuzzySignal(), NotesSignal(),
                PartSignal(), HierarchySignal()]
     if confirmed:
         signals.append(LearnedSignal(confirmed, embeddings=embeddings, embedder=embedder))
@@ -126,14 +128,15 @@ def match(source: Classification, target: Classification, *,
             combined = sum(w[n] * m for n, m in mats.items()) / wsum
             combined = np.round(combined.astype(np.float64), 6)
             rows, cols = top_k(combined, limit, score_cutoff)
-            ev = {n: np.round(m[rows, cols].astype(np.float64), 4).tolist() for n, m in mats.items()}
+            names = list(mats)
+            ev = list(zip(*(np.round(m[rows, cols].astype(np.float64), 4).tolist() for m in mats.values())))
             scores = combined[rows, cols].tolist()
             rank, prev = 0, -1
             for k, (r, c) in enumerate(zip(rows.tolist(), cols.tolist())):
                 rank = rank + 1 if r == prev else 1
                 prev = r
                 code, tcode = ctx.sources[src[r]].code, ctx.targets[block.tgt[c]].code
-                out.append(Candidate(code, tcode, scores[k], rank, {n: v[k] for n, v in ev.items()}))
+                out.append(Candidate(code, tcode, scores[k], rank, dict(zip(names, ev[k]))))
                 ranked.setdefault(code, []).append((tcode, scores[k]))
             done += len(src)
             if progress:

@@ -103,13 +103,25 @@ class TitleTokensSignal:
         return np.clip(out, 0.0, 1.0).astype(np.float32)
 
 
+PREFIX = 5   # blocking key: a word's first letters (catches «газосварщик»/«электрогазосварщика» stems)
+
+
+def _prefixes(docs: Sequence[Sequence[str]]) -> list[set[str]]:
+    return [{t[:PREFIX] for t in d} for d in docs]
+
+
 class TitleFuzzySignal:
-    """Spelling-level similarity of the normalised titles (rapidfuzz, all pairs at once)."""
+    """Spelling-level similarity of the normalised titles (rapidfuzz). With ``blocking``
+    (the default) only pairs whose titles share a word stem (its first letters) are
+    compared — a few percent of all pairs — with ``process.cpdist``; other pairs score 0.
+    Without it, every pair is compared at once with ``process.cdist``."""
     name = "title_fuzzy"
 
-    def __init__(self, *, scorer: Callable = fuzz.token_sort_ratio, score_cutoff: Optional[float] = None):
+    def __init__(self, *, scorer: Callable = fuzz.token_sort_ratio, score_cutoff: Optional[float] = None,
+                 blocking: bool = True):
         self.scorer = scorer
         self.score_cutoff = score_cutoff
+        self.blocking = blocking
 
     def applies(self, ctx: MatchContext) -> bool:
         return ctx.source.language == ctx.target.language
@@ -120,11 +132,30 @@ class TitleFuzzySignal:
             ctx.cache[key] = [" ".join(toks) for toks in item_tokens(ctx, side)]
         return ctx.cache[key]
 
+    def _block(self, ctx: MatchContext, src: np.ndarray, tgt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(row, col) pairs sharing a stem, by a product of 0/1 stem matrices."""
+        if "vocab:prefixes" not in ctx.cache:
+            t_pref = _prefixes(item_tokens(ctx, "target"))
+            # an empty corpus weighs every stem 1: any shared stem counts
+            ctx.cache["vocab:prefixes"] = _Vocab(t_pref, normalize.TokenWeights({}, 0))
+        vocab = ctx.cache["vocab:prefixes"]
+        s_pref = _prefixes([item_tokens(ctx, "source")[i] for i in src])
+        return np.nonzero(vocab.shared_mass(s_pref, tgt) > 0)
+
     def scores(self, ctx: MatchContext, src: np.ndarray, tgt: np.ndarray) -> np.ndarray:
         s_keys, t_keys = self._keys(ctx, "source"), self._keys(ctx, "target")
-        m = process.cdist([s_keys[i] for i in src], [t_keys[j] for j in tgt], scorer=self.scorer,
-                          score_cutoff=self.score_cutoff, workers=ctx.workers, dtype=np.float32)
-        return (m / 100.0).astype(np.float32)
+        if not self.blocking:
+            m = process.cdist([s_keys[i] for i in src], [t_keys[j] for j in tgt], scorer=self.scorer,
+                              score_cutoff=self.score_cutoff, workers=ctx.workers, dtype=np.float32)
+            return (m / 100.0).astype(np.float32)
+        out = np.zeros((len(src), len(tgt)), dtype=np.float32)
+        rows, cols = self._block(ctx, src, tgt)
+        if len(rows):
+            vals = process.cpdist([s_keys[src[r]] for r in rows], [t_keys[tgt[c]] for c in cols],
+                                  scorer=self.scorer, score_cutoff=self.score_cutoff,
+                                  workers=ctx.workers, dtype=np.float32)
+            out[rows, cols] = vals / 100.0
+        return out
 
 
 class NotesSignal:
