@@ -450,5 +450,336 @@ def diff_cmd(old, new, old_scheme, new_scheme, fmt, csv_path, show):
         click.echo(_diff_line(c))
 
 
+# -- review: the store of people's decisions (crosswalk/review) ---------------------------
+REVIEW_STORE_DEFAULT = "crosswalk-review.sqlite"
+
+
+def review_store_options(f):
+    """--store FILE and --allow-network-fs, shared by every `review` command."""
+    f = click.option("--allow-network-fs", is_flag=True,
+                     help="Use a store on a network file system (rollback journal instead of WAL).")(f)
+    return click.option("--store", "store_path", type=click.Path(dir_okay=False), default=REVIEW_STORE_DEFAULT,
+                        show_default=True, help="The review store (an SQLite file).")(f)
+
+
+def open_review_store(store_path: str, allow_network_fs: bool, *, create: bool = False):
+    from .review import ReviewStore
+    store = ReviewStore(store_path, create=create, allow_network_fs=allow_network_fs)
+    if store.notice:
+        click.echo(f"note: {store.notice}", err=True)
+    return store
+
+
+def _review_end(text: str) -> tuple[str, str]:
+    scheme, sep, code = text.partition(":")
+    if not sep or not scheme or not code:
+        raise click.BadParameter(f"{text!r}: write SCHEME:CODE, e.g. okved2:62.01")
+    return scheme, code
+
+
+def _review_key(source: str, target: str):
+    from .review import LinkKey
+    (ss, sc), (ts, tc) = _review_end(source), _review_end(target)
+    return LinkKey(ss, sc, ts, tc)
+
+
+@cli.group()
+def review():
+    """Review proposed links: every decision is kept, with who made it and when, in a
+    review store (default ./crosswalk-review.sqlite)."""
+
+
+@review.command("load")
+@click.argument("path", type=click.Path(exists=True))
+@review_store_options
+@click.option("--reviewer", default="crosswalk", show_default=True, help="Recorded as the proposer.")
+@click.option("--top", type=click.IntRange(min=1), default=3, show_default=True,
+              help="Candidates proposed per source item (rank ≤ TOP).")
+def review_load(path, store_path, allow_network_fs, reviewer, top):
+    """Propose the candidates of a `crosswalk build` output folder (candidates/*.csv) or of a
+    candidates file. Loading the same build twice adds nothing."""
+    from .review import propose_build_output
+    try:
+        with open_review_store(store_path, allow_network_fs, create=True) as store:
+            added = propose_build_output(store, path, top=top, reviewer=reviewer)
+    except CrosswalkError as exc:
+        raise click.ClickException(str(exc)) from None
+    for name, n in added.items():
+        click.echo(f"{name}: {n} new proposal events")
+    click.echo(f"store {store_path}: {sum(added.values())} new events")
+
+
+@review.command("status")
+@review_store_options
+@_format_option
+def review_status(store_path, allow_network_fs, fmt):
+    """Links by scheme pair and status, and the auto-accept policy of each pair."""
+    try:
+        with open_review_store(store_path, allow_network_fs) as store:
+            rows = [{"source_scheme": s, "target_scheme": t, **n, "policy": store.policy(s, t)}
+                    for (s, t), n in store.counts().items()]
+            last, checksum = store.snapshot()
+    except CrosswalkError as exc:
+        raise click.ClickException(str(exc)) from None
+    if fmt == "json":
+        click.echo(json.dumps({"store": store_path, "last_event": last, "checksum": checksum, "pairs": rows},
+                              ensure_ascii=False, indent=2))
+        return
+    click.echo(f"{store_path}: last event {last}, checksum {checksum[:12]}")
+    for r in rows:
+        pol = "" if r["policy"] is None else f"; auto-accept ≥ {r['policy']:g}"
+        click.echo(f"{r['source_scheme']} → {r['target_scheme']}: pending {r['pending']}, confirmed"
+                   f" {r['confirmed']}, rejected {r['rejected']}{pol}")
+
+
+@review.command("decide")
+@click.argument("source", metavar="SOURCE_SCHEME:SOURCE_CODE")
+@click.argument("target", metavar="TARGET_SCHEME:TARGET_CODE")
+@click.argument("action", type=click.Choice(["confirm", "reject"]))
+@review_store_options
+@click.option("--reviewer", required=True, help="Your name; recorded with the decision.")
+@click.option("--expected-version", type=int, default=None,
+              help="The version of the link you saw (`review history`); default: the current one.")
+@click.option("--comment", default=None, help="Why (kept with the link).")
+def review_decide(source, target, action, store_path, allow_network_fs, reviewer, expected_version, comment):
+    """Confirm or reject one link. Exits 1 if the link changed since --expected-version."""
+    from .review import Decision
+    key = _review_key(source, target)
+    try:
+        with open_review_store(store_path, allow_network_fs) as store:
+            version = store.get(key).version if expected_version is None else expected_version
+            res = store.decide([Decision(key, action, version, comment=comment, origin="cli")], reviewer=reviewer)
+            now = store.get(key)
+    except CrosswalkError as exc:
+        raise click.ClickException(str(exc)) from None
+    if res.conflicts:
+        raise click.ClickException(f"conflict, nothing changed: {key}: {res.conflicts[0].reason}")
+    if res.invalid:
+        raise click.ClickException(f"{key}: {res.invalid[0][1]}")
+    what = "unchanged (already so)" if res.unchanged else "done"
+    click.echo(f"{key}: {what}; {now.status}, version {now.version}")
+
+
+@review.command("history")
+@click.argument("keys", nargs=-1, required=True, metavar="SOURCE_SCHEME:CODE TARGET_SCHEME:CODE …")
+@review_store_options
+@_format_option
+def review_history(keys, store_path, allow_network_fs, fmt):
+    """Every event of the links named (pairs of SCHEME:CODE), oldest first."""
+    if len(keys) % 2:
+        raise click.BadParameter("give links as pairs: SOURCE_SCHEME:CODE TARGET_SCHEME:CODE", param_hint="KEYS")
+    links = [_review_key(keys[i], keys[i + 1]) for i in range(0, len(keys), 2)]
+    try:
+        with open_review_store(store_path, allow_network_fs) as store:
+            hist = [(k, store.history(k)) for k in links]
+    except CrosswalkError as exc:
+        raise click.ClickException(str(exc)) from None
+    if fmt == "json":
+        click.echo(json.dumps([{"link": str(k), "events": [
+            {"id": e.id, "ts": e.ts, "reviewer": e.reviewer, "action": e.action, "origin": e.origin,
+             "payload": e.payload, "previous": e.previous} for e in evs]} for k, evs in hist],
+            ensure_ascii=False, indent=2))
+        return
+    for k, evs in hist:
+        click.echo(click.style(str(k), bold=True) + ("" if evs else ": no events"))
+        for e in evs:
+            detail = ", ".join(f"{n}={v}" for n, v in sorted(e.payload.items())
+                               if n in ("comment", "weight", "new_target", "replaces", "score", "threshold"))
+            click.echo(f"  #{e.id} {e.ts} {e.reviewer:<12} {e.action:<11} {e.origin}"
+                       + (f"  {detail}" if detail else ""))
+
+
+@review.group("policy")
+def review_policy():
+    """The auto-accept threshold of a scheme pair: links scoring at least it are confirmed."""
+
+
+@review_policy.command("set")
+@click.argument("source_scheme")
+@click.argument("target_scheme")
+@click.argument("threshold", type=click.FloatRange(0, 1))
+@review_store_options
+@click.option("--reviewer", required=True, help="Who sets the policy (recorded).")
+def review_policy_set(source_scheme, target_scheme, threshold, store_path, allow_network_fs, reviewer):
+    """Set the threshold (recorded as an event; apply it with `review policy apply`)."""
+    try:
+        with open_review_store(store_path, allow_network_fs) as store:
+            ev = store.set_policy(source_scheme, target_scheme, threshold, reviewer=reviewer)
+    except CrosswalkError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"{source_scheme} → {target_scheme}: auto-accept ≥ {threshold:g} (event {ev})")
+
+
+@review_policy.command("apply")
+@click.argument("source_scheme")
+@click.argument("target_scheme")
+@review_store_options
+@click.option("--reviewer", required=True, help="Who applies the policy (recorded).")
+def review_policy_apply(source_scheme, target_scheme, store_path, allow_network_fs, reviewer):
+    """Confirm the pending links scoring at least the threshold."""
+    try:
+        with open_review_store(store_path, allow_network_fs) as store:
+            n = store.apply_policy(source_scheme, target_scheme, reviewer=reviewer)
+    except CrosswalkError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"{source_scheme} → {target_scheme}: {n} links auto-accepted")
+
+
+@review_policy.command("show")
+@click.argument("source_scheme")
+@click.argument("target_scheme")
+@review_store_options
+@click.option("--gold", type=click.Path(exists=True, dir_okay=False),
+              help="A gold table (as `crosswalk evaluate` reads): report the error rate of accepted links.")
+@_format_option
+def review_policy_show(source_scheme, target_scheme, store_path, allow_network_fs, gold, fmt):
+    """The policy in force and what it did: accepted, overridden, pending, error rate against gold."""
+    from .review import policy_report
+    try:
+        gold_map = None
+        if gold:
+            from .evaluate import load_gold
+            gold_map = load_gold(gold, source_scheme=source_scheme, target_scheme=target_scheme).acceptable
+        with open_review_store(store_path, allow_network_fs) as store:
+            rep = policy_report(store, source_scheme, target_scheme, gold_map)
+    except CrosswalkError as exc:
+        raise click.ClickException(str(exc)) from None
+    if fmt == "json":
+        click.echo(json.dumps(rep, ensure_ascii=False, indent=2))
+        return
+    if rep["threshold"] is None:
+        click.echo(f"{source_scheme} → {target_scheme}: no auto-accept policy")
+    else:
+        click.echo(f"{source_scheme} → {target_scheme}: auto-accept ≥ {rep['threshold']:g}, set by"
+                   f" {rep['set_by']} at {rep['set_at']}")
+    click.echo(f"accepted {rep['accepted']} (overridden later {rep['overridden']}); pending {rep['pending_left']}"
+               + ("" if rep["pending_above_threshold"] is None
+                  else f" ({rep['pending_above_threshold']} above the threshold, not yet applied)"))
+    if gold:
+        rate = "n/a" if rep["error_rate"] is None else f"{rep['error_rate']:.1%}"
+        click.echo(f"against gold: {rep['gold_checked']} accepted links checked, {rep['gold_wrong']} wrong;"
+                   f" error rate {rate}")
+
+
+# -- export: reviewed links as files (crosswalk/export.py) -----------------------------------
+@cli.command("export")
+@click.argument("out_dir", type=click.Path(file_okay=False))
+@review_store_options
+@click.option("--all", "all_links", is_flag=True,
+              help="Export every link with a status column (default: confirmed links only).")
+@click.option("--format", "formats", multiple=True, type=click.Choice(["xlsx", "csv", "json", "ttl"]),
+              help="Repeatable; default: all four.")
+@click.option("--pair", "pairs", multiple=True, metavar="SRC:TGT",
+              help="A scheme pair to export, e.g. okved2:nace2; repeatable (default: every pair in the store).")
+@click.option("--data", multiple=True, type=click.Path(exists=True),
+              help="Classification files or folders: editions, coverage and missing titles. Repeatable.")
+@click.option("--mappings", "mappings_dir", type=click.Path(file_okay=False),
+              help="Also write the committed form of each pair here (<src>__<tgt>.csv + .meta.json).")
+@click.option("--base-uri", default="https://example.org/crosswalk/", show_default=True,
+              help="Start of the Turtle URIs: <base><scheme>/<code>. Use your organisation's.")
+def export_cmd(out_dir, store_path, allow_network_fs, all_links, formats, pairs, data, mappings_dir, base_uri):
+    """Write the reviewed links of the review store into OUT_DIR: crosswalks.xlsx (a sheet per
+    scheme pair and a Summary), and <src>__<tgt>.csv, .json and .ttl (XKOS/SKOS Turtle)."""
+    from .export import FORMATS, export, load_classifications, write_mapping_csv
+    from .safety import safe_path
+    try:
+        classes, skipped = load_classifications(data) if data else ({}, [])
+        for s in skipped:
+            click.echo(f"warning: skipped {s}", err=True)
+        with open_review_store(store_path, allow_network_fs) as store:
+            result = export(store, out_dir, formats=formats or FORMATS, confirmed_only=not all_links,
+                            pairs=pairs or None, classifications=classes, base_uri=base_uri)
+            mapping_files, warnings = [], list(result.warnings)
+            if mappings_dir:
+                Path(mappings_dir).mkdir(parents=True, exist_ok=True)
+                for name in result.summary:
+                    m = write_mapping_csv(store, tuple(name.split("__")), safe_path(mappings_dir, f"{name}.csv"),
+                                          classifications=classes)
+                    mapping_files += m.files
+                    warnings += [w for w in m.warnings if w.kind == "edition_unknown"]
+    except CrosswalkError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"store snapshot {result.snapshot[0]} (sha256 {result.snapshot[1][:12]}…)")
+    for name, e in result.summary.items():
+        rel = ", ".join(f"{k} {v}" for k, v in e["relations"].items())
+        cov = e["coverage"]
+        click.echo(f"{name.replace('__', ' → ')}: {e['links']} links ({rel}); pending {e['pending']},"
+                   f" rejected {e['rejected']}"
+                   + (f"; coverage {cov['source_share']:.1%} of source, {cov['target_share']:.1%} of target"
+                      " items" if cov else ""))
+    for path in result.files + mapping_files:
+        click.echo(f"  wrote {path}")
+    for w in warnings:
+        where = ", ".join(x for x in (Path(w.file).name if w.file else "", _where(w.as_dict())) if x)
+        value = f"  value: {w.value!r}" if w.value not in (None, "") else ""
+        click.echo(f"  {click.style('warning', fg='yellow')} {w.kind:<22} " + (f"{where}: " if where else "")
+                   + w.message + value)
+
+
+# -- review workbook round trip (crosswalk/review/workbook.py) ----------------------------
+@review.command("export")
+@click.argument("file", type=click.Path(dir_okay=False))
+@review_store_options
+@click.option("--pair", metavar="SRC:TGT", default=None,
+              help="Only the links of one scheme pair, e.g. okz2014:isco08.")
+@click.option("--status", type=click.Choice(["pending", "confirmed", "rejected"]), default=None,
+              help="Only links with this status (default: all).")
+@click.option("--force", is_flag=True, help="Overwrite FILE if it exists (its unimported decisions are lost).")
+def review_export(file, store_path, allow_network_fs, pair, status, force):
+    """Write the links as a review workbook (FILE.xlsx): one row per link with score, evidence,
+    cardinality group and status, and a decision drop-down to fill in; bring the decisions
+    back with `crosswalk review import`."""
+    from .model import SCHEMES
+    from .review.workbook import write_review_workbook
+    src = tgt = None
+    if pair:
+        src, sep, tgt = pair.partition(":")
+        if not sep or src not in SCHEMES or tgt not in SCHEMES:
+            raise click.BadParameter(f"{pair!r}: write SRC:TGT with scheme ids ({', '.join(sorted(SCHEMES))})",
+                                     param_hint="--pair")
+    try:
+        with open_review_store(store_path, allow_network_fs) as store:
+            res = write_review_workbook(store, file, source_scheme=src, target_scheme=tgt, status=status,
+                                        overwrite=force)
+    except CrosswalkError as exc:
+        raise click.ClickException(str(exc)) from None
+    for p in res.problems:
+        click.echo(f"warning: {p.message}", err=True)
+    click.echo(f"{res.path}: {res.rows} links (store snapshot {res.snapshot_id})"
+               + ("" if res.rows else "; no link matches the filters"))
+
+
+@review.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@review_store_options
+@click.option("--reviewer", required=True, help="Your name; recorded with every decision.")
+@_format_option
+def review_import(file, store_path, allow_network_fs, reviewer, fmt):
+    """Apply the decisions of a review workbook in one transaction. Importing the same file
+    again changes nothing. Exits 1 when rows were rejected or conflicted (listed by row)."""
+    from .review.workbook import import_workbook
+    try:
+        with open_review_store(store_path, allow_network_fs) as store:
+            rep = import_workbook(store, file, reviewer=reviewer)
+    except CrosswalkError as exc:
+        raise click.ClickException(str(exc)) from None
+    if fmt == "json":
+        click.echo(json.dumps(rep.as_dict(), ensure_ascii=False, indent=2))
+    else:
+        click.echo(f"{file}: {rep.rows_read} rows: applied {rep.applied}, unchanged {rep.unchanged},"
+                   f" no decision {rep.no_decision}, conflicts {len(rep.conflicts)}, rejected {len(rep.rejected)}")
+        for c in rep.conflicts:
+            click.echo(f"  row {c['row']}: " + click.style("conflict", fg="red")
+                       + f" {' '.join(c['link'])}: {c['reason']}")
+        for r in rep.rejected:
+            value = "" if r["value"] is None else f" (value {r['value']!r})"
+            click.echo(f"  row {r['row']}: " + click.style("rejected", fg="red")
+                       + f" column {r['column']}: {r['reason']}{value}")
+        for p in rep.problems:
+            if p.severity == "warning":
+                click.echo("  " + click.style("warning", fg="yellow") + f" {p.message}")
+    sys.exit(0 if rep.ok else 1)
+
+
 def main():
     cli(prog_name="crosswalk")

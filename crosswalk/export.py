@@ -1,0 +1,591 @@
+"""`crosswalk export`: the reviewed links of a review store, per scheme pair, as files for
+people and for other systems.
+
+Written into one output folder (every path checked to stay inside it, every file atomic)::
+
+    crosswalks.xlsx          one sheet per scheme pair + «Summary» (counts, relations, coverage)
+    <src>__<tgt>.csv         UTF-8, header line, rows sorted by source code then target code
+    <src>__<tgt>.json        the same fields, numbers as numbers, editions and store snapshot
+    <src>__<tgt>.ttl         XKOS/SKOS Turtle: an xkos:Correspondence made of
+                             xkos:ConceptAssociation resources
+
+Columns: ``source_code, source_title, target_code, target_title, weight, relation,
+[status,] score, origin, reviewed_by, reviewed_at`` (``status`` only when all links are
+exported). Only confirmed links are exported unless ``confirmed_only=False``.
+``reviewed_by``/``reviewed_at``: the last event on the link other than a proposal (a
+decision, a weight, a comment, an auto-accept by policy); empty for a link never reviewed.
+
+Split weights (the share of a source that goes to each target) are checked before anything
+is written: for every source, either no confirmed link has a weight — then its confirmed
+targets share it equally (1/n each) — or every confirmed link has one and they sum to 1
+(within 1e-6). Anything else is an :class:`ExportError` naming the sources; weights are
+never silently renormalised. ``relation`` (1:1, 1:n, n:1, n:m) is the kind of the link's
+group among the confirmed links of its pair; pending and rejected links get none.
+
+Spreadsheet safety: text starting with ``= + - @`` or a control character gets a ``'`` in
+front (CSV and xlsx; :func:`crosswalk.safety.cell_untext` undoes it), xlsx cells never hold
+formulas, characters XML cannot hold become U+FFFD and a carriage return (which XML turns
+into a line feed) becomes a line feed — each such cell listed as a warning.
+"""
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import math
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Optional, Sequence
+from urllib.parse import quote
+
+from .errors import ERROR, WARNING, CrosswalkError, Problem
+from .graph import CrosswalkGraph, coverage
+from .model import SCHEMES, Classification, Link, code_sort_key
+from .safety import (atomic_save_workbook, atomic_write_bytes, cell_text, clean_xml,
+                     illegal_xml_chars, safe_path, sheet_name)
+
+FORMATS = ("xlsx", "csv", "json", "ttl")
+COLUMNS = ("source_code", "source_title", "target_code", "target_title", "weight", "relation",
+           "status", "score", "origin", "reviewed_by", "reviewed_at")
+MAPPING_COLUMNS = ("source_scheme", "source_edition", "source_code", "source_title", "target_scheme",
+                   "target_edition", "target_code", "target_title", "weight", "relation", "score",
+                   "origin", "reviewed_by", "reviewed_at")
+WORKBOOK = "crosswalks.xlsx"
+SUMMARY_SHEET = "Summary"
+DEFAULT_BASE_URI = "https://example.org/crosswalk/"   # placeholder: pass your organisation's
+XKOS_URI = "http://rdf-vocabulary.ddialliance.org/xkos#"
+WEIGHT_TOL = 1e-6
+_SCHEME_ID = re.compile(r"[A-Za-z0-9]+(?:[-_.]?[A-Za-z0-9]+)*")   # safe in a file name, no "__"
+
+
+class ExportError(CrosswalkError):
+    """Nothing was written: the links cannot be exported as they are (e.g. split weights)."""
+
+    def __init__(self, message: str, problems: Sequence[Problem] = ()):
+        super().__init__(message)
+        self.problems = list(problems)
+
+
+@dataclass
+class ExportResult:
+    files: list[Path] = field(default_factory=list)          # written, sorted
+    warnings: list[Problem] = field(default_factory=list)
+    summary: dict[str, dict] = field(default_factory=dict)   # "<src>__<tgt>" -> counts
+    snapshot: tuple[int, str] = (0, "")                       # the store state exported
+    unchanged: list[Path] = field(default_factory=list)      # mapping files left as they were
+
+
+@dataclass
+class _Row:
+    state: Any                   # a review LinkState
+    weight: Optional[float]
+    relation: str
+    reviewed: tuple[str, str] = ("", "")   # reviewer and time of the last decision (none: never reviewed)
+
+
+@dataclass
+class _Table:
+    """The links of one scheme pair, ready to write."""
+
+    source: str
+    target: str
+    rows: list[_Row]
+    counts: dict[str, int]       # status -> links
+    confirmed: list[Link]        # as graph links, for relations and coverage
+    source_edition: str = ""
+    target_edition: str = ""
+
+    @property
+    def name(self) -> str:
+        return f"{self.source}__{self.target}"
+
+
+# -- reading the store ------------------------------------------------------------
+def _parse_pair(pair) -> tuple[str, str]:
+    if isinstance(pair, str):
+        parts = pair.split(":")
+        if len(parts) != 2 or not all(p.strip() for p in parts):
+            raise CrosswalkError(f"scheme pair {pair!r}: write it as SOURCE:TARGET, e.g. okved2:nace2")
+        return parts[0].strip(), parts[1].strip()
+    src, tgt = pair
+    return str(src), str(tgt)
+
+
+def _read(store, pairs) -> tuple[tuple[int, str], dict[tuple[str, str], list], dict]:
+    """Links grouped by scheme pair, who last reviewed each, and the snapshot they belong to
+    (read again if the store changed while reading, so the snapshot always matches)."""
+    for _ in range(5):
+        before = tuple(store.snapshot())
+        links = store.links()
+        # a later re-proposal (a new build) updates a link's version, not who reviewed it
+        reviewed = {ev.key: (ev.reviewer, ev.ts) for ev in store.events()
+                    if ev.key is not None and ev.action not in ("propose", "policy")}
+        if tuple(store.snapshot()) == before:
+            break
+    else:
+        raise ExportError("the review store kept changing while it was read; export again when"
+                          " reviewers pause")
+    grouped: dict[tuple[str, str], list] = {}
+    for st in links:
+        grouped.setdefault((st.key.source_scheme, st.key.target_scheme), []).append(st)
+    if pairs is not None:
+        wanted = sorted(dict.fromkeys(_parse_pair(p) for p in pairs))
+        missing = [p for p in wanted if p not in grouped]
+        if missing:
+            have = ", ".join(f"{a}:{b}" for a, b in sorted(grouped)) or "none"
+            raise ExportError("the review store has no links for " + ", ".join(f"{a}:{b}" for a, b in missing)
+                              + f" (pairs in the store: {have})")
+        grouped = {p: grouped[p] for p in wanted}
+    for src, tgt in grouped:
+        for scheme in (src, tgt):
+            if not _SCHEME_ID.fullmatch(scheme):
+                raise ExportError(f"scheme id {scheme!r} cannot name a file (letters, digits and single"
+                                  " - _ . between them)")
+    return before, dict(sorted(grouped.items())), reviewed
+
+
+def _sort_key(st) -> tuple:
+    return (code_sort_key(st.key.source_code), code_sort_key(st.key.target_code))
+
+
+def _weights(src: str, tgt: str, confirmed: list) -> tuple[dict, list[Problem]]:
+    """(source, target) -> split weight of the confirmed links, and the sources whose
+    explicit weights are incomplete or do not sum to 1."""
+    by_source: dict[str, list] = {}
+    for st in confirmed:
+        by_source.setdefault(st.key.source_code, []).append(st)
+    out, bad = {}, []
+    for code, links in by_source.items():
+        set_ = [st for st in links if st.weight is not None]
+        listing = ", ".join(f"{st.key.target_code}={st.weight:.4f}" if st.weight is not None
+                            else f"{st.key.target_code}=unset" for st in links)
+        if not set_:
+            out.update({(code, st.key.target_code): 1.0 / len(links) for st in links})
+            continue
+        if len(set_) < len(links):
+            why = f"weights set for {len(set_)} of its {len(links)} confirmed targets ({listing}); set all or none"
+        elif abs(math.fsum(st.weight for st in links) - 1.0) > WEIGHT_TOL:
+            why = f"weights {listing} sum to {math.fsum(st.weight for st in links):.6f}, not 1"
+        else:
+            out.update({(code, st.key.target_code): float(st.weight) for st in links})
+            continue
+        bad.append(Problem("weights", ERROR, f"{src}→{tgt} source {code}: {why}",
+                           column="weight", value=code))
+    return out, bad
+
+
+def _tables(store, pairs, confirmed_only: bool, classifications) -> tuple[tuple[int, str], list[_Table]]:
+    snapshot, grouped, reviewed = _read(store, pairs)
+    tables, bad = [], []
+    graph = CrosswalkGraph()
+    for (src, tgt), states in grouped.items():
+        states = sorted(states, key=_sort_key)
+        confirmed = [st for st in states if st.status == "confirmed"]
+        weights, problems = _weights(src, tgt, confirmed)
+        bad += problems
+        links = [Link(src, st.key.source_code, tgt, st.key.target_code, "confirmed") for st in confirmed]
+        relation = graph.relations(links) if links else {}
+        rows = []
+        for st in states if not confirmed_only else confirmed:
+            k = (st.key.source_code, st.key.target_code)
+            rows.append(_Row(st, weights.get(k, st.weight), relation.get(k, "") if st.status == "confirmed" else "",
+                             reviewed.get(st.key, ("", ""))))
+        counts = Counter(st.status for st in states)
+        s_cls, t_cls = (classifications or {}).get(src), (classifications or {}).get(tgt)
+        tables.append(_Table(src, tgt, rows, {s: counts.get(s, 0) for s in ("confirmed", "pending", "rejected")},
+                             links, s_cls.edition if s_cls else "", t_cls.edition if t_cls else ""))
+    if bad:
+        shown = "; ".join(p.message for p in bad[:10]) + (f"; … {len(bad) - 10} more" if len(bad) > 10 else "")
+        raise ExportError(f"cannot export: the split weights of {len(bad)} source(s) do not add up"
+                          f" (nothing was written; fix them with weight decisions): {shown}", bad)
+    return snapshot, tables
+
+
+def _title(st, side: str, classifications) -> str:
+    title = getattr(st, f"{side}_title") or ""
+    if not title and classifications:
+        scheme, code = (st.key.source_scheme, st.key.source_code) if side == "source" else \
+            (st.key.target_scheme, st.key.target_code)
+        cls = classifications.get(scheme)
+        if cls is not None and code in cls:
+            title = cls.get(code).title
+    return title
+
+
+def _summary(t: _Table, classifications, warnings: list[Problem]) -> dict:
+    graph = CrosswalkGraph()
+    entry = {"source_scheme": t.source, "target_scheme": t.target,
+             "source_edition": t.source_edition, "target_edition": t.target_edition,
+             "links": len(t.confirmed), "sources": len({ln.source for ln in t.confirmed}),
+             "targets": len({ln.target for ln in t.confirmed}),
+             "relations": graph.relation_counts(t.confirmed) if t.confirmed
+             else {"1:1": 0, "1:n": 0, "n:1": 0, "n:m": 0},
+             "pending": t.counts["pending"], "rejected": t.counts["rejected"], "coverage": None}
+    s_cls, t_cls = (classifications or {}).get(t.source), (classifications or {}).get(t.target)
+    if s_cls is not None and t_cls is not None:
+        # count the items of the levels the links use: a class-level table is not judged by sections
+        s_lv = sorted({s_cls.get(ln.source).level for ln in t.confirmed if ln.source in s_cls})
+        t_lv = sorted({t_cls.get(ln.target).level for ln in t.confirmed if ln.target in t_cls})
+        cov = coverage(s_cls, t_cls, t.confirmed, levels=s_lv or None, target_levels=t_lv or None)
+        entry["coverage"] = {"source_items": cov.source_total, "source_linked": cov.source_matched,
+                             "source_share": round(cov.source_share, 4),
+                             "target_items": cov.target_total, "target_linked": cov.target_matched,
+                             "target_share": round(cov.target_share, 4)}
+        for side, unknown, cls in (("source", cov.source_unknown, s_cls), ("target", cov.target_unknown, t_cls)):
+            if unknown:
+                warnings.append(Problem("unknown_code", WARNING,
+                                        f"{t.name}: {len(unknown)} {side} code(s) of confirmed links are not in"
+                                        f" {cls.scheme.id}{' ' + cls.edition if cls.edition else ''} (another edition?): "
+                                        + ", ".join(unknown[:10]) + (" …" if len(unknown) > 10 else ""),
+                                        column=f"{side}_code", value=unknown[0]))
+    if not t.rows:
+        warnings.append(Problem("empty_pair", WARNING, f"{t.name}: no links to export"
+                                f" ({t.counts['pending']} pending, {t.counts['rejected']} rejected)"))
+    return entry
+
+
+# -- rows ---------------------------------------------------------------------------
+def _values(row: _Row, columns: Sequence[str], t: _Table, classifications) -> dict[str, Any]:
+    """Column -> value (text, float or None) of one row."""
+    st = row.state
+    v = {"source_scheme": t.source, "source_edition": t.source_edition, "source_code": st.key.source_code,
+         "source_title": _title(st, "source", classifications), "target_scheme": t.target,
+         "target_edition": t.target_edition, "target_code": st.key.target_code,
+         "target_title": _title(st, "target", classifications), "weight": row.weight,
+         "relation": row.relation, "status": st.status, "score": st.score, "origin": st.origin,
+         "reviewed_by": row.reviewed[0], "reviewed_at": row.reviewed[1]}
+    return {c: v[c] for c in columns}
+
+
+def _text(value: Any, column: str) -> str:
+    if value is None:
+        return ""
+    if column == "weight":
+        return f"{value:.6f}"
+    if column == "score":
+        return f"{value:.4f}"
+    return str(value)
+
+
+def _csv_bytes(t: _Table, columns: Sequence[str], classifications) -> bytes:
+    buf = io.StringIO(newline="")
+    w = csv.writer(buf, lineterminator="\r\n")    # "\n" alone would leave a lone "\r" unquoted
+    w.writerow(columns)
+    for row in t.rows:
+        vals = _values(row, columns, t, classifications)
+        w.writerow([cell_text(_text(vals[c], c)) for c in columns])
+    return buf.getvalue().encode("utf-8")
+
+
+def _json_bytes(t: _Table, columns: Sequence[str], snapshot, classifications) -> bytes:
+    def dump(v) -> str:
+        return json.dumps(v, ensure_ascii=False, separators=(", ", ": "))
+
+    meta = {"source_scheme": t.source, "source_edition": t.source_edition, "target_scheme": t.target,
+            "target_edition": t.target_edition,
+            "snapshot": {"event_id": snapshot[0], "checksum": snapshot[1]},
+            "content": "all" if "status" in columns else "confirmed"}
+    rows = [dump(_values(r, columns, t, classifications)) for r in t.rows]
+    body = "[\n" + ",\n".join("  " + r for r in rows) + "\n ]" if rows else "[]"  # a link per line: small diffs
+    text = "{\n" + "".join(f" {dump(k)}: {dump(v)},\n" for k, v in meta.items()) + f' "links": {body}\n}}\n'
+    return text.encode("utf-8")
+
+
+def _ttl_bytes(t: _Table, columns: Sequence[str], snapshot, classifications, base_uri: str) -> bytes:
+    from rdflib import Graph, Literal, Namespace, URIRef
+    from rdflib.namespace import DCTERMS, RDF, SKOS, XSD
+    xkos, cw = Namespace(XKOS_URI), Namespace(base_uri + "vocab#")
+    g = Graph()
+    for prefix, ns in (("xkos", xkos), ("skos", SKOS), ("dcterms", DCTERMS), ("cw", cw)):
+        g.bind(prefix, ns)
+
+    def scheme_uri(scheme: str) -> URIRef:
+        return URIRef(base_uri + quote(scheme, safe=""))
+
+    def concept(scheme: str, code: str) -> URIRef:
+        return URIRef(f"{base_uri}{quote(scheme, safe='')}/{quote(code, safe='')}")
+
+    def part(code: str) -> str:      # "_" encoded too, so "__" between two codes is unambiguous
+        return quote(code, safe="").replace("_", "%5F")
+
+    def lang(scheme: str) -> Optional[str]:
+        cls = (classifications or {}).get(scheme)
+        return cls.language if cls is not None else SCHEMES[scheme].language if scheme in SCHEMES else None
+
+    corr = URIRef(f"{base_uri}correspondence/{t.name}")
+    # one prefix per namespace: rdflib's Turtle writer slows down quadratically with the number of
+    # namespaces it has to discover, and the file reads better (okz2014:0110, map:0110__0110)
+    for prefix, ns in ((t.source, f"{base_uri}{t.source}/"), (t.target, f"{base_uri}{t.target}/"),
+                       ("map", f"{corr}/")):
+        g.bind(prefix, Namespace(ns))
+    g.add((corr, RDF.type, xkos.Correspondence))
+    g.add((corr, SKOS.notation, Literal(t.name)))
+    g.add((corr, SKOS.prefLabel, Literal(f"{t.source} → {t.target}", lang="en")))
+    g.add((corr, DCTERMS.identifier, Literal(f"snapshot {snapshot[0]} sha256:{snapshot[1]}")))
+    for scheme, edition in ((t.source, t.source_edition), (t.target, t.target_edition)):
+        g.add((corr, xkos.compares, scheme_uri(scheme)))
+        g.add((scheme_uri(scheme), RDF.type, SKOS.ConceptScheme))
+        g.add((scheme_uri(scheme), SKOS.notation, Literal(scheme)))
+        if edition:
+            g.add((scheme_uri(scheme), DCTERMS.hasVersion, Literal(edition)))
+    for row in t.rows:
+        st = row.state
+        s, tg = st.key.source_code, st.key.target_code
+        assoc = URIRef(f"{corr}/{part(s)}__{part(tg)}")
+        g.add((corr, xkos.madeOf, assoc))
+        g.add((assoc, RDF.type, xkos.ConceptAssociation))
+        for side, scheme, code, prop in (("source", t.source, s, xkos.sourceConcept),
+                                         ("target", t.target, tg, xkos.targetConcept)):
+            c = concept(scheme, code)
+            g.add((assoc, prop, c))
+            g.add((c, RDF.type, SKOS.Concept))
+            g.add((c, SKOS.notation, Literal(code)))
+            g.add((c, SKOS.inScheme, scheme_uri(scheme)))
+            title = _title(st, side, classifications)
+            if title:
+                g.add((c, SKOS.prefLabel, Literal(title, lang=lang(scheme))))
+        if row.weight is not None:
+            g.add((assoc, cw.weight, Literal(Decimal(f"{row.weight:.6f}"), datatype=XSD.decimal)))
+        if row.relation:
+            g.add((assoc, cw.relation, Literal(row.relation)))
+        if st.score is not None:
+            g.add((assoc, cw.score, Literal(Decimal(f"{st.score:.4f}"), datatype=XSD.decimal)))
+        if "status" in columns:
+            g.add((assoc, cw.status, Literal(st.status)))
+    # rdflib's Turtle writer sorts subjects and predicates: same graph, same bytes
+    return g.serialize(format="turtle").encode("utf-8")
+
+
+# -- the workbook -------------------------------------------------------------------
+class _Sheet:
+    """Writes safe cells into one worksheet, collecting a warning per altered cell."""
+
+    def __init__(self, ws, path: Path, warnings: list[Problem]):
+        self.ws, self.path, self.warnings = ws, path, warnings
+        self.widths: dict[int, int] = {}
+
+    def put(self, row: int, col: int, value: Any, header: str, number_format: Optional[str] = None, *,
+            fit: bool = True):
+        if isinstance(value, str):
+            text, changed = clean_xml(value)
+            if changed:
+                self.warnings.append(Problem(
+                    "illegal_xml_character", WARNING,
+                    f"characters an xlsx file cannot hold ({', '.join(illegal_xml_chars(value))})"
+                    " replaced with U+FFFD", file=str(self.path), sheet=self.ws.title, row=row,
+                    column=header, value=value))
+            if "\r" in text:     # XML reads a carriage return as a line feed: say so, don't lose it silently
+                self.warnings.append(Problem(
+                    "carriage_return", WARNING, "carriage return stored as a line feed (xlsx cannot keep it)",
+                    file=str(self.path), sheet=self.ws.title, row=row, column=header, value=value))
+                text = text.replace("\r\n", "\n").replace("\r", "\n")
+            value = cell_text(text)
+        cell = self.ws.cell(row=row, column=col, value=value)
+        if isinstance(value, str):
+            cell.data_type = "s"      # text, whatever it looks like
+        if number_format:
+            cell.number_format = number_format
+        if fit:
+            shown = len(value) if isinstance(value, str) else 10
+            self.widths[col] = max(self.widths.get(col, 0), min(shown, 60))
+
+    def finish(self, header_rows: int = 1):
+        from openpyxl.utils import get_column_letter
+        for col, width in self.widths.items():
+            self.ws.column_dimensions[get_column_letter(col)].width = width + 2
+        self.ws.freeze_panes = self.ws.cell(row=header_rows + 1, column=1)
+
+
+_SUMMARY_COLUMNS = ("pair", "source", "source edition", "target", "target edition", "confirmed links",
+                    "sources", "targets", "1:1", "1:n", "n:1", "n:m", "pending", "rejected",
+                    "source items", "source linked", "source coverage", "target items", "target linked",
+                    "target coverage")
+
+
+def _workbook(path: Path, tables: list[_Table], columns, summary: dict, snapshot, exported_at: str,
+              classifications, warnings: list[Problem]) -> None:
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    bold = Font(bold=True)
+    wb = Workbook()
+    ws = wb.active
+    ws.title = SUMMARY_SHEET
+    used = {SUMMARY_SHEET}
+    sheet = _Sheet(ws, path, warnings)
+    for c, name in enumerate(_SUMMARY_COLUMNS, 1):
+        sheet.put(1, c, name, name)
+        ws.cell(row=1, column=c).font = bold
+    for r, t in enumerate(tables, 2):
+        e, cov = summary[t.name], summary[t.name]["coverage"] or {}
+        vals = [t.name, t.source, t.source_edition, t.target, t.target_edition, e["links"], e["sources"],
+                e["targets"], *e["relations"].values(), e["pending"], e["rejected"],
+                cov.get("source_items"), cov.get("source_linked"), cov.get("source_share"),
+                cov.get("target_items"), cov.get("target_linked"), cov.get("target_share")]
+        for c, (name, v) in enumerate(zip(_SUMMARY_COLUMNS, vals), 1):
+            sheet.put(r, c, v, name, "0.0%" if name.endswith("coverage") else None)
+    if tables:
+        ws.auto_filter.ref = f"A1:{ws.cell(row=len(tables) + 1, column=len(_SUMMARY_COLUMNS)).coordinate}"
+    r = len(tables) + 3
+    notes = [("snapshot event", snapshot[0]), ("snapshot checksum", snapshot[1]), ("exported at", exported_at),
+             ("links", "all, with their status" if "status" in columns else "confirmed only"),
+             ("coverage", "linked items among the items of the levels the links use"
+                          " (needs the classifications)"),
+             ("weights", "unset weights: a source's confirmed targets share it equally"),
+             ("text", "a leading ' was added to text starting with = + - @ or a control character")]
+    for k, (label, v) in enumerate(notes):
+        sheet.put(r + k, 1, label, "note")
+        ws.cell(row=r + k, column=1).font = bold
+        sheet.put(r + k, 2, v, label, fit=False)     # long notes overflow; they don't widen the table
+    sheet.finish()
+    sheet.widths.clear()
+
+    formats = {"source_code": "@", "target_code": "@", "weight": "0.000000", "score": "0.0000"}
+    for t in tables:
+        ws = wb.create_sheet(sheet_name(f"{t.source} → {t.target}", used))
+        sheet = _Sheet(ws, path, warnings)
+        for c, name in enumerate(columns, 1):
+            sheet.put(1, c, name, name)
+            ws.cell(row=1, column=c).font = bold
+        for r, row in enumerate(t.rows, 2):
+            vals = _values(row, columns, t, classifications)
+            for c, name in enumerate(columns, 1):
+                sheet.put(r, c, vals[name], name, formats.get(name))
+        ws.auto_filter.ref = f"A1:{ws.cell(row=max(len(t.rows), 1) + 1, column=len(columns)).coordinate}"
+        sheet.finish()
+    wb.properties.creator = "crosswalk"
+    wb.properties.created = datetime.fromisoformat(exported_at.replace("Z", "+00:00")).replace(tzinfo=None)
+    atomic_save_workbook(wb, path)
+
+
+# -- public -------------------------------------------------------------------------
+def _now() -> str:
+    return datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def export(store, out_dir: str | Path, *, formats: Iterable[str] = FORMATS, confirmed_only: bool = True,
+           pairs: Optional[Iterable] = None, classifications: Optional[Mapping[str, Classification]] = None,
+           base_uri: str = DEFAULT_BASE_URI, exported_at: Optional[str] = None) -> ExportResult:
+    """Export the links of ``store`` (a :class:`crosswalk.review.ReviewStore`) into
+    ``out_dir``: ``crosswalks.xlsx`` plus ``<src>__<tgt>.csv|.json|.ttl`` per scheme pair.
+
+    ``pairs``: ``("okved2", "nace2")`` tuples or ``"okved2:nace2"`` strings (default: every
+    pair in the store). ``classifications`` (scheme id -> :class:`Classification`) supply
+    editions, missing titles and coverage. ``base_uri`` starts the Turtle URIs:
+    ``<base_uri><scheme>/<code>`` (percent-encoded). Raises :class:`ExportError`, writing
+    nothing, when split weights do not add up.
+    """
+    formats = tuple(dict.fromkeys([formats] if isinstance(formats, str) else formats))
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown or not formats:
+        raise CrosswalkError(f"unknown export format(s) {unknown or formats}; choose from {', '.join(FORMATS)}")
+    if not base_uri.endswith(("/", "#")):
+        raise CrosswalkError(f"base URI {base_uri!r} must end with '/' or '#'")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    columns = [c for c in COLUMNS if c != "status" or not confirmed_only]
+    snapshot, tables = _tables(store, pairs, confirmed_only, classifications)
+    result = ExportResult(snapshot=snapshot)
+    result.summary = {t.name: _summary(t, classifications, result.warnings) for t in tables}
+    targets = {(t.name, fmt): safe_path(out, f"{t.name}.{fmt}") for t in tables for fmt in formats
+               if fmt != "xlsx"}                   # every path checked before the first write
+    book = safe_path(out, WORKBOOK) if "xlsx" in formats else None
+    for t in tables:
+        for fmt in formats:
+            if fmt == "csv":
+                data = _csv_bytes(t, columns, classifications)
+            elif fmt == "json":
+                data = _json_bytes(t, columns, snapshot, classifications)
+            elif fmt == "ttl":
+                data = _ttl_bytes(t, columns, snapshot, classifications, base_uri)
+            else:
+                continue
+            result.files.append(atomic_write_bytes(targets[t.name, fmt], data))
+    if book is not None:
+        _workbook(book, tables, columns, result.summary, snapshot, exported_at or _now(), classifications,
+                  result.warnings)
+        result.files.append(book)
+    result.files.sort()
+    return result
+
+
+def mapping_meta_path(path: str | Path) -> Path:
+    """``mappings/okved2__nace2.csv`` -> ``mappings/okved2__nace2.meta.json``."""
+    path = Path(path)
+    return path.with_name(path.stem + ".meta.json")
+
+
+def write_mapping_csv(store, pair, path: str | Path, *,
+                      classifications: Optional[Mapping[str, Classification]] = None,
+                      exported_at: Optional[str] = None) -> ExportResult:
+    """The committed form of one reviewed table (``mappings/<src>__<tgt>.csv``): confirmed
+    links only, sorted by source code then target code, columns :data:`MAPPING_COLUMNS`
+    (the editions of both classifications on every row), and a sidecar
+    ``<src>__<tgt>.meta.json`` with the editions, counts, store snapshot, export time and
+    the CSV's sha256. When the CSV would come out byte-identical, neither file is touched
+    (``result.unchanged``), so re-exporting an unchanged table leaves git clean."""
+    path = Path(path)
+    if path.suffix != ".csv":
+        raise CrosswalkError(f"{path}: a mapping table is a .csv file")
+    path = safe_path(path.parent, path.name)
+    meta_path = safe_path(path.parent, mapping_meta_path(path).name)
+    src, tgt = _parse_pair(pair)
+    snapshot, (table,) = _tables(store, [(src, tgt)], True, classifications)
+    result = ExportResult(snapshot=snapshot)
+    entry = _summary(table, classifications, result.warnings)
+    for scheme, edition in ((src, table.source_edition), (tgt, table.target_edition)):
+        if not edition:
+            result.warnings.append(Problem("edition_unknown", WARNING,
+                                           f"{path.name}: the edition of {scheme} is unknown (pass the"
+                                           " classification); the edition column stays empty",
+                                           file=str(path), column="source_edition" if scheme == src
+                                           else "target_edition"))
+    data = _csv_bytes(table, MAPPING_COLUMNS, classifications)
+    digest = hashlib.sha256(data).hexdigest()
+    try:
+        old = json.loads(meta_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        old = None
+    if isinstance(old, dict) and old.get("csv_sha256") == digest and path.is_file() \
+            and hashlib.sha256(path.read_bytes()).hexdigest() == digest:
+        result.unchanged = [meta_path, path] if meta_path < path else [path, meta_path]
+        return result
+    meta = {"source_scheme": src, "source_edition": table.source_edition, "target_scheme": tgt,
+            "target_edition": table.target_edition, "links": entry["links"], "sources": entry["sources"],
+            "targets": entry["targets"], "relations": entry["relations"], "coverage": entry["coverage"],
+            "snapshot": {"event_id": snapshot[0], "checksum": snapshot[1]},
+            "exported_at": exported_at or _now(), "columns": list(MAPPING_COLUMNS), "csv_sha256": digest}
+    atomic_write_bytes(path, data)     # the table first: a meta file never vouches for a missing table
+    atomic_write_bytes(meta_path, (json.dumps(meta, ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
+    result.files = sorted([path, meta_path])
+    return result
+
+
+def load_classifications(paths: Iterable[str | Path]) -> tuple[dict[str, Classification], list[str]]:
+    """Classifications by scheme id from files or folders (the largest file of a scheme
+    wins: the full table over an excerpt), and the files that could not be used."""
+    from .api import expand_paths
+    from .loaders import load
+    best: dict[str, tuple[int, str, Classification]] = {}
+    skipped = []
+    for path in sorted(str(p) for p in expand_paths(paths)):
+        try:
+            res = load(path)
+        except CrosswalkError as exc:
+            skipped.append(f"{path}: {exc}")
+            continue
+        for obj in [res.data, *res.extra.values()]:
+            if isinstance(obj, Classification):
+                prev = best.get(obj.scheme.id)
+                if prev is None or len(obj) > prev[0]:
+                    best[obj.scheme.id] = (len(obj), path, obj)
+    return {k: v[2] for k, v in sorted(best.items())}, skipped
+
+
+__all__ = ["COLUMNS", "DEFAULT_BASE_URI", "FORMATS", "MAPPING_COLUMNS", "ExportError", "ExportResult",
+           "export", "load_classifications", "mapping_meta_path", "write_mapping_csv"]

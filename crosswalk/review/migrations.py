@@ -1,0 +1,94 @@
+"""Schema of the review store, versioned with ``PRAGMA user_version``.
+
+``MIGRATIONS[n]`` brings a store from version ``n`` to ``n + 1``; a store is migrated
+in one ``BEGIN IMMEDIATE`` transaction, so two processes opening a new file at once
+cannot both create the tables, and a crash leaves the old version intact.
+Append new migrations; never edit a released one.
+"""
+from __future__ import annotations
+
+import sqlite3
+
+_V1 = (
+    # The log: every decision, append-only (the triggers below).
+    """CREATE TABLE events (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        ts TEXT NOT NULL,
+        reviewer TEXT NOT NULL CHECK (length(trim(reviewer)) > 0),
+        action TEXT NOT NULL CHECK (action IN ('propose', 'confirm', 'reject', 'retarget', 'add',
+                                               'weight', 'comment', 'policy', 'auto_accept')),
+        source_scheme TEXT, source_code TEXT, target_scheme TEXT, target_code TEXT,
+        payload TEXT NOT NULL CHECK (json_valid(payload)),
+        previous TEXT CHECK (previous IS NULL OR json_valid(previous)),
+        origin TEXT NOT NULL)""",
+    "CREATE INDEX events_by_link ON events (source_scheme, source_code, target_scheme, target_code, id)",
+    "CREATE INDEX events_by_action ON events (action, source_scheme, target_scheme, id)",
+    """CREATE TRIGGER events_no_update BEFORE UPDATE ON events
+       BEGIN SELECT RAISE(ABORT, 'events are append-only'); END""",
+    """CREATE TRIGGER events_no_delete BEFORE DELETE ON events
+       BEGIN SELECT RAISE(ABORT, 'events are append-only'); END""",
+    # The current state of every link, maintained in the transaction of each event and
+    # recomputable from the log (ReviewStore.rebuild_state).
+    """CREATE TABLE link_state (
+        source_scheme TEXT NOT NULL, source_code TEXT NOT NULL,
+        target_scheme TEXT NOT NULL, target_code TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('pending', 'confirmed', 'rejected')),
+        score REAL CHECK (score IS NULL OR score BETWEEN 0 AND 1),
+        evidence TEXT NOT NULL CHECK (json_valid(evidence)),
+        origin TEXT NOT NULL,
+        weight REAL CHECK (weight IS NULL OR weight BETWEEN 0 AND 1),
+        comment TEXT NOT NULL DEFAULT '',
+        source_title TEXT NOT NULL DEFAULT '', target_title TEXT NOT NULL DEFAULT '',
+        flags TEXT NOT NULL CHECK (json_valid(flags)),
+        version INTEGER NOT NULL REFERENCES events (id),
+        updated_by TEXT NOT NULL, updated_at TEXT NOT NULL,
+        PRIMARY KEY (source_scheme, source_code, target_scheme, target_code)) WITHOUT ROWID""",
+    "CREATE INDEX link_state_by_pair ON link_state (source_scheme, target_scheme, status)",
+    # The policy in force per scheme pair: the latest policy event.
+    """CREATE VIEW policies AS
+       SELECT e.source_scheme, e.target_scheme, json_extract(e.payload, '$.threshold') AS threshold,
+              e.reviewer AS set_by, e.ts AS set_at, e.id AS event_id
+       FROM events e
+       WHERE e.action = 'policy' AND e.id = (
+           SELECT MAX(p.id) FROM events p WHERE p.action = 'policy'
+           AND p.source_scheme = e.source_scheme AND p.target_scheme = e.target_scheme)""",
+)
+
+MIGRATIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("events, link_state, policies", _V1),
+)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def user_version(con: sqlite3.Connection) -> int:
+    return con.execute("PRAGMA user_version").fetchone()[0]
+
+
+def migrate(con: sqlite3.Connection, where: str) -> int:
+    """Bring the store to :data:`SCHEMA_VERSION`; returns the version it had.
+    Raises ValueError (the caller words it) for a newer store or a foreign database."""
+    found = user_version(con)
+    if found == SCHEMA_VERSION:
+        return found
+    if found > SCHEMA_VERSION:
+        raise ValueError(f"{where}: the review store has schema version {found}, newer than this"
+                         f" crosswalk knows ({SCHEMA_VERSION}); upgrade crosswalk")
+    con.execute("BEGIN IMMEDIATE")
+    try:
+        found = user_version(con)  # another process may have migrated while we waited
+        if found == 0:
+            tables = [r[0] for r in con.execute(
+                "SELECT name FROM sqlite_master WHERE type IN ('table', 'view')"
+                " AND name NOT LIKE 'sqlite_%' ORDER BY name")]
+            if tables:
+                raise ValueError(f"{where}: not a crosswalk review store (it holds the tables"
+                                 f" {', '.join(tables[:5])} and no review schema version)")
+        for n in range(found, SCHEMA_VERSION):
+            for stmt in MIGRATIONS[n][1]:
+                con.execute(stmt)
+            con.execute(f"PRAGMA user_version = {n + 1}")
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return found

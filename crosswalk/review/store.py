@@ -1,0 +1,786 @@
+"""The review store: every decision people make about proposed links, in one SQLite file.
+
+Decisions are *events* appended to a log that SQLite triggers keep append-only; the
+current state of each link (``link_state``) is maintained in the same transaction as
+each event and can be recomputed from the log (:meth:`ReviewStore.rebuild_state`).
+Each event keeps the reviewer, UTC time, origin (``browser``, ``workbook:<file>:<row>``,
+``cli``…) and the link's previous state.
+
+Concurrency is optimistic: a link's ``version`` is the id of the last event that touched
+it; a decision carries the version its reviewer saw, and one made against a stale
+version is returned as a :class:`Conflict`, never applied. Writes run in
+``BEGIN IMMEDIATE`` transactions (one writer at a time, waiting up to the busy timeout),
+in WAL mode with ``synchronous=FULL`` so a committed decision survives a crash.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+import sqlite3
+import warnings
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Optional
+
+from ..candidates import CandidateSet
+from ..codes import FORMAT_HELP, cell_code
+from ..errors import CrosswalkError
+from ..model import ORIGINS, SCHEMES, code_sort_key
+from .migrations import SCHEMA_VERSION, migrate
+
+ACTIONS = ("propose", "confirm", "reject", "retarget", "add", "weight", "comment", "policy", "auto_accept")
+STATUSES = ("pending", "confirmed", "rejected")
+DECISION_ACTIONS = ("confirm", "reject", "retarget", "add", "weight", "comment")
+_WEIGHT_ACTIONS = ("confirm", "add", "retarget", "weight")  # a weight only makes sense on a kept link
+
+# File systems without the shared memory WAL relies on (locks are unreliable too).
+NETWORK_FS = frozenset({"nfs", "nfs4", "cifs", "smb3", "smbfs", "sshfs", "fuse.sshfs", "9p", "afs",
+                        "ceph", "glusterfs", "fuse.glusterfs", "lustre", "davfs", "fuse.davfs"})
+
+
+class StoreError(CrosswalkError):
+    """The review store cannot do what was asked (bad file, bad input, unknown link)."""
+
+
+@dataclass(frozen=True, order=True)
+class LinkKey:
+    source_scheme: str
+    source_code: str
+    target_scheme: str
+    target_code: str
+
+    def __str__(self) -> str:
+        return f"{self.source_scheme}:{self.source_code} → {self.target_scheme}:{self.target_code}"
+
+    def sort_key(self) -> tuple:
+        return (self.source_scheme, code_sort_key(self.source_code),
+                self.target_scheme, code_sort_key(self.target_code))
+
+
+@dataclass(frozen=True)
+class LinkState:
+    """The current state of one link, derived from its events."""
+
+    key: LinkKey
+    status: str
+    score: Optional[float]
+    evidence: dict
+    origin: str
+    weight: Optional[float]
+    comment: str
+    source_title: str
+    target_title: str
+    version: int
+    updated_by: str
+    updated_at: str
+    flags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Decision:
+    key: LinkKey
+    action: str                        # confirm | reject | retarget | add | weight | comment
+    expected_version: Optional[int]    # the version the reviewer saw; None only to add a new link
+    new_target: Optional[str] = None   # retarget: the target code chosen instead
+    weight: Optional[float] = None     # weight (also allowed with confirm, add, retarget)
+    comment: Optional[str] = None
+    origin: str = "cli"
+
+
+@dataclass(frozen=True)
+class Conflict:
+    decision: Decision
+    current: Optional[LinkState]
+    reason: str
+
+
+@dataclass
+class DecisionResult:
+    applied: list[Decision] = field(default_factory=list)
+    unchanged: list[Decision] = field(default_factory=list)
+    conflicts: list[Conflict] = field(default_factory=list)
+    invalid: list[tuple[Decision, str]] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.applied) + len(self.unchanged) + len(self.conflicts) + len(self.invalid)
+
+
+@dataclass(frozen=True)
+class Event:
+    id: int
+    ts: str
+    reviewer: str
+    action: str
+    key: Optional[LinkKey]
+    payload: dict
+    previous: Optional[dict]
+    origin: str
+
+
+# -- the reducer: one event applied to one link's state -------------------------------
+# Shared by the incremental path and rebuild_state, so both derive state the same way.
+# A state is a dict of the link_state columns except the key.
+
+def _new_link(payload: dict, status: str, origin: str) -> dict:
+    return {"status": status, "score": None, "evidence": {}, "origin": origin, "weight": None,
+            "comment": "", "source_title": payload.get("source_title", ""),
+            "target_title": payload.get("target_title", ""), "flags": []}
+
+
+def reduce_event(state: Optional[dict], action: str, payload: dict, *, version: int, reviewer: str,
+                 ts: str) -> dict:
+    """The state of a link after one event (``state`` is not modified)."""
+    s = dict(state) if state is not None else None
+    if action == "propose":
+        p = payload
+        if s is None:
+            s = _new_link(p, "pending", p["origin"])
+        elif s["origin"] != "confirmed":  # a link a reviewer added stays the reviewer's
+            s["origin"] = p["origin"]
+        s["score"], s["evidence"] = p["score"], dict(p["evidence"])
+        for side in ("source_title", "target_title"):
+            if p.get(side):
+                s[side] = p[side]
+        kept = [f for f in s["flags"] if f.startswith("replaced_by:")]  # reviewer flags survive
+        s["flags"] = list(dict.fromkeys(list(p["flags"]) + kept))
+    elif action in ("confirm", "auto_accept", "add") or (action == "retarget" and payload["role"] == "new"):
+        if s is None:
+            s = _new_link(payload, "confirmed", "confirmed")
+        s["status"] = "confirmed"
+    elif action == "reject":
+        s["status"] = "rejected"
+    elif action == "retarget":  # the old link
+        s["status"] = "rejected"
+        s["flags"] = [f for f in s["flags"] if not f.startswith("replaced_by:")] \
+            + [f"replaced_by:{payload['new_target']}"]
+    elif action not in ("weight", "comment"):
+        raise StoreError(f"event action {action!r} does not change a link")
+    if "weight" in payload and action != "propose":
+        s["weight"] = payload["weight"]
+    if "comment" in payload and action != "propose":
+        s["comment"] = payload["comment"]
+    s.update(version=version, updated_by=reviewer, updated_at=ts)
+    return s
+
+
+# -- helpers --------------------------------------------------------------------------
+_STATE_COLS = ("status", "score", "evidence", "origin", "weight", "comment", "source_title",
+               "target_title", "flags", "version", "updated_by", "updated_at")
+_KEY_COLS = ("source_scheme", "source_code", "target_scheme", "target_code")
+_KEY_WHERE = " AND ".join(f"{c} = ?" for c in _KEY_COLS)
+_SAME = ("status", "score", "evidence", "origin", "weight", "comment", "source_title", "target_title", "flags")
+
+
+def _utcnow() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _json(v: Any) -> str:
+    return json.dumps(v, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+def _key_tuple(key: LinkKey) -> tuple[str, str, str, str]:
+    return (key.source_scheme, key.source_code, key.target_scheme, key.target_code)
+
+
+def _row_state(row) -> dict:
+    d = dict(zip(_STATE_COLS, row))
+    d["evidence"] = json.loads(d["evidence"])
+    d["flags"] = json.loads(d["flags"])
+    return d
+
+
+def _to_link_state(key: LinkKey, s: dict) -> LinkState:
+    return LinkState(key=key, status=s["status"], score=s["score"], evidence=dict(s["evidence"]),
+                     origin=s["origin"], weight=s["weight"], comment=s["comment"],
+                     source_title=s["source_title"], target_title=s["target_title"],
+                     version=s["version"], updated_by=s["updated_by"], updated_at=s["updated_at"],
+                     flags=tuple(s["flags"]))
+
+
+def _check_reviewer(reviewer: Any) -> str:
+    if not isinstance(reviewer, str) or not reviewer.strip():
+        raise StoreError(f"a reviewer name is required (got {reviewer!r}): every decision records who made it")
+    return reviewer.strip()
+
+
+def _unit(v: Any) -> bool:
+    return not isinstance(v, bool) and isinstance(v, (int, float)) and math.isfinite(v) and 0.0 <= v <= 1.0
+
+
+def _key_problem(key: Any) -> Optional[str]:
+    if not isinstance(key, LinkKey):
+        return f"key must be a LinkKey, not {type(key).__name__}"
+    for col in _KEY_COLS:
+        v = getattr(key, col)
+        if not isinstance(v, str) or not v.strip() or v != v.strip():
+            return f"{col} {v!r} must be non-empty text without surrounding spaces"
+    for col in ("source_scheme", "target_scheme"):
+        if getattr(key, col) not in SCHEMES:
+            return f"{col} {getattr(key, col)!r} is not one of {', '.join(sorted(SCHEMES))}"
+    return None
+
+
+def _code_problem(scheme: str, code: Any, what: str) -> Optional[str]:
+    """Codes a reviewer types (add, retarget) must fit the scheme: '1.1' is not '01.10'."""
+    if not isinstance(code, str):
+        return f"{what} must be text (a number loses leading zeros), not {code!r}"
+    got, problem, msg = cell_code(scheme, code)
+    if problem is not None or got != code:
+        return f"{what} {code!r} is not a {scheme} code ({msg or FORMAT_HELP[scheme]})"
+    return None
+
+
+def _decision_problem(d: Decision) -> Optional[str]:
+    if d.action not in DECISION_ACTIONS:
+        return f"action {d.action!r} is not one of {', '.join(DECISION_ACTIONS)}"
+    bad = _key_problem(d.key)
+    if bad:
+        return bad
+    if d.expected_version is not None and (isinstance(d.expected_version, bool)
+                                           or not isinstance(d.expected_version, int)):
+        return f"expected_version must be an event id (an integer), not {d.expected_version!r}"
+    if d.expected_version is None and d.action != "add":
+        return f"{d.action} needs expected_version: the version of the link the reviewer saw"
+    if d.action == "add":
+        bad = (_code_problem(d.key.source_scheme, d.key.source_code, "source code")
+               or _code_problem(d.key.target_scheme, d.key.target_code, "target code"))
+        if bad:
+            return bad
+    if d.action == "retarget":
+        if not d.new_target:
+            return "retarget needs new_target: the target code chosen instead"
+        bad = _code_problem(d.key.target_scheme, d.new_target, "new target")
+        if bad:
+            return bad
+        if d.new_target == d.key.target_code:
+            return f"retarget to the same target {d.new_target!r}"
+    elif d.new_target is not None:
+        return f"new_target only goes with retarget, not {d.action}"
+    if d.weight is not None and not _unit(d.weight):
+        return f"weight {d.weight!r} is not a number in [0, 1]"
+    if d.action == "weight" and d.weight is None:
+        return "weight needs a weight in [0, 1]"
+    if d.weight is not None and d.action not in _WEIGHT_ACTIONS:
+        return f"a weight goes with {', '.join(_WEIGHT_ACTIONS)}, not {d.action}"
+    if d.comment is not None and not isinstance(d.comment, str):
+        return f"comment must be text, not {d.comment!r}"
+    if d.action == "comment" and d.comment is None:
+        return "comment needs a comment"
+    if not isinstance(d.origin, str) or not d.origin.strip():
+        return "origin must name where the decision came from (browser, workbook:<file>:<row>, cli)"
+    return None
+
+
+def _proposal(entry: Any, n: int) -> tuple[LinkKey, dict]:
+    """A proposal (LinkState or dict) checked and turned into a propose payload."""
+    if isinstance(entry, LinkState):
+        e = {"key": entry.key, "score": entry.score, "evidence": entry.evidence, "origin": entry.origin,
+             "source_title": entry.source_title, "target_title": entry.target_title, "flags": entry.flags}
+    elif isinstance(entry, dict):
+        e = dict(entry)
+        if "key" not in e:
+            try:
+                e["key"] = LinkKey(*(e[c] for c in _KEY_COLS))
+            except KeyError as exc:
+                raise StoreError(f"proposal {n}: missing {exc.args[0]!r} (or a 'key')") from None
+    else:
+        raise StoreError(f"proposal {n}: expected a LinkState or a dict, not {type(entry).__name__}")
+    key = e["key"]
+    bad = _key_problem(key)
+    origin = e.get("origin") or "proposed"
+    score = e.get("score")
+    evidence = e.get("evidence") or {}
+    flags = e.get("flags") or ()
+    if isinstance(flags, str):
+        flags = tuple(flags.split())
+    if bad is None and score is not None and not _unit(score):
+        bad = f"score {score!r} is not a number in [0, 1]"
+    if bad is None and (not isinstance(evidence, dict) or not all(
+            isinstance(k, str) and _unit(v) for k, v in evidence.items())):
+        bad = f"evidence {evidence!r} is not an object of signal -> number in [0, 1]"
+    if bad is None and origin not in ORIGINS:
+        bad = f"origin {origin!r} is not one of {', '.join(ORIGINS)}"
+    if bad is None and not all(isinstance(f, str) and f and not f.isspace() for f in flags):
+        bad = f"flags {flags!r} must be non-empty texts"
+    titles = {s: e.get(s) or "" for s in ("source_title", "target_title")}
+    if bad is None and not all(isinstance(t, str) for t in titles.values()):
+        bad = "titles must be text"
+    if bad:
+        where = str(key) if isinstance(key, LinkKey) else repr(key)
+        raise StoreError(f"proposal {n} ({where}): {bad}")
+    payload = {"score": None if score is None else float(score),
+               "evidence": {k: float(v) for k, v in sorted(evidence.items())},
+               "origin": origin, "flags": list(dict.fromkeys(flags)), **titles}
+    return key, payload
+
+
+def _unescape_mount(s: str) -> str:
+    return re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), s)
+
+
+def read_mounts() -> Optional[str]:
+    """The text of /proc/mounts (None where there is none, e.g. macOS)."""
+    try:
+        return Path("/proc/mounts").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+
+
+def filesystem_of(folder: Path) -> Optional[str]:
+    """The type of the file system holding ``folder``: the longest mount point containing it."""
+    text = read_mounts()
+    if not text:
+        return None
+    folder_s = str(folder)
+    best, fstype = "", None
+    for line in text.splitlines():
+        parts = line.split()
+        if len(parts) < 3:
+            continue
+        mnt = _unescape_mount(parts[1])
+        inside = folder_s == mnt or folder_s.startswith(mnt.rstrip("/") + "/")
+        if inside and len(mnt) >= len(best):  # >=: a later mount on the same point hides the earlier
+            best, fstype = mnt, parts[2]
+    return fstype
+
+
+# -- the store ------------------------------------------------------------------------
+class ReviewStore:
+    """One review store file. Not shared between threads: open one per thread or process."""
+
+    def __init__(self, path: str | Path, *, create: bool = True, allow_network_fs: bool = False,
+                 busy_timeout: float = 30.0):
+        self.path = Path(path)
+        self.busy_timeout = busy_timeout
+        self.notice: Optional[str] = None       # what the caller should tell the user, if anything
+        self._clock = _utcnow
+        if not self.path.parent.is_dir():
+            raise StoreError(f"{self.path}: the folder {self.path.parent} does not exist")
+        if not self.path.exists() and not create:
+            raise StoreError(f"{self.path}: no review store there (load proposals first:"
+                             " crosswalk review load OUT_DIR --store FILE)")
+        fstype = filesystem_of(self.path.resolve().parent)
+        network = fstype in NETWORK_FS
+        if network and not allow_network_fs:
+            raise StoreError(
+                f"{self.path}: the folder {self.path.resolve().parent} is on a network file system"
+                f" ({fstype}); SQLite WAL needs shared memory that network file systems do not provide,"
+                " and their locks are unreliable, so two reviewers could corrupt the store. Keep the store"
+                " on a local disk, or pass allow_network_fs=True (--allow-network-fs) to use"
+                " rollback-journal mode (one reviewer at a time is then safest)")
+        try:
+            self._con = sqlite3.connect(str(self.path), timeout=busy_timeout, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise StoreError(f"{self.path}: cannot open the review store: {exc}") from None
+        try:
+            self._setup(network, fstype)
+        except BaseException:
+            self._con.close()
+            raise
+
+    def _setup(self, network: bool, fstype: Optional[str]) -> None:
+        con = self._con
+        try:
+            con.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
+            want = "delete" if network else "wal"
+            mode = con.execute(f"PRAGMA journal_mode = {want.upper()}").fetchone()[0].lower()
+            if mode != want:
+                raise StoreError(f"{self.path}: SQLite refused journal_mode={want} (got {mode!r})")
+            if network:
+                self.notice = (f"{self.path} is on a network file system ({fstype}): using rollback-journal"
+                               " mode instead of WAL; readers wait while someone writes")
+                warnings.warn(self.notice, RuntimeWarning, stacklevel=3)
+            con.execute("PRAGMA synchronous = FULL")
+            con.execute("PRAGMA foreign_keys = ON")
+            self.journal_mode = mode
+            migrate(con, str(self.path))
+        except ValueError as exc:
+            raise StoreError(str(exc)) from None
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{self.path}: not a usable review store: {exc}") from None
+
+    # -- plumbing ------------------------------------------------------------------
+    def close(self) -> None:
+        if self._con is not None:
+            self._con.close()
+            self._con = None
+
+    def __enter__(self) -> "ReviewStore":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _conn(self) -> sqlite3.Connection:
+        if self._con is None:
+            raise StoreError(f"{self.path}: the review store is closed")
+        return self._con
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction: BEGIN IMMEDIATE takes the write lock up front (waiting up to
+        the busy timeout), so reads inside it see exactly what the writes will change."""
+        con = self._conn()
+        try:
+            con.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise StoreError(f"{self.path}: cannot start a write ({exc}); another process held the"
+                             f" store for more than {self.busy_timeout:g} s") from None
+        try:
+            yield con
+            con.execute("COMMIT")
+        except BaseException:
+            if con.in_transaction:
+                con.execute("ROLLBACK")
+            raise
+
+    @contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        """A read transaction: several SELECTs see one consistent snapshot."""
+        con = self._conn()
+        con.execute("BEGIN")
+        try:
+            yield con
+        finally:
+            con.execute("COMMIT")
+
+    def pragma(self, name: str) -> Any:
+        """A PRAGMA's value as SQLite reports it (journal_mode, synchronous, busy_timeout…)."""
+        if not re.fullmatch(r"[a-z_]+", name):
+            raise StoreError(f"not a pragma name: {name!r}")
+        return self._conn().execute(f"PRAGMA {name}").fetchone()[0]
+
+    @staticmethod
+    def _state(con, key: LinkKey) -> Optional[dict]:
+        row = con.execute(f"SELECT {', '.join(_STATE_COLS)} FROM link_state WHERE {_KEY_WHERE}",
+                          _key_tuple(key)).fetchone()
+        return None if row is None else _row_state(row)
+
+    @staticmethod
+    def _put_state(con, key: LinkKey, s: dict) -> None:
+        cols = _KEY_COLS + _STATE_COLS
+        vals = _key_tuple(key) + tuple(_json(s[c]) if c in ("evidence", "flags") else s[c] for c in _STATE_COLS)
+        con.execute(f"INSERT OR REPLACE INTO link_state ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
+                    vals)
+
+    def _event(self, con, *, ts: str, reviewer: str, action: str, key: Optional[LinkKey],
+               schemes: Optional[tuple[str, str]] = None, payload: dict, previous: Optional[dict],
+               origin: str) -> int:
+        k = _key_tuple(key) if key is not None else (schemes[0], None, schemes[1], None)
+        cur = con.execute(
+            "INSERT INTO events (ts, reviewer, action, source_scheme, source_code, target_scheme,"
+            " target_code, payload, previous, origin) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (ts, reviewer, action, *k, _json(payload), None if previous is None else _json(previous), origin))
+        return cur.lastrowid
+
+    def _record(self, con, key: LinkKey, action: str, payload: dict, cur: Optional[dict], *,
+                ts: str, reviewer: str, origin: str) -> dict:
+        """Append one event and apply it to the link's state, in the caller's transaction."""
+        ev = self._event(con, ts=ts, reviewer=reviewer, action=action, key=key, payload=payload,
+                         previous=cur, origin=origin)
+        new = reduce_event(cur, action, payload, version=ev, reviewer=reviewer, ts=ts)
+        self._put_state(con, key, new)
+        return new
+
+    # -- proposals -----------------------------------------------------------------
+    def propose(self, links: Iterable[LinkState | dict], *, reviewer: str = "crosswalk",
+                origin: str = "build") -> int:
+        """Add proposed links (status pending) or update the score, evidence, titles and flags
+        of known ones; a reviewer's status, weight and comment are kept. Idempotent: a link
+        proposed again with the same content adds nothing. Returns the number of new events.
+        All or nothing: a malformed entry raises StoreError before anything is written."""
+        reviewer = _check_reviewer(reviewer)
+        props = [_proposal(e, n) for n, e in enumerate(links, start=1)]
+        seen: dict[LinkKey, int] = {}
+        for n, (key, _) in enumerate(props, start=1):
+            if key in seen:
+                raise StoreError(f"proposal {n} ({key}) repeats proposal {seen[key]}")
+            seen[key] = n
+        added = 0
+        ts = self._clock()
+        with self._write() as con:
+            for key, payload in props:
+                last = con.execute(f"SELECT payload FROM events WHERE {_KEY_WHERE} AND action = 'propose'"
+                                   " ORDER BY id DESC LIMIT 1", _key_tuple(key)).fetchone()
+                if last is not None and json.loads(last[0]) == payload:
+                    continue
+                self._record(con, key, "propose", payload, self._state(con, key), ts=ts,
+                             reviewer=reviewer, origin=origin)
+                added += 1
+        return added
+
+    def propose_candidates(self, cset: CandidateSet, *, flags_by_source: Optional[dict[str, tuple]] = None,
+                           top: Optional[int] = None, reviewer: str = "crosswalk", origin: str = "build") -> int:
+        """Propose the candidates of a matcher run (the first ``top`` of each source)."""
+        flags_by_source = flags_by_source or {}
+        return self.propose(({
+            "key": LinkKey(cset.source_scheme, c.source, cset.target_scheme, c.target),
+            "score": c.score, "evidence": dict(c.evidence), "origin": "proposed",
+            "source_title": cset.source_titles.get(c.source, ""),
+            "target_title": cset.target_titles.get(c.target, ""),
+            "flags": tuple(flags_by_source.get(c.source, ())),
+        } for c in cset.candidates if top is None or c.rank <= top), reviewer=reviewer, origin=origin)
+
+    # -- decisions -----------------------------------------------------------------
+    def decide(self, decisions: Iterable[Decision], *, reviewer: str) -> DecisionResult:
+        """Apply decisions in order, in ONE transaction. Each is checked against the link's
+        current version: stale → Conflict (not applied); a decision that would change nothing
+        (the link is already in that state) → unchanged, so re-applying is harmless."""
+        reviewer = _check_reviewer(reviewer)
+        decisions = list(decisions)
+        for d in decisions:
+            if not isinstance(d, Decision):
+                raise StoreError(f"decide() takes Decision objects, not {type(d).__name__}")
+        result = DecisionResult()
+        ts = self._clock()
+        with self._write() as con:
+            for d in decisions:
+                bad = _decision_problem(d)
+                if bad:
+                    result.invalid.append((d, bad))
+                    continue
+                outcome = self._decide_one(con, d, reviewer, ts)
+                if outcome == "applied":
+                    result.applied.append(d)
+                elif outcome == "unchanged":
+                    result.unchanged.append(d)
+                elif isinstance(outcome, Conflict):
+                    result.conflicts.append(outcome)
+                else:
+                    result.invalid.append((d, outcome))
+        return result
+
+    def _title(self, con, side: str, scheme: str, code: str) -> str:  # side: "source" | "target"
+        """A title the store already knows for a code (a link added by hand has none of its own)."""
+        row = con.execute(f"SELECT {side}_title FROM link_state WHERE {side}_scheme = ? AND {side}_code = ?"
+                          f" AND {side}_title != '' ORDER BY version LIMIT 1", (scheme, code)).fetchone()
+        return row[0] if row else ""
+
+    def _decide_one(self, con, d: Decision, reviewer: str, ts: str):
+        key = d.key
+        cur = self._state(con, key)
+        payload: dict[str, Any] = {"expected_version": d.expected_version}
+        if d.comment is not None:
+            payload["comment"] = d.comment
+        if d.weight is not None:
+            payload["weight"] = float(d.weight)
+        # the event(s) this decision makes: (key, action, payload, current state)
+        steps: list[tuple[LinkKey, str, dict, Optional[dict]]]
+        if cur is None:
+            if d.action != "add":
+                return f"no link {key} in the review store (add it with action 'add')"
+            if d.expected_version is not None:
+                return (f"no link {key} in the review store, but expected_version {d.expected_version}"
+                        " was given (a new link has no version: pass None)")
+            payload.update(source_title=self._title(con, "source", key.source_scheme, key.source_code),
+                           target_title=self._title(con, "target", key.target_scheme, key.target_code))
+            steps = [(key, "add", payload, None)]
+        elif d.action == "retarget":
+            new_key = LinkKey(key.source_scheme, key.source_code, key.target_scheme, d.new_target)
+            old_payload = {"expected_version": d.expected_version, "new_target": d.new_target, "role": "old"}
+            if d.comment is not None:
+                old_payload["comment"] = d.comment
+            new_cur = self._state(con, new_key)
+            new_payload = {**payload, "role": "new", "replaces": key.target_code}
+            if new_cur is None:
+                new_payload.update(source_title=cur["source_title"] or self._title(
+                    con, "source", key.source_scheme, key.source_code),
+                    target_title=self._title(con, "target", key.target_scheme, d.new_target))
+            steps = [(key, "retarget", old_payload, cur), (new_key, "retarget", new_payload, new_cur)]
+        else:
+            steps = [(key, d.action, payload, cur)]
+        effects = [reduce_event(c, a, p, version=0, reviewer=reviewer, ts=ts) for _, a, p, c in steps]
+        changes = [c is None or any(e[f] != c[f] for f in _SAME) for (_, _, _, c), e in zip(steps, effects)]
+        if not any(changes):
+            return "unchanged"
+        if cur is not None and d.expected_version != cur["version"]:
+            now = f"version {cur['version']}: {cur['status']} by {cur['updated_by']} at {cur['updated_at']}"
+            reason = (f"link already exists ({now}); decide against that version" if d.expected_version is None
+                      else f"link changed since you saw it (version {d.expected_version}, now {now})")
+            return Conflict(d, _to_link_state(key, cur), reason)
+        for (k, a, p, c), changed in zip(steps, changes):
+            if changed:
+                self._record(con, k, a, p, c, ts=ts, reviewer=reviewer, origin=d.origin)
+        return "applied"
+
+    # -- reading -------------------------------------------------------------------
+    def get(self, key: LinkKey) -> LinkState:
+        s = self._state(self._conn(), key)
+        if s is None:
+            raise StoreError(f"no link {key} in the review store {self.path}")
+        return _to_link_state(key, s)
+
+    def links(self, *, source_scheme: Optional[str] = None, target_scheme: Optional[str] = None,
+              status: Optional[str] = None) -> list[LinkState]:
+        if status is not None and status not in STATUSES:
+            raise StoreError(f"status {status!r} is not one of {', '.join(STATUSES)}")
+        where, args = [], []
+        for col, v in (("source_scheme", source_scheme), ("target_scheme", target_scheme), ("status", status)):
+            if v is not None:
+                where.append(f"{col} = ?")
+                args.append(v)
+        sql = f"SELECT {', '.join(_KEY_COLS + _STATE_COLS)} FROM link_state"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        out = [_to_link_state(LinkKey(*r[:4]), _row_state(r[4:])) for r in self._conn().execute(sql, args)]
+        return sorted(out, key=lambda s: s.key.sort_key())
+
+    def counts(self) -> dict[tuple[str, str], dict[str, int]]:
+        """(source scheme, target scheme) -> status -> number of links."""
+        out: dict[tuple[str, str], dict[str, int]] = {}
+        for s, t, st, n in self._conn().execute(
+                "SELECT source_scheme, target_scheme, status, COUNT(*) FROM link_state"
+                " GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"):
+            out.setdefault((s, t), {k: 0 for k in STATUSES})[st] = n
+        return out
+
+    @staticmethod
+    def _events(rows) -> list[Event]:
+        out = []
+        for r in rows:
+            key = LinkKey(r[4], r[5], r[6], r[7]) if r[5] is not None else None
+            out.append(Event(r[0], r[1], r[2], r[3], key, json.loads(r[8]),
+                             None if r[9] is None else json.loads(r[9]), r[10]))
+        return out
+
+    _EVENT_SELECT = ("SELECT id, ts, reviewer, action, source_scheme, source_code, target_scheme,"
+                     " target_code, payload, previous, origin FROM events")
+
+    def history(self, key: LinkKey) -> list[Event]:
+        return self._events(self._conn().execute(
+            f"{self._EVENT_SELECT} WHERE {_KEY_WHERE} ORDER BY id", _key_tuple(key)))
+
+    def events(self, since: int = 0) -> list[Event]:
+        return self._events(self._conn().execute(f"{self._EVENT_SELECT} WHERE id > ? ORDER BY id", (since,)))
+
+    def snapshot(self) -> tuple[int, str]:
+        """(last event id, sha256 of the current state: every link and policy, sorted)."""
+        h = hashlib.sha256()
+        with self._read() as con:
+            last = con.execute("SELECT COALESCE(MAX(id), 0) FROM events").fetchone()[0]
+            for r in con.execute(f"SELECT {', '.join(_KEY_COLS + _STATE_COLS)} FROM link_state"
+                                 f" ORDER BY {', '.join(_KEY_COLS)}"):
+                h.update((_json([*r[:4], _row_state(r[4:])]) + "\n").encode("utf-8"))
+            for r in con.execute("SELECT source_scheme, target_scheme, threshold, set_by, set_at, event_id"
+                                 " FROM policies ORDER BY 1, 2"):
+                h.update((_json(["policy", *r]) + "\n").encode("utf-8"))
+        return last, h.hexdigest()
+
+    def rebuild_state(self) -> None:
+        """Recompute link_state from the events (in one transaction)."""
+        with self._write() as con:
+            state: dict[tuple, dict] = {}
+            for ev_id, ts, reviewer, action, *key, payload in con.execute(
+                    "SELECT id, ts, reviewer, action, source_scheme, source_code, target_scheme, target_code,"
+                    " payload FROM events WHERE action != 'policy' ORDER BY id"):
+                k = tuple(key)
+                state[k] = reduce_event(state.get(k), action, json.loads(payload), version=ev_id,
+                                        reviewer=reviewer, ts=ts)
+            con.execute("DELETE FROM link_state")
+            for k, s in state.items():
+                self._put_state(con, LinkKey(*k), s)
+
+    # -- auto-accept policy --------------------------------------------------------
+    def set_policy(self, source_scheme: str, target_scheme: str, threshold: float, *, reviewer: str,
+                   origin: str = "cli") -> int:
+        """Record the auto-accept threshold of a scheme pair (an event); returns its id."""
+        reviewer = _check_reviewer(reviewer)
+        for name, s in (("source_scheme", source_scheme), ("target_scheme", target_scheme)):
+            if s not in SCHEMES:
+                raise StoreError(f"{name} {s!r} is not one of {', '.join(sorted(SCHEMES))}")
+        if not _unit(threshold):
+            raise StoreError(f"threshold {threshold!r} is not a number in [0, 1]")
+        with self._write() as con:
+            prev = con.execute("SELECT threshold, set_by, set_at, event_id FROM policies WHERE"
+                               " source_scheme = ? AND target_scheme = ?", (source_scheme, target_scheme)).fetchone()
+            previous = None if prev is None else dict(zip(("threshold", "set_by", "set_at", "event_id"), prev))
+            return self._event(con, ts=self._clock(), reviewer=reviewer, action="policy", key=None,
+                               schemes=(source_scheme, target_scheme), origin=origin, previous=previous,
+                               payload={"source_scheme": source_scheme, "target_scheme": target_scheme,
+                                        "threshold": float(threshold)})
+
+    def policy_info(self, source_scheme: str, target_scheme: str) -> Optional[dict]:
+        """{threshold, set_by, set_at, event_id} of the policy in force, or None."""
+        row = self._conn().execute("SELECT threshold, set_by, set_at, event_id FROM policies WHERE"
+                                   " source_scheme = ? AND target_scheme = ?",
+                                   (source_scheme, target_scheme)).fetchone()
+        return None if row is None else dict(zip(("threshold", "set_by", "set_at", "event_id"), row))
+
+    def policy(self, source_scheme: str, target_scheme: str) -> Optional[float]:
+        info = self.policy_info(source_scheme, target_scheme)
+        return None if info is None else info["threshold"]
+
+    def apply_policy(self, source_scheme: str, target_scheme: str, *, reviewer: str = "policy") -> int:
+        """Confirm every pending link of the pair scoring at least the threshold, each by an
+        ``auto_accept`` event naming the policy event; returns how many."""
+        reviewer = _check_reviewer(reviewer)
+        ts = self._clock()
+        with self._write() as con:
+            row = con.execute("SELECT threshold, event_id FROM policies WHERE source_scheme = ? AND"
+                              " target_scheme = ?", (source_scheme, target_scheme)).fetchone()
+            if row is None:
+                raise StoreError(f"no auto-accept policy for {source_scheme} → {target_scheme};"
+                                 " set one first (crosswalk review policy set)")
+            threshold, policy_event = row
+            keys = [LinkKey(*r) for r in con.execute(
+                f"SELECT {', '.join(_KEY_COLS)} FROM link_state WHERE source_scheme = ? AND target_scheme = ?"
+                f" AND status = 'pending' AND score >= ? ORDER BY {', '.join(_KEY_COLS)}",
+                (source_scheme, target_scheme, threshold))]
+            for key in keys:
+                cur = self._state(con, key)
+                self._record(con, key, "auto_accept", {"threshold": threshold, "policy_event": policy_event,
+                                                       "score": cur["score"]}, cur,
+                             ts=ts, reviewer=reviewer, origin=f"policy:{policy_event}")
+        return len(keys)
+
+
+
+# -- build output -> proposals ----------------------------------------------------------
+def _build_flags(path: Path) -> dict[str, tuple[str, ...]]:
+    """Source code -> the flags of its links in a `crosswalk build` crosswalk file."""
+    import csv
+    out: dict[str, set[str]] = {}
+    if path.is_file():
+        with path.open(encoding="utf-8-sig", newline="") as fh:
+            for row in csv.DictReader(fh):
+                out.setdefault(row.get("source_code") or "", set()).update((row.get("flags") or "").split())
+    return {s: tuple(sorted(f)) for s, f in out.items() if s and f}
+
+
+def propose_build_output(store: ReviewStore, path: str | Path, *, top: Optional[int] = 3,
+                         reviewer: str = "crosswalk") -> dict[str, int]:
+    """Propose the candidates of a `crosswalk build` output folder (its candidates/*.csv; the
+    flags of each source from crosswalks/<source>__<target>[__…].csv) or of one candidates file,
+    the first ``top`` of each source. Returns file name -> number of new events."""
+    from ..candidates import read_candidates
+    path = Path(path)
+    if path.is_dir():
+        folder = path / "candidates" if (path / "candidates").is_dir() else path
+        files = sorted(folder.glob("*.csv"))
+        if not files:
+            raise StoreError(f"{path}: no candidates/*.csv here; expected a `crosswalk build` output folder"
+                             " or a candidates file")
+    else:
+        files = [path]
+    out = {}
+    for f in files:
+        cset = read_candidates(f)
+        # flags of the shortest route starting with this pair (the direct one when written);
+        # a "review" flag only asks for a closer look, so a composed route's extra flags do no harm
+        pair, folder = f"{cset.source_scheme}__{cset.target_scheme}", f.parent.parent / "crosswalks"
+        routes = sorted([*folder.glob(f"{pair}.csv"), *folder.glob(f"{pair}__*.csv")],
+                        key=lambda p: (len(p.name), p.name))
+        flags = _build_flags(routes[0]) if routes else {}
+        out[f.name] = store.propose_candidates(cset, flags_by_source=flags, top=top, reviewer=reviewer,
+                                               origin=f"build:{f.name}")
+    return out
+
+
+__all__ = ["ACTIONS", "Conflict", "DECISION_ACTIONS", "Decision", "DecisionResult", "Event", "LinkKey",
+           "LinkState", "NETWORK_FS", "ReviewStore", "STATUSES", "SCHEMA_VERSION", "StoreError",
+           "propose_build_output", "reduce_event"]

@@ -1,0 +1,132 @@
+"""Safety of the files crosswalk writes for people: spreadsheet cells that never run as
+formulas, text an XML-based workbook can hold, valid sheet names, output paths that stay
+inside the chosen folder, and atomic writes (a crash leaves the old file or the new one,
+never half of one).
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import tempfile
+from pathlib import Path, PurePath
+from typing import Any
+
+from .candidates import atomic_write, sheet_safe, sheet_unsafe
+from .errors import CrosswalkError
+
+# XML 1.0 allows \t \n \r and everything from U+0020 except surrogates, U+FFFE and U+FFFF
+_ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_SHEET_BAD = re.compile(r"[\[\]:*?/\\\x00-\x1f\ud800-\udfff\ufffe\uffff]")
+SHEET_MAX = 31                      # Excel's limit on a sheet name
+_RESERVED_SHEETS = {"history"}      # Excel keeps this name for itself
+
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
+
+def cell_text(value: Any) -> str:
+    """Text a spreadsheet shows as text: ``None`` → ``""``; a leading ``= + - @`` or control
+    character (``\\t \\r \\n`` too) gets a ``'`` in front so it never runs as a formula.
+    Reversible with :func:`cell_untext` (quotes already leading to such a character get one
+    more quote)."""
+    if value is None:
+        return ""
+    return sheet_safe(value if isinstance(value, str) else str(value))
+
+
+def cell_untext(text: str) -> str:
+    """Undo :func:`cell_text`."""
+    return sheet_unsafe(text)
+
+
+def clean_xml(text: str) -> tuple[str, bool]:
+    """``text`` with every character XML 1.0 cannot hold (C0 controls other than tab, line
+    feed and carriage return; lone surrogates; U+FFFE, U+FFFF) replaced by U+FFFD, and
+    whether anything was replaced (callers report the cell)."""
+    new = _ILLEGAL_XML.sub("\ufffd", text)
+    return new, new != text
+
+
+def illegal_xml_chars(text: str) -> list[str]:
+    """The distinct illegal characters of ``text`` as ``U+XXXX``, for messages."""
+    return sorted({f"U+{ord(c):04X}" for c in _ILLEGAL_XML.findall(text)})
+
+
+def sheet_name(name: str, used: set) -> str:
+    """A valid, unique worksheet name for ``name``: characters Excel refuses (``[]:*?/\\``
+    and controls) become ``_``, no leading/trailing apostrophe, never empty, at most 31
+    characters, unique among ``used`` ignoring case (``~2``, ``~3``… appended, cutting the
+    name to fit). Deterministic; the chosen name is added to ``used``."""
+    base = _SHEET_BAD.sub("_", str(name)).strip().strip("'").strip() or "Sheet"
+    if base.casefold() in _RESERVED_SHEETS:
+        base += "_"
+    taken = {u.casefold() for u in used} | _RESERVED_SHEETS
+    out, n = base[:SHEET_MAX].rstrip("'"), 1
+    while out.casefold() in taken:
+        n += 1
+        suffix = f"~{n}"
+        out = base[:SHEET_MAX - len(suffix)].rstrip("'") + suffix
+    used.add(out)
+    return out
+
+
+def safe_path(base: str | Path, name: str | PurePath) -> Path:
+    """``base / name``, refusing a ``name`` that is empty, absolute, contains ``..`` or a NUL,
+    or leads (through a symlink) outside ``base``: output never escapes the chosen folder."""
+    text = str(name)
+    if not text or "\x00" in text:
+        raise CrosswalkError(f"output name {text!r} is empty or holds a NUL character")
+    rel = PurePath(text)
+    if rel.is_absolute() or rel.anchor:
+        raise CrosswalkError(f"output name {text!r} is an absolute path; give a name inside {base}")
+    if ".." in rel.parts:
+        raise CrosswalkError(f"output name {text!r} climbs out of {base} with '..'")
+    root = Path(base).resolve()
+    target = (root / rel).resolve()       # follows symlinks, also dangling ones
+    if target == root or not target.is_relative_to(root):
+        raise CrosswalkError(f"output {root / rel} leads to {target}, outside the output folder {root}"
+                             " (a symlink?); refusing to write there")
+    return root / rel
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Make a rename durable; a no-op where folders cannot be opened (Windows)."""
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
+    """Write ``data`` atomically (temporary file in the same folder, fsync, rename)."""
+    path = atomic_write(path, data)
+    _fsync_dir(path.parent)
+    return path
+
+
+def atomic_save_workbook(wb, path: str | Path) -> Path:
+    """Save an openpyxl workbook atomically: to a temporary file in the same folder, fsync,
+    then ``os.replace`` over ``path``. If the save fails midway the old file is untouched
+    and the temporary file is removed."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        wb.save(tmp)
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o666 & ~_UMASK)   # mkstemp makes 0600; give the usual permissions
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    _fsync_dir(path.parent)
+    return path
+
+
+__all__ = ["SHEET_MAX", "atomic_save_workbook", "atomic_write_bytes", "cell_text", "cell_untext",
+           "clean_xml", "illegal_xml_chars", "safe_path", "sheet_name"]

@@ -1,0 +1,529 @@
+"""The review store: append-only event log, derived state, optimistic concurrency,
+durability settings, network file systems, policies, crashes and concurrent writers."""
+from __future__ import annotations
+
+import copy
+import importlib.util
+import json
+import sqlite3
+import threading
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+
+from crosswalk.candidates import CandidateSet, write_candidates
+from crosswalk.cli import cli
+from crosswalk.errors import LoadError
+from crosswalk.model import Candidate
+from crosswalk.review import (
+    Decision, LinkKey, ReviewStore, StoreError, policy_report, propose_build_output,
+)
+from crosswalk.review import store as store_mod
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def K(src: str, tgt: str) -> LinkKey:
+    return LinkKey("okved2", src, "nace2", tgt)
+
+
+def proposal(src, tgt, score=0.5, flags=(), **kw):
+    return {"key": K(src, tgt), "score": score, "evidence": {"title_tokens": score}, "flags": flags,
+            "source_title": f"деятельность {src}", "target_title": f"activity {tgt}", **kw}
+
+
+@pytest.fixture
+def store(tmp_path):
+    with ReviewStore(tmp_path / "review.sqlite") as s:
+        yield s
+
+
+def as_dict(link) -> dict:
+    return {"status": link.status, "score": link.score, "evidence": link.evidence, "origin": link.origin,
+            "weight": link.weight, "comment": link.comment, "source_title": link.source_title,
+            "target_title": link.target_title, "flags": list(link.flags), "version": link.version,
+            "updated_by": link.updated_by, "updated_at": link.updated_at}
+
+
+def slow_replay(events) -> dict:
+    """The state, recomputed from the log by a separate, plain reading of the rules."""
+    links: dict = {}
+    for e in events:
+        if e.action == "policy":
+            continue
+        p, s = e.payload, copy.deepcopy(links.get(e.key))
+        if e.action == "propose":
+            if s is None:
+                s = {"status": "pending", "origin": p["origin"], "weight": None, "comment": "",
+                     "source_title": "", "target_title": "", "flags": []}
+            elif s["origin"] != "confirmed":
+                s["origin"] = p["origin"]
+            s["score"], s["evidence"] = p["score"], p["evidence"]
+            for t in ("source_title", "target_title"):
+                if p[t]:
+                    s[t] = p[t]
+            flags = p["flags"] + [f for f in s["flags"] if f.startswith("replaced_by:")]
+            s["flags"] = [f for i, f in enumerate(flags) if f not in flags[:i]]
+        else:
+            if s is None:
+                s = {"status": "confirmed", "score": None, "evidence": {}, "origin": "confirmed", "weight": None,
+                     "comment": "", "source_title": p.get("source_title", ""),
+                     "target_title": p.get("target_title", ""), "flags": []}
+            status = {"confirm": "confirmed", "add": "confirmed", "auto_accept": "confirmed",
+                      "reject": "rejected"}.get(e.action)
+            if e.action == "retarget":
+                status = "confirmed" if p["role"] == "new" else "rejected"
+                if p["role"] == "old":
+                    s["flags"] = [f for f in s["flags"] if not f.startswith("replaced_by:")] \
+                        + ["replaced_by:" + p["new_target"]]
+            if status:
+                s["status"] = status
+            for f in ("weight", "comment"):
+                if f in p:
+                    s[f] = p[f]
+        s.update(version=e.id, updated_by=e.reviewer, updated_at=e.ts)
+        links[e.key] = s
+    return links
+
+
+def state_of(store) -> dict:
+    return {ln.key: as_dict(ln) for ln in store.links()}
+
+
+# -- the log and the state derived from it ---------------------------------------------
+SRC = ("01.11", "01.12", "02.10")
+TGT = ("01.11", "01.12", "01.13", "02.10")
+decision_st = st.tuples(st.sampled_from(("confirm", "reject", "retarget", "add", "weight", "comment")),
+                        st.sampled_from(SRC), st.sampled_from(TGT),
+                        st.sampled_from(("current", "current", "current", "stale", "none")),
+                        st.sampled_from((None, "ok", "доп. проверить")), st.sampled_from((None, 0.0, 0.25, 1.0)),
+                        st.sampled_from(TGT))
+op_st = st.one_of(
+    st.tuples(st.just("propose"), st.lists(st.tuples(st.sampled_from(SRC), st.sampled_from(TGT),
+                                                     st.sampled_from((0.1, 0.6, 0.95)),
+                                                     st.sampled_from(((), ("review",)))), max_size=4)),
+    st.tuples(st.just("decide"), st.lists(decision_st, min_size=1, max_size=4)),
+    st.tuples(st.just("policy"), st.sampled_from((0.5, 0.9))),
+)
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(ops=st.lists(op_st, min_size=3, max_size=12))
+def test_random_decisions_incremental_state_equals_rebuild_and_replay(tmp_path_factory, ops):
+    path = tmp_path_factory.mktemp("h") / "review.sqlite"
+    with ReviewStore(path) as store:
+        store.propose([proposal(s, t, 0.7) for s in SRC for t in TGT[:2]])
+        for op in ops:
+            if op[0] == "propose":
+                props = {K(s, t): proposal(s, t, score, flags) for s, t, score, flags in op[1]}
+                store.propose(list(props.values()))
+            elif op[0] == "policy":
+                store.set_policy("okved2", "nace2", op[1], reviewer="lead")
+                store.apply_policy("okved2", "nace2")
+            else:
+                decisions = []
+                for action, s, t, vmode, comment, weight, new in op[1]:
+                    try:
+                        v = store.get(K(s, t)).version
+                    except StoreError:
+                        v = 1
+                    version = {"current": v, "stale": v - 1, "none": None}[vmode]
+                    if action == "weight" and weight is None:
+                        weight = 0.5
+                    if action == "comment" and comment is None:
+                        comment = "note"
+                    decisions.append(Decision(K(s, t), action, version, comment=comment, origin="test",
+                                              weight=weight if action in ("weight", "confirm", "add") else None,
+                                              new_target=new if action == "retarget" else None))
+                before = state_of(store)
+                last = store.snapshot()[0]
+                res = store.decide(decisions, reviewer="anna")
+                assert len(res) == len(decisions)          # every decision accounted for
+                for kind in ("applied", "unchanged", "conflicts", "invalid"):
+                    if getattr(res, kind):
+                        event(kind)                        # --hypothesis-show-statistics: what was covered
+                if any(d.action == "retarget" for d in res.applied):
+                    event("retarget applied")
+                for c in res.conflicts:                    # a conflict is a stale version, and changed nothing
+                    assert c.current is not None and c.decision.expected_version != c.current.version
+                new_events = store.events(last)
+                assert bool(new_events) == bool(res.applied)
+                for e in new_events:                       # applied against the version the reviewer saw
+                    if e.previous is not None and e.payload.get("role") != "new":
+                        assert e.payload["expected_version"] == e.previous["version"]
+                if not res.applied:
+                    assert state_of(store) == before
+        events = store.events()
+        incremental, snap = state_of(store), store.snapshot()
+        assert {k: v for k, v in slow_replay(events).items()} == incremental
+        # every event's `previous` is the state the log had just before it
+        seen: dict = {}
+        for e in events:
+            if e.key is not None:
+                assert e.previous == seen.get(e.key)
+                seen[e.key] = slow_replay([x for x in events if x.key == e.key and x.id <= e.id])[e.key]
+        store.rebuild_state()
+        assert store.snapshot() == snap and state_of(store) == incremental
+
+
+def test_schema_pragmas_and_timestamps(store):
+    assert store.pragma("journal_mode") == "wal" and store.journal_mode == "wal"
+    assert store.pragma("synchronous") == 2            # FULL
+    assert store.pragma("busy_timeout") == 30000
+    assert store.pragma("foreign_keys") == 1
+    assert store.pragma("user_version") == store_mod.SCHEMA_VERSION == 1
+    store.propose([proposal("01.11", "01.11")])
+    ev = store.events()[0]
+    assert ev.ts.endswith("Z") and ev.ts[10] == "T" and ev.reviewer == "crosswalk" and ev.origin == "build"
+    tables = {r[0] for r in store._conn().execute("SELECT name FROM sqlite_master")}
+    assert {"events", "link_state", "policies", "events_no_update", "events_no_delete"} <= tables
+
+
+def test_events_are_append_only(store):
+    store.propose([proposal("01.11", "01.11")])
+    con = sqlite3.connect(store.path)
+    with pytest.raises(sqlite3.DatabaseError, match="events are append-only"):
+        con.execute("UPDATE events SET reviewer = 'mallory'")
+    with pytest.raises(sqlite3.DatabaseError, match="events are append-only"):
+        con.execute("DELETE FROM events")
+    con.close()
+    assert [e.reviewer for e in store.events()] == ["crosswalk"]
+
+
+# -- decisions ------------------------------------------------------------------------
+def test_decisions_each_action(store):
+    store.propose([proposal("01.11", "01.11", 0.8, ("review",)), proposal("01.12", "01.12"),
+                   proposal("01.13", "01.13")])
+    v = {k: store.get(k).version for k in (K("01.11", "01.11"), K("01.12", "01.12"), K("01.13", "01.13"))}
+    res = store.decide([
+        Decision(K("01.11", "01.11"), "retarget", v[K("01.11", "01.11")], new_target="01.19", comment="wrong class",
+                 origin="workbook:r.xlsx:2"),
+        Decision(K("01.12", "01.12"), "weight", v[K("01.12", "01.12")], weight=0.4, origin="browser"),
+        Decision(K("01.13", "01.13"), "comment", v[K("01.13", "01.13")], comment="ask Rosstat"),
+        Decision(K("02.10", "02.10"), "add", None, weight=1.0, comment="missing"),
+    ], reviewer="anna")
+    assert len(res.applied) == 4 and not (res.conflicts or res.invalid or res.unchanged)
+    old, new = store.get(K("01.11", "01.11")), store.get(K("01.11", "01.19"))
+    assert old.status == "rejected" and old.flags == ("review", "replaced_by:01.19")
+    assert new.status == "confirmed" and new.origin == "confirmed" and new.comment == "wrong class"
+    assert new.source_title == "деятельность 01.11" and new.score is None
+    h_old, h_new = store.history(old.key), store.history(new.key)
+    assert h_old[-1].id + 1 == h_new[0].id and h_new[0].ts == h_old[-1].ts   # one transaction, two events
+    assert h_old[-1].previous["status"] == "pending" and h_new[0].previous is None
+    assert h_old[-1].origin == "workbook:r.xlsx:2"
+    w = store.get(K("01.12", "01.12"))
+    assert (w.status, w.weight) == ("pending", 0.4)
+    c = store.get(K("01.13", "01.13"))
+    assert (c.status, c.comment) == ("pending", "ask Rosstat")
+    added = store.get(K("02.10", "02.10"))
+    assert (added.status, added.origin, added.weight, added.updated_by) == ("confirmed", "confirmed", 1.0, "anna")
+
+
+def test_stale_version_is_a_conflict_and_nothing_is_applied(store):
+    store.propose([proposal("01.11", "01.11"), proposal("01.12", "01.12")])
+    k1, k2 = K("01.11", "01.11"), K("01.12", "01.12")
+    seen = store.get(k1).version
+    store.decide([Decision(k1, "reject", seen, comment="no")], reviewer="bob")
+    before = store.snapshot()
+    res = store.decide([Decision(k1, "confirm", seen, origin="workbook:a.xlsx:7")], reviewer="anna")
+    assert not res.applied and len(res.conflicts) == 1
+    c = res.conflicts[0]
+    assert c.current.status == "rejected" and c.current.updated_by == "bob"
+    assert f"version {seen}" in c.reason and "bob" in c.reason
+    assert store.snapshot() == before
+    # a stale and a fresh decision in one batch: the fresh one applies, the stale one does not
+    res = store.decide([Decision(k1, "confirm", seen), Decision(k2, "confirm", store.get(k2).version)],
+                       reviewer="anna")
+    assert [d.key for d in res.applied] == [k2] and [c.decision.key for c in res.conflicts] == [k1]
+    assert store.get(k1).status == "rejected"
+    # adding a link someone else has meanwhile created is a conflict too
+    res = store.decide([Decision(k1, "add", None)], reviewer="anna")
+    assert res.conflicts and "already exists" in res.conflicts[0].reason
+
+
+def test_reapplying_is_idempotent(store):
+    links = [proposal("01.11", "01.11", 0.7, ("review",)), proposal("01.12", "01.13", 0.3)]
+    assert store.propose(links) == 2
+    assert store.propose(links) == 0 and store.propose(list(reversed(links))) == 0
+    k = K("01.11", "01.11")
+    batch = [Decision(k, "retarget", store.get(k).version, new_target="01.12", comment="c"),
+             Decision(K("01.12", "01.13"), "confirm", store.get(K("01.12", "01.13")).version, weight=0.5)]
+    first = store.decide(batch, reviewer="anna")
+    snap = store.snapshot()
+    again = store.decide(batch, reviewer="anna")     # the same workbook imported twice
+    assert len(first.applied) == 2 and len(again.unchanged) == 2 and store.snapshot() == snap
+    # a proposal with a new score updates the link but keeps the reviewer's decision and flags
+    assert store.propose([proposal("01.11", "01.11", 0.9)]) == 1
+    s = store.get(k)
+    assert (s.status, s.score, s.flags) == ("rejected", 0.9, ("replaced_by:01.12",))
+
+
+@pytest.mark.parametrize("decision, why", [
+    (Decision(K("01.11", "01.11"), "confirm", None), "needs expected_version"),
+    (Decision(K("01.11", "01.11"), "approve", 1), "not one of"),
+    (Decision(K("09.99", "09.99"), "confirm", 1), "no link"),
+    (Decision(K("1.1", "01.11"), "add", None), "not a okved2 code"),
+    (Decision(K("01.11", "01.11"), "retarget", 1, new_target="1.2"), "not a nace2 code"),
+    (Decision(K("01.11", "01.11"), "retarget", 1), "needs new_target"),
+    (Decision(K("01.11", "01.11"), "weight", 1, weight=1.5), "not a number in [0, 1]"),
+    (Decision(K("01.11", "01.11"), "reject", 1, weight=0.5), "a weight goes with"),
+    (Decision(K("01.11", "01.11"), "comment", 1), "needs a comment"),
+    (Decision(LinkKey("okved", "01.11", "nace2", "01.11"), "confirm", 1), "source_scheme 'okved'"),
+    (Decision(K("01.11", "01.11"), "confirm", 1, origin=" "), "origin"),
+])
+def test_invalid_decisions_are_listed_with_the_rule(store, decision, why):
+    store.propose([proposal("01.11", "01.11")])
+    before = store.snapshot()
+    res = store.decide([decision], reviewer="anna")
+    assert len(res.invalid) == 1 and why in res.invalid[0][1] and store.snapshot() == before
+
+
+def test_bad_input_raises_clear_errors(store, tmp_path):
+    with pytest.raises(StoreError, match="reviewer name is required"):
+        store.decide([], reviewer="  ")
+    with pytest.raises(StoreError, match=r"no link okved2:01\.11 → nace2:01\.11"):
+        store.get(K("01.11", "01.11"))
+    with pytest.raises(StoreError, match=r"proposal 2 .*score 1\.5"):
+        store.propose([proposal("01.11", "01.11"), proposal("01.12", "01.12", 1.5)])
+    assert store.events() == []                      # all or nothing
+    with pytest.raises(StoreError, match="no review store there"):
+        ReviewStore(tmp_path / "missing.sqlite", create=False)
+    foreign = tmp_path / "other.sqlite"
+    with sqlite3.connect(foreign) as con:
+        con.execute("CREATE TABLE budget (x)")
+    with pytest.raises(StoreError, match="not a crosswalk review store"):
+        ReviewStore(foreign)
+    newer = tmp_path / "newer.sqlite"
+    with sqlite3.connect(newer) as con:
+        con.execute("PRAGMA user_version = 99")
+    with pytest.raises(StoreError, match="schema version 99, newer"):
+        ReviewStore(newer)
+    junk = tmp_path / "junk.sqlite"
+    junk.write_bytes(b"this is not a database at all" * 100)
+    with pytest.raises(StoreError, match="junk.sqlite"):
+        ReviewStore(junk)
+
+
+def test_a_failure_mid_batch_rolls_back_the_whole_batch(store, monkeypatch):
+    store.propose([proposal("01.11", "01.11"), proposal("01.12", "01.12")])
+    before = store.snapshot()
+    calls = []
+    real = ReviewStore._record
+
+    def failing(self, *a, **kw):
+        calls.append(1)
+        if len(calls) == 2:
+            raise OSError("disk gone")
+        return real(self, *a, **kw)
+
+    monkeypatch.setattr(ReviewStore, "_record", failing)
+    with pytest.raises(OSError):
+        store.decide([Decision(K(c, c), "confirm", store.get(K(c, c)).version) for c in ("01.11", "01.12")],
+                     reviewer="anna")
+    assert store.snapshot() == before
+
+
+# -- files and file systems --------------------------------------------------------------
+def test_network_file_system_is_refused(tmp_path, monkeypatch):
+    share = tmp_path / "my share"
+    share.mkdir()
+    (share / "local").mkdir()
+    esc = str(share).replace(" ", "\\040")
+    mounts = (f"/dev/vda / ext4 rw 0 0\nserver:/export {esc} nfs4 rw,vers=4.2 0 0\n"
+              f"/dev/vdb {esc}/local ext4 rw 0 0\n")
+    monkeypatch.setattr(store_mod, "read_mounts", lambda: mounts)
+    with pytest.raises(StoreError, match=r"network file system \(nfs4\); SQLite WAL needs shared memory"):
+        ReviewStore(share / "review.sqlite")
+    assert not (share / "review.sqlite").exists()
+    with pytest.warns(RuntimeWarning, match="rollback-journal"):
+        s = ReviewStore(share / "review.sqlite", allow_network_fs=True)
+    assert s.journal_mode == "delete" and s.pragma("journal_mode") == "delete" and "nfs4" in s.notice
+    s.close()
+    with ReviewStore(share / "local" / "review.sqlite") as s:  # a local disk mounted inside the share
+        assert s.journal_mode == "wal" and s.notice is None
+    monkeypatch.setattr(store_mod, "read_mounts", lambda: None)   # no /proc/mounts (macOS)
+    with ReviewStore(tmp_path / "review.sqlite") as s:
+        assert s.journal_mode == "wal"
+
+
+def test_a_busy_store_times_out_with_a_clear_error(tmp_path):
+    path = tmp_path / "review.sqlite"
+    with ReviewStore(path) as a, ReviewStore(path, busy_timeout=0.2) as b:
+        a.propose([proposal("01.11", "01.11")])
+        a._conn().execute("BEGIN IMMEDIATE")            # someone holds the write lock
+        with pytest.raises(StoreError, match="another process held the store"):
+            b.propose([proposal("01.12", "01.12")])
+        assert b.get(K("01.11", "01.11")).status == "pending"   # readers are not blocked (WAL)
+        a._conn().execute("ROLLBACK")
+
+
+def test_two_connections_in_two_threads_lose_nothing(tmp_path):
+    path = tmp_path / "review.sqlite"
+    keys = [K(f"{i:02d}.11", f"{i:02d}.11") for i in range(10, 40)]
+    with ReviewStore(path) as s:
+        s.propose([{"key": k, "score": 0.5} for k in keys])
+    start = threading.Barrier(2)
+    out: dict = {}
+
+    def work(name):
+        applied, conflicts = [], 0
+        with ReviewStore(path) as s:
+            start.wait()
+            for k in keys:
+                for attempt in range(50):
+                    token = f"{name}-{k.source_code}-{attempt}"
+                    res = s.decide([Decision(k, "comment", s.get(k).version, comment=token)], reviewer=name)
+                    if res.applied:
+                        applied.append(token)
+                        break
+                    conflicts += len(res.conflicts)
+        out[name] = (applied, conflicts)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in ("anna", "bob")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    with ReviewStore(path) as s:
+        logged = [e.payload["comment"] for e in s.events() if e.action == "comment"]
+        assert sorted(logged) == sorted(out["anna"][0] + out["bob"][0])
+        assert len(logged) == 2 * len(keys)
+        for k in keys:                                   # each edit was based on the one before it
+            h = s.history(k)
+            assert all(b.previous["version"] == a.id for a, b in zip(h, h[1:]))
+        snap = s.snapshot()
+        s.rebuild_state()
+        assert s.snapshot() == snap
+
+
+# -- policies ----------------------------------------------------------------------------
+def test_policy_events_apply_and_report(store):
+    store.propose([proposal("01.11", "01.11", 0.95), proposal("01.12", "01.12", 0.91),
+                   proposal("01.13", "01.13", 0.5), proposal("01.14", "01.19", 0.97)])
+    store.decide([Decision(K("01.14", "01.19"), "reject", store.get(K("01.14", "01.19")).version)],
+                 reviewer="anna")
+    with pytest.raises(StoreError, match="no auto-accept policy"):
+        store.apply_policy("okved2", "nace2")
+    assert store.policy("okved2", "nace2") is None
+    first = store.set_policy("okved2", "nace2", 0.8, reviewer="lead")
+    second = store.set_policy("okved2", "nace2", 0.9, reviewer="anna")
+    assert store.policy("okved2", "nace2") == 0.9 and store.policy("okz2014", "isco08") is None
+    pol = [e for e in store.events() if e.action == "policy"]
+    assert [(e.id, e.reviewer, e.key) for e in pol] == [(first, "lead", None), (second, "anna", None)]
+    assert pol[1].previous["threshold"] == 0.8 and pol[1].payload["source_scheme"] == "okved2"
+    with pytest.raises(StoreError, match="threshold"):
+        store.set_policy("okved2", "nace2", 1.2, reviewer="lead")
+    assert store.apply_policy("okved2", "nace2") == 2   # not the rejected one, not the 0.5 one
+    assert store.apply_policy("okved2", "nace2") == 0
+    acc = store.get(K("01.11", "01.11"))
+    assert acc.status == "confirmed" and acc.updated_by == "policy"
+    assert store.history(acc.key)[-1].payload["policy_event"] == second
+    assert store.get(K("01.14", "01.19")).status == "rejected"
+    # a reviewer overrides one accepted link
+    store.decide([Decision(K("01.12", "01.12"), "reject", store.get(K("01.12", "01.12")).version)],
+                 reviewer="anna")
+    rep = policy_report(store, "okved2", "nace2", {"01.11": {"01.11"}, "01.12": {"01.12"}})
+    assert rep["threshold"] == 0.9 and rep["set_by"] == "anna" and rep["set_at"].endswith("Z")
+    assert (rep["accepted"], rep["overridden"], rep["pending_left"]) == (1, 1, 1)
+    assert (rep["gold_checked"], rep["error_rate"]) == (1, 0.0)
+    rep = policy_report(store, "okved2", "nace2", {"01.11": {"01.13"}})
+    assert (rep["gold_checked"], rep["gold_wrong"], rep["error_rate"]) == (1, 1, 1.0)
+    assert policy_report(store, "okved2", "nace2")["error_rate"] is None
+    snap = store.snapshot()
+    store.rebuild_state()
+    assert store.snapshot() == snap
+
+
+# -- crashes and concurrent processes (small versions of benchmarks/reliability.py) ------
+def _bench():
+    spec = importlib.util.spec_from_file_location("reliability", ROOT / "benchmarks" / "reliability.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_importer_killed_mid_transaction_leaves_before_or_after(tmp_path):
+    res = _bench().kill_trials(3, 500, seed=11, folder=tmp_path)
+    assert res["kill_trials"] == 3 and res["kill_bad_states"] == 0, res["bad"]
+    assert sum(res["outcomes"].get(s, 0) for s in ("before", "after")) == 3
+
+
+def test_four_processes_with_conflicting_edits_lose_nothing(tmp_path):
+    res = _bench().conflict_run(4, 8, 1, seed=3, folder=tmp_path, slot=0.02)
+    d = res["details"]
+    assert res["lost_updates"] == 0 and d["applied"] == 4 * 8 == d["events_in_log"]
+    assert res["conflicts_reported"] == res["conflicting_edits"] > 0
+    assert d["conflicts_not_stale"] == d["stale_not_reported"] == 0 and d["state_equals_replay"]
+
+
+# -- build output and the command line ----------------------------------------------------
+def _build_folder(tmp_path: Path) -> Path:
+    out = tmp_path / "out"
+    (out / "candidates").mkdir(parents=True)
+    (out / "crosswalks").mkdir()
+    cands = [Candidate("01.11", "01.11", 0.93, 1, {"structure": 1.0}), Candidate("01.11", "01.12", 0.4, 2),
+             Candidate("01.11", "01.13", 0.3, 3), Candidate("01.11", "01.19", 0.2, 4),
+             Candidate("62.01", "62.01", 0.6, 1)]
+    write_candidates(out / "candidates" / "okved2__nace2.csv", CandidateSet(
+        "okved2", "nace2", cands, {"01.11": "=Выращивание", "62.01": "Разработка ПО"}, {"01.11": "Growing"}))
+    (out / "crosswalks" / "okved2__nace2__isic4.csv").write_text(
+        "source_scheme,source_code,source_title,target_scheme,target_code,target_title,score,weight,relation,"
+        "origin,via,flags\r\nokved2,62.01,x,isic4,6201,y,0.6,1,1:1,derived,nace2:62.01,review\r\n", encoding="utf-8")
+    return out
+
+
+def test_propose_build_output(tmp_path, store):
+    out = _build_folder(tmp_path)
+    assert propose_build_output(store, out) == {"okved2__nace2.csv": 4}   # rank ≤ 3
+    assert propose_build_output(store, out) == {"okved2__nace2.csv": 0}
+    s = store.get(K("62.01", "62.01"))
+    assert s.flags == ("review",) and s.source_title == "Разработка ПО"
+    assert store.get(K("01.11", "01.11")).source_title == "=Выращивание"   # the text itself, unescaped
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(StoreError, match="no candidates"):
+        propose_build_output(store, tmp_path / "empty")
+    with pytest.raises(LoadError, match="column 'rank' is missing"):   # not a candidates file
+        propose_build_output(store, tmp_path / "out" / "crosswalks")
+
+
+def test_cli_review_commands(tmp_path, monkeypatch):
+    out = _build_folder(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    run = CliRunner().invoke
+    r = run(cli, ["review", "status"])
+    assert r.exit_code == 1 and "no review store there" in r.output
+    r = run(cli, ["review", "load", str(out), "--reviewer", "builder"])
+    assert r.exit_code == 0 and "4 new" in r.output and (tmp_path / "crosswalk-review.sqlite").exists()
+    store = ["--store", "crosswalk-review.sqlite"]
+    r = run(cli, ["review", "status", *store, "--format", "json"])
+    pairs = json.loads(r.output)["pairs"]
+    assert pairs == [{"source_scheme": "okved2", "target_scheme": "nace2", "pending": 4, "confirmed": 0,
+                      "rejected": 0, "policy": None}]
+    r = run(cli, ["review", "decide", "okved2:01.11", "nace2:01.12", "reject", "--reviewer", "anna", *store,
+                  "--comment", "другая группа"])
+    assert r.exit_code == 0 and "rejected" in r.output
+    r = run(cli, ["review", "decide", "okved2:01.11", "nace2:01.12", "confirm", "--reviewer", "bob", *store,
+                  "--expected-version", "2"])
+    assert r.exit_code == 1 and "conflict, nothing changed" in r.output and "anna" in r.output
+    r = run(cli, ["review", "decide", "okved2:01.11", "nace2:01.12", "confirm", *store])
+    assert r.exit_code == 2 and "--reviewer" in r.output
+    r = run(cli, ["review", "history", "okved2:01.11", "nace2:01.12", *store, "--format", "json"])
+    hist = json.loads(r.output)
+    assert [e["action"] for e in hist[0]["events"]] == ["propose", "reject"]
+    assert hist[0]["events"][1]["payload"]["comment"] == "другая группа"
+    r = run(cli, ["review", "history", "okved2:01.11", *store])
+    assert r.exit_code == 2
+    r = run(cli, ["review", "policy", "set", "okved2", "nace2", "0.9", "--reviewer", "lead", *store])
+    assert r.exit_code == 0 and "0.9" in r.output
+    r = run(cli, ["review", "policy", "apply", "okved2", "nace2", "--reviewer", "lead", *store])
+    assert r.exit_code == 0 and "1 links auto-accepted" in r.output
+    gold = tmp_path / "gold.csv"
+    gold.write_text("source_code,target_code\n01.11,01.11\n62.01,62.02\n", encoding="utf-8")
+    r = run(cli, ["review", "policy", "show", "okved2", "nace2", *store, "--gold", str(gold), "--format", "json"])
+    rep = json.loads(r.output)
+    assert (rep["accepted"], rep["gold_checked"], rep["error_rate"], rep["set_by"]) == (1, 1, 0.0, "lead")
+    r = run(cli, ["review", "policy", "show", "okved2", "nace2", *store])
+    assert r.exit_code == 0 and "accepted 1" in r.output
