@@ -781,5 +781,212 @@ def review_import(file, store_path, allow_network_fs, reviewer, fmt):
     sys.exit(0 if rep.ok else 1)
 
 
+# -- review app and summary report (crosswalk/review/web, crosswalk/report.py) -------------
+def _load_data_option(data) -> dict:
+    from .export import load_classifications
+    classes, skipped = load_classifications(data) if data else ({}, [])
+    for s in skipped:
+        click.echo(f"warning: skipped {s}", err=True)
+    return classes
+
+
+@review.command("serve")
+@review_store_options
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on; anything but the loopback requires the printed token.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True,
+              help="Port (0: any free one).")
+@click.option("--reviewer", default=None, help="Your name, recorded with every decision (default: the page asks).")
+@click.option("--data", multiple=True, type=click.Path(exists=True),
+              help="Classification files or folders: definitions, notes and hierarchy beside each link. Repeatable.")
+def review_serve(store_path, allow_network_fs, host, port, reviewer, data):
+    """Review links in the browser: a queue ordered by uncertainty, keyboard decisions
+    (a accept, r reject, 2/3 pick a candidate, n next, u undo), blind second review
+    (/?mode=second), disagreements (/?mode=settle) and a summary with charts (/summary)."""
+    from .review.web import make_server
+    try:
+        classes = _load_data_option(data)
+        server = make_server(store_path, host=host, port=port, reviewer=reviewer, classifications=classes,
+                             allow_network_fs=allow_network_fs)
+    except CrosswalkError as exc:
+        raise click.ClickException(str(exc)) from None
+    except OSError as exc:
+        raise click.ClickException(f"cannot listen on {host}:{port}: {exc}") from None
+    click.echo(f"review app for {store_path}: {server.url}")
+    if server.token:
+        click.echo("listening beyond this computer: every request must carry the token in this URL")
+    click.echo("Ctrl+C stops it")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
+@cli.command("report")
+@review_store_options
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="The HTML file to write.")
+@click.option("--lang", type=click.Choice(["en", "ru"]), default="en", show_default=True)
+@click.option("--data", multiple=True, type=click.Path(exists=True),
+              help="Classification files or folders: sections for coverage. Repeatable.")
+def report_cmd(store_path, allow_network_fs, output, lang, data):
+    """Write the review summary (score distribution, coverage by section, cardinality,
+    reviewer progress, agreement) as one self-contained HTML file."""
+    from .report import write_report
+    try:
+        classes = _load_data_option(data)
+        with open_review_store(store_path, allow_network_fs) as store:
+            path = write_report(store, output, lang=lang, classifications=classes)
+    except CrosswalkError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"wrote {path}")
+
+
+# -- apply (crosswalk/apply.py, crosswalk/engines) ----------------------------------------
+def _apply_progress():
+    """A one-line progress display on a terminal (stderr), nothing otherwise."""
+    if not sys.stderr.isatty():
+        return None
+    import time
+    state = {"last": 0.0}
+
+    def show(stage: str, fraction: float) -> None:
+        now = time.monotonic()
+        if fraction < 1.0 and now - state["last"] < 0.2:
+            return
+        state["last"] = now
+        click.echo(f"\r{stage}: {fraction * 100:5.1f}%", err=True, nl=fraction >= 1.0)
+    return show
+
+
+def _apply_weights(source, target, crosswalk_path, store_path, route, split, weights_path, sample_path,
+                   sample_columns, allow_network_fs):
+    from .apply import load_weights
+    store = None
+    if store_path:
+        store = open_review_store(store_path, allow_network_fs)
+    try:
+        return load_weights(source_scheme=source, target_scheme=target, crosswalk=crosswalk_path, store=store,
+                            route=route, split=split, user_weights=weights_path, sample=sample_path,
+                            sample_columns=sample_columns)
+    finally:
+        if store is not None:
+            store.close()
+
+
+def _apply_totals(result) -> None:
+    for v, t in result.totals.items():
+        err = "unchecked" if t["rel_error"] is None else f"{t['rel_error']:.2g}"
+        total_in = "?" if t["in"] is None else f"{t['in']:.10g}"
+        click.echo(f"  {v}: in {total_in} = out {t['out']:.10g} + unmatched {t['unmatched']:.10g}"
+                   f" (relative error {err})")
+
+
+@cli.command("apply")
+@click.argument("data", type=click.Path(exists=True, dir_okay=False))
+@click.option("--from", "from_scheme", required=True, metavar="SCHEME", help="Scheme of the codes in DATA.")
+@click.option("--to", "to_scheme", required=True, metavar="SCHEME", help="Scheme to convert to.")
+@click.option("--code-column", required=True, metavar="C", help="The column holding the codes.")
+@click.option("--value-column", "value_columns", multiple=True, metavar="V",
+              help="A column of values to convert (repeatable; default: every other column holding numbers).")
+@click.option("--second-code-column", metavar="C2", help="A second code column (e.g. industry): a matrix in one pass.")
+@click.option("--second-from", metavar="SCHEME", help="Scheme of the second code column.")
+@click.option("--second-to", metavar="SCHEME", help="Scheme to convert the second code column to.")
+@click.option("--crosswalk", "crosswalk_path", type=click.Path(exists=True, dir_okay=False),
+              help="Links: a CSV with source_code,target_code[,weight] (mappings/*.csv, out/crosswalks/*.csv).")
+@click.option("--second-crosswalk", type=click.Path(exists=True, dir_okay=False),
+              help="Links of the second code column (default: --store, or --crosswalk).")
+@click.option("--store", "store_path", type=click.Path(exists=True, dir_okay=False),
+              help="Links: the confirmed links of a review store.")
+@click.option("--route", metavar="A,B,C", help="With --store: compose the links through pivot schemes.")
+@click.option("--second-route", metavar="A,B,C", help="With --store: the route of the second code column.")
+@click.option("--allow-network-fs", is_flag=True, help="Open a store on a network file system.")
+@click.option("--weights", "weights_path", type=click.Path(exists=True, dir_okay=False),
+              help="User weights: source_code,target_code,weight (replace the links' weights of those sources).")
+@click.option("--second-weights", type=click.Path(exists=True, dir_okay=False),
+              help="User weights of the second code column.")
+@click.option("--sample", "sample_path", type=click.Path(exists=True, dir_okay=False),
+              help="A double-coded sample: weights estimated as each pair's share of its source.")
+@click.option("--sample-columns", metavar="S,T[,COUNT]",
+              help="The sample's source, target (and count) columns (default: source_code/SCHEME,"
+                   " target_code/SCHEME, count).")
+@click.option("--split-equally", is_flag=True, help="Split sources with several targets and no weights equally"
+                                                    " (otherwise they are refused).")
+@click.option("--level", metavar="N", help="Aggregate the output to this level of the target hierarchy"
+                                           " (a number or a name: minor, division …).")
+@click.option("--target-classification", type=click.Path(exists=True, dir_okay=False),
+              help="The target classification file (needed for --level; validates target codes).")
+@click.option("--engine", type=click.Choice(["pandas", "duckdb", "spark"]), default="pandas", show_default=True)
+@click.option("--sheet", help="The sheet of an xlsx DATA (default: the first visible one).")
+@click.option("--delimiter", help="The delimiter of a CSV DATA (default: sniffed).")
+@click.option("--no-repair", is_flag=True, help="Never repair codes damaged by Excel (lost leading zeros).")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
+              help="The converted data: .csv, .xlsx or .parquet.")
+@click.option("--unmatched", "unmatched_path", type=click.Path(dir_okay=False),
+              help="Write the codes without a crosswalk entry, with their totals (.csv/.xlsx/.parquet).")
+@_format_option
+def apply_cmd(data, from_scheme, to_scheme, code_column, value_columns, second_code_column, second_from,
+              second_to, crosswalk_path, second_crosswalk, store_path, route, second_route, allow_network_fs,
+              weights_path, second_weights, sample_path, sample_columns, split_equally, level,
+              target_classification, engine, sheet, delimiter, no_repair, output, unmatched_path, fmt):
+    """Convert DATA (CSV in UTF-8 or cp1251 with any delimiter, xlsx, parquet) from one
+    classification to another: each value is split over the targets of its code by the
+    crosswalk's weights and summed per target code. Prints the totals in/out/unmatched per
+    value column; exits 1 when weights are missing for a 1:n code or totals are not conserved."""
+    from .apply import ConservationError, apply, write_result
+    if (crosswalk_path is None) == (store_path is None):
+        raise click.UsageError("give the links with exactly one of --crosswalk FILE or --store FILE")
+    if second_code_column and not (second_from and second_to):
+        raise click.UsageError("--second-code-column needs --second-from and --second-to")
+    split = "equal" if split_equally else "refuse"
+    cols = [c.strip() for c in sample_columns.split(",")] if sample_columns else None
+    try:
+        weights = _apply_weights(from_scheme, to_scheme, crosswalk_path, store_path, route, split, weights_path,
+                                 sample_path, cols, allow_network_fs)
+        second = None
+        if second_code_column:
+            second = _apply_weights(second_from, second_to, None if store_path and not second_crosswalk
+                                    else (second_crosswalk or crosswalk_path), None if second_crosswalk
+                                    else store_path, second_route, split, second_weights, None, None,
+                                    allow_network_fs)
+        target = None
+        if target_classification:
+            from .loaders import load
+            target = load(target_classification).classification
+        result = apply(data, from_scheme=from_scheme, to_scheme=to_scheme, code_column=code_column,
+                       value_columns=list(value_columns) or None, weights=weights,
+                       second_code_column=second_code_column, second_weights=second, level=level,
+                       target=target, engine=engine, repair_codes=not no_repair, progress=_apply_progress(),
+                       sheet=sheet, delimiter=delimiter)
+    except ConservationError as exc:
+        click.echo(click.style("error", fg="red") + f": {exc}", err=True)
+        _apply_totals(exc.result)
+        sys.exit(1)
+    except CrosswalkError as exc:
+        raise click.ClickException(str(exc)) from None
+    written = write_result(result, output, unmatched_path=unmatched_path)
+    if fmt == "json":
+        click.echo(json.dumps({**result.as_dict(), "files": [str(p) for p in written]}, ensure_ascii=False,
+                              indent=2, default=str))
+        return
+    methods = ", ".join(f"{c}: {w.source_scheme}→{w.target_scheme} {w.method} ({len(w)} links)"
+                        for c, w in result.weights.items())
+    click.echo(f"{data} → {written[0]}: {len(result.data)} rows ({methods}; engine {result.engine})")
+    _apply_totals(result)
+    if len(result.unmatched):
+        shown = ", ".join(" / ".join(str(x) or "(empty)" for x in row)
+                          for row in result.unmatched[list(result.weights)].head(10).itertuples(index=False))
+        more = f" (+{len(result.unmatched) - 10} more)" if len(result.unmatched) > 10 else ""
+        click.echo(f"  unmatched codes: {len(result.unmatched)}: {shown}{more}"
+                   + (f" → {written[1]}" if unmatched_path else " (write them with --unmatched FILE)"))
+    for r in result.repaired:
+        click.echo(f"  repaired {r['column']} {r['code']!r} → {r['repaired_to']!r}"
+                   + ("" if r["rows"] is None else f" in {r['rows']} row(s)"))
+    for p in result.problems:
+        if p.severity != "info":
+            click.echo("  " + click.style(p.severity, fg="red" if p.severity == "error" else "yellow") + f": {p}")
+
+
 def main():
     cli(prog_name="crosswalk")

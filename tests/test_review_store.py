@@ -174,7 +174,7 @@ def test_schema_pragmas_and_timestamps(store):
     assert store.pragma("synchronous") == 2            # FULL
     assert store.pragma("busy_timeout") == 30000
     assert store.pragma("foreign_keys") == 1
-    assert store.pragma("user_version") == store_mod.SCHEMA_VERSION == 1
+    assert store.pragma("user_version") == store_mod.SCHEMA_VERSION
     store.propose([proposal("01.11", "01.11")])
     ev = store.events()[0]
     assert ev.ts.endswith("Z") and ev.ts[10] == "T" and ev.reviewer == "crosswalk" and ev.origin == "build"
@@ -527,3 +527,35 @@ def test_cli_review_commands(tmp_path, monkeypatch):
     assert (rep["accepted"], rep["gold_checked"], rep["error_rate"], rep["set_by"]) == (1, 1, 0.0, "lead")
     r = run(cli, ["review", "policy", "show", "okved2", "nace2", *store])
     assert r.exit_code == 0 and "accepted 1" in r.output
+
+
+def test_a_version_1_store_is_migrated_and_keeps_its_log(tmp_path):
+    """Schema v2 widened the log's action CHECK for 'reopen' by copying the log into a new
+    table: every event keeps its id, the triggers still refuse UPDATE/DELETE."""
+    import sqlite3
+    from crosswalk.review.migrations import _V1, SCHEMA_VERSION
+    path = tmp_path / "old.sqlite"
+    con = sqlite3.connect(path, isolation_level=None)
+    for stmt in _V1:
+        con.execute(stmt)
+    con.execute("PRAGMA user_version = 1")
+    con.execute(
+        "INSERT INTO events (ts, reviewer, action, source_scheme, source_code, target_scheme, target_code,"
+        " payload, previous, origin) VALUES ('2026-01-01T00:00:00Z', 'anna', 'propose', 'okved2', '01.11',"
+        " 'nace2', '01.11', json(?), NULL, 'build')",
+        ('{"score": 0.9, "evidence": {}, "origin": "proposed", "flags": [], "source_title": "a",'
+         ' "target_title": "b"}',))
+    con.close()
+    store = ReviewStore(path)
+    store.rebuild_state()
+    assert store.pragma("user_version") == SCHEMA_VERSION == 2
+    key = LinkKey("okved2", "01.11", "nace2", "01.11")
+    assert store.get(key).status == "pending" and [e.id for e in store.events()] == [1]
+    store.decide([Decision(key, "confirm", store.get(key).version)], reviewer="boris")
+    res = store.decide([Decision(key, "reopen", store.get(key).version)], reviewer="boris")
+    assert len(res.applied) == 1 and store.get(key).status == "pending"
+    assert [e.action for e in store.events()] == ["propose", "confirm", "reopen"]
+    raw = sqlite3.connect(path)
+    for stmt in ("DELETE FROM events", "UPDATE events SET reviewer = 'x'"):
+        with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+            raw.execute(stmt)

@@ -54,8 +54,24 @@ _V1 = (
            AND p.source_scheme = e.source_scheme AND p.target_scheme = e.target_scheme)""",
 )
 
+# v2: the action 'reopen' (a link back to pending — the browser's undo). SQLite cannot
+# change a CHECK constraint in place, so the log is copied into a new table with the
+# wider CHECK, row for row and id for id; the view and the append-only triggers are
+# recreated. (Foreign keys are off during migrations: see migrate().)
+_V2 = (
+    "DROP VIEW policies",
+    _V1[0].replace("CREATE TABLE events (", "CREATE TABLE events_v2 (").replace(
+        "'weight', 'comment', 'policy', 'auto_accept')", "'weight', 'comment', 'policy', 'auto_accept',\n"
+        "                                               'reopen')"),
+    "INSERT INTO events_v2 SELECT * FROM events",
+    "DROP TABLE events",
+    "ALTER TABLE events_v2 RENAME TO events",
+    _V1[1], _V1[2], _V1[3], _V1[4], _V1[7],
+)
+
 MIGRATIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("events, link_state, policies", _V1),
+    ("action 'reopen'", _V2),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -73,6 +89,10 @@ def migrate(con: sqlite3.Connection, where: str) -> int:
     if found > SCHEMA_VERSION:
         raise ValueError(f"{where}: the review store has schema version {found}, newer than this"
                          f" crosswalk knows ({SCHEMA_VERSION}); upgrade crosswalk")
+    # a migration may rebuild a table that others reference: foreign keys off until the
+    # end (the pragma is ignored inside a transaction), checked before committing
+    fk = con.execute("PRAGMA foreign_keys").fetchone()[0]
+    con.execute("PRAGMA foreign_keys = OFF")
     con.execute("BEGIN IMMEDIATE")
     try:
         found = user_version(con)  # another process may have migrated while we waited
@@ -87,8 +107,13 @@ def migrate(con: sqlite3.Connection, where: str) -> int:
             for stmt in MIGRATIONS[n][1]:
                 con.execute(stmt)
             con.execute(f"PRAGMA user_version = {n + 1}")
+        broken = con.execute("PRAGMA foreign_key_check").fetchall()
+        if broken:
+            raise ValueError(f"{where}: migration left {len(broken)} broken references: {broken[:3]}")
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
         raise
+    finally:
+        con.execute(f"PRAGMA foreign_keys = {'ON' if fk else 'OFF'}")
     return found

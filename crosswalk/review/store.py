@@ -32,9 +32,10 @@ from ..errors import CrosswalkError
 from ..model import ORIGINS, SCHEMES, code_sort_key
 from .migrations import SCHEMA_VERSION, migrate
 
-ACTIONS = ("propose", "confirm", "reject", "retarget", "add", "weight", "comment", "policy", "auto_accept")
+ACTIONS = ("propose", "confirm", "reject", "retarget", "add", "weight", "comment", "policy", "auto_accept",
+           "reopen")
 STATUSES = ("pending", "confirmed", "rejected")
-DECISION_ACTIONS = ("confirm", "reject", "retarget", "add", "weight", "comment")
+DECISION_ACTIONS = ("confirm", "reject", "retarget", "add", "weight", "comment", "reopen")
 _WEIGHT_ACTIONS = ("confirm", "add", "retarget", "weight")  # a weight only makes sense on a kept link
 
 # File systems without the shared memory WAL relies on (locks are unreliable too).
@@ -153,6 +154,8 @@ def reduce_event(state: Optional[dict], action: str, payload: dict, *, version: 
         s["status"] = "confirmed"
     elif action == "reject":
         s["status"] = "rejected"
+    elif action == "reopen":      # back to pending (an undo): the decision stays in the log
+        s["status"] = "pending"
     elif action == "retarget":  # the old link
         s["status"] = "rejected"
         s["flags"] = [f for f in s["flags"] if not f.startswith("replaced_by:")] \

@@ -1,0 +1,232 @@
+"""The review summary: score distribution per scheme pair, coverage by section,
+cardinality counts, reviewer progress over time and agreement between reviewers.
+
+Charts are inline SVG made here (no JavaScript, nothing fetched), so the same HTML is the
+review app's summary page and, written by `crosswalk report`, one self-contained file
+for people who never open the app.
+"""
+from __future__ import annotations
+
+import html
+from collections import Counter
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Optional
+
+from .model import SCHEMES, Classification
+from .review.kappa import ReviewIndex, marker
+from .review.store import ReviewStore
+from .review.web.data import section
+from .review.workbook import link_groups
+from .safety import atomic_write_bytes
+
+BINS = 10
+KINDS = ("1:1", "1:n", "n:1", "n:m")
+_DECISIONS = ("confirm", "reject", "retarget", "add", "auto_accept")
+_COLORS = ("#2b6cb0", "#c05621", "#2f855a", "#6b46c1", "#b7791f", "#c53030", "#319795", "#4a5568")
+STATUS_COLORS = {"confirmed": "#2f855a", "pending": "#a0aec0", "rejected": "#c53030"}
+
+TEXT = {
+    "en": {"title": "Review summary", "store": "Store", "last_event": "last event", "generated": "generated",
+           "links": "links", "pending": "pending", "confirmed": "confirmed", "rejected": "rejected",
+           "scores": "Score distribution", "coverage": "Coverage by section (source items with a confirmed link)",
+           "cardinality": "Cardinality (groups of current links)", "progress": "Reviewer progress (decisions over time)",
+           "agreement": "Agreement between first and second reviewers", "pair": "Scheme pair",
+           "n": "links reviewed twice", "agree": "agree", "disagree": "disagree", "open": "to settle",
+           "kappa": "Cohen's kappa", "reviewers": "reviewers", "none": "No data yet.", "score": "score",
+           "back": "Back to review", "na": "n/a"},
+    "ru": {"title": "Сводка проверки", "store": "Хранилище", "last_event": "последнее событие",
+           "generated": "создано", "links": "связей", "pending": "ожидают", "confirmed": "подтверждено",
+           "rejected": "отклонено", "scores": "Распределение оценок",
+           "coverage": "Покрытие по разделам (позиции источника с подтверждённой связью)",
+           "cardinality": "Кратность (группы текущих связей)", "progress": "Ход проверки (решения по времени)",
+           "agreement": "Согласие первого и второго проверяющих", "pair": "Пара классификаций",
+           "n": "проверено дважды", "agree": "согласны", "disagree": "расходятся", "open": "разрешить",
+           "kappa": "каппа Коэна", "reviewers": "проверяющие", "none": "Данных пока нет.", "score": "оценка",
+           "back": "К проверке", "na": "н/д"},
+}
+
+
+def summary_data(store: ReviewStore, classifications: Optional[dict[str, Classification]] = None) -> dict:
+    """Everything the summary shows, as plain data (sorted, deterministic)."""
+    classes = classifications or {}
+    links = store.links()
+    events = store.events()
+    index = ReviewIndex()
+    index.feed(events)
+    groups = link_groups(links)
+    pairs: dict[tuple[str, str], dict] = {}
+    covered: dict[tuple[str, str], dict[str, set]] = {}
+    for s in links:
+        pair = (s.key.source_scheme, s.key.target_scheme)
+        p = pairs.setdefault(pair, {"counts": Counter(), "bins": [Counter() for _ in range(BINS)],
+                                    "kinds": Counter(), "sections": {}})
+        p["counts"][s.status] += 1
+        if s.score is not None:
+            p["bins"][min(int(s.score * BINS), BINS - 1)][s.status] += 1
+        kind = groups.get(s.key, (0, ""))[1]
+        if kind in KINDS:
+            p["kinds"][kind] += 1
+        sec = section(s.key.source_scheme, s.key.source_code, classes)
+        p["sections"].setdefault(sec, set()).add(s.key.source_code)
+        if s.status == "confirmed":
+            covered.setdefault(pair, {}).setdefault(sec, set()).add(s.key.source_code)
+    out_pairs = []
+    for pair in sorted(pairs):
+        p = pairs[pair]
+        cov = covered.get(pair, {})
+        out_pairs.append({
+            "pair": list(pair), "counts": {k: p["counts"][k] for k in STATUS_COLORS},
+            "bins": [{k: b[k] for k in STATUS_COLORS} for b in p["bins"]],
+            "cardinality": {k: p["kinds"][k] for k in KINDS},
+            "coverage": [{"section": sec, "sources": len(codes), "covered": len(cov.get(sec, ()))}
+                         for sec, codes in sorted(p["sections"].items())],
+        })
+    progress: dict[str, list[str]] = {}
+    for e in events:
+        human = e.action in _DECISIONS and not (e.action == "retarget" and e.payload.get("role") == "new")
+        second = e.action == "comment" and marker(e.payload.get("comment", ""))
+        if human or second:
+            progress.setdefault(e.reviewer, []).append(e.ts)
+    last, checksum = store.snapshot()
+    return {"store": str(store.path), "last_event": last, "checksum": checksum, "pairs": out_pairs,
+            "progress": {r: ts for r, ts in sorted(progress.items())},
+            "agreement": [{"pair": list(k), **v} for k, v in index.agreement().items()]}
+
+
+# -- SVG ------------------------------------------------------------------------
+def _e(x) -> str:
+    return html.escape(str(x), quote=True)
+
+
+def _histogram(bins: list[dict], label: str) -> str:
+    w, h, pad = 360, 150, 24
+    top = max((sum(b.values()) for b in bins), default=0) or 1
+    bw = (w - pad) / len(bins)
+    parts = [f'<svg class="chart" viewBox="0 0 {w} {h + 30}" width="{w}" height="{h + 30}" role="img"'
+             f' aria-label="{_e(label)}">']
+    for i, b in enumerate(bins):
+        y = h
+        for st, color in STATUS_COLORS.items():
+            bh = b[st] / top * (h - 10)
+            if bh:
+                y -= bh
+                parts.append(f'<rect x="{pad + i * bw + 1:.1f}" y="{y:.1f}" width="{bw - 2:.1f}" height="{bh:.1f}"'
+                             f' fill="{color}"><title>{i / BINS:.1f}–{(i + 1) / BINS:.1f} {st}: {b[st]}</title></rect>')
+        parts.append(f'<text x="{pad + i * bw + bw / 2:.1f}" y="{h + 14}" font-size="9" text-anchor="middle">'
+                     f'{i / BINS:.1f}</text>')
+    parts.append(f'<text x="2" y="12" font-size="10">{top}</text>'
+                 f'<line x1="{pad}" y1="{h}" x2="{w}" y2="{h}" stroke="#555"/>'
+                 f'<text x="{w / 2}" y="{h + 28}" font-size="10" text-anchor="middle">{_e(label)}</text></svg>')
+    return "".join(parts)
+
+
+def _hbars(rows: list[tuple[str, float, str]], *, share: bool) -> str:
+    """Horizontal bars: (label, value, tooltip); ``share``: values in [0, 1]."""
+    w, rh, lw = 360, 16, 70
+    top = 1.0 if share else (max((v for _, v, _ in rows), default=0) or 1)
+    h = rh * len(rows) + 4
+    parts = [f'<svg class="chart" viewBox="0 0 {w} {h}" width="{w}" height="{h}" role="img">']
+    for i, (label, v, tip) in enumerate(rows):
+        y = i * rh + 2
+        bw = v / top * (w - lw - 50)
+        text = f"{v:.0%}" if share else f"{v:g}"
+        parts.append(f'<text x="{lw - 4}" y="{y + 11}" font-size="10" text-anchor="end">{_e(label)}</text>'
+                     f'<rect x="{lw}" y="{y}" width="{bw:.1f}" height="{rh - 3}" fill="{_COLORS[0]}">'
+                     f'<title>{_e(tip)}</title></rect>'
+                     f'<text x="{lw + bw + 4:.1f}" y="{y + 11}" font-size="10">{text}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _progress(progress: dict[str, list[str]]) -> str:
+    w, h, pad = 560, 180, 30
+    stamps = [datetime.fromisoformat(t.replace("Z", "+00:00")).timestamp() for ts in progress.values() for t in ts]
+    t0, t1 = min(stamps), max(stamps)
+    span = (t1 - t0) or 1.0
+    top = max(len(ts) for ts in progress.values())
+    parts = [f'<svg class="chart" viewBox="0 0 {w} {h + 40}" width="{w}" height="{h + 40}" role="img">',
+             f'<line x1="{pad}" y1="{h}" x2="{w - 10}" y2="{h}" stroke="#555"/>'
+             f'<line x1="{pad}" y1="10" x2="{pad}" y2="{h}" stroke="#555"/>'
+             f'<text x="2" y="14" font-size="10">{top}</text>']
+    for i, (who, ts) in enumerate(progress.items()):
+        color = _COLORS[i % len(_COLORS)]
+        pts = []
+        for n, t in enumerate(sorted(ts), start=1):
+            x = pad + (datetime.fromisoformat(t.replace("Z", "+00:00")).timestamp() - t0) / span * (w - pad - 20)
+            y = h - n / top * (h - 20)
+            pts.append(f"{x:.1f},{y:.1f}")
+        parts.append(f'<polyline points="{" ".join(pts)}" fill="none" stroke="{color}" stroke-width="2"/>')
+        last = pts[-1].split(",")
+        parts.append(f'<circle cx="{last[0]}" cy="{last[1]}" r="3" fill="{color}"/>'
+                     f'<text x="{pad + 10 + i * 110}" y="{h + 34}" font-size="11" fill="{color}">'
+                     f'■ {_e(who)} ({len(ts)})</text>')
+    fmt = "%Y-%m-%d %H:%M"
+    parts.append(f'<text x="{pad}" y="{h + 14}" font-size="9">{datetime.fromtimestamp(t0, timezone.utc).strftime(fmt)}</text>'
+                 f'<text x="{w - 10}" y="{h + 14}" font-size="9" text-anchor="end">'
+                 f'{datetime.fromtimestamp(t1, timezone.utc).strftime(fmt)}</text></svg>')
+    return "".join(parts)
+
+
+# -- HTML -----------------------------------------------------------------------
+CSS = """body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#1a202c}h1{font-size:1.5em}
+h2{font-size:1.15em;margin-top:1.6em;border-bottom:1px solid #cbd5e0}section.pair{display:inline-block;
+vertical-align:top;margin:0 1.5em 1em 0}table{border-collapse:collapse}td,th{border:1px solid #cbd5e0;
+padding:3px 8px;text-align:right}th{background:#edf2f7}td:first-child,th:first-child{text-align:left}.legend span{margin-right:1em}
+.muted{color:#718096}"""
+
+
+def render_html(data: dict, lang: str = "en", *, back: Optional[str] = None) -> str:
+    t = TEXT.get(lang, TEXT["en"])
+
+    def name(pair) -> str:
+        return " → ".join(SCHEMES[s].name.split(" (")[0] if s in SCHEMES else s for s in pair)
+
+    body = [f'<h1>{t["title"]}</h1>',
+            f'<p class="muted">{t["store"]}: {_e(Path(data["store"]).name)}; {t["last_event"]} {data["last_event"]}'
+            f' (sha256 {data["checksum"][:12]})</p>']
+    if back:
+        body.append(f'<p><a id="back" href="{_e(back)}">← {t["back"]}</a></p>')
+    legend = '<p class="legend">' + "".join(f'<span style="color:{c}">■ {t[s]}</span>'
+                                            for s, c in STATUS_COLORS.items()) + "</p>"
+    body.append(f'<h2>{t["scores"]}</h2>{legend}')
+    for p in data["pairs"]:
+        c = p["counts"]
+        body.append(f'<section class="pair"><h3>{_e(name(p["pair"]))}</h3><p>{sum(c.values())} {t["links"]}:'
+                    f' {t["confirmed"]} {c["confirmed"]}, {t["pending"]} {c["pending"]}, {t["rejected"]}'
+                    f' {c["rejected"]}</p>{_histogram(p["bins"], t["score"])}</section>')
+    body.append(f'<h2>{t["coverage"]}</h2>')
+    for p in data["pairs"]:
+        rows = [(r["section"], r["covered"] / r["sources"] if r["sources"] else 0.0,
+                 f'{r["covered"]}/{r["sources"]}') for r in p["coverage"]]
+        body.append(f'<section class="pair"><h3>{_e(name(p["pair"]))}</h3>{_hbars(rows, share=True)}</section>')
+    body.append(f'<h2>{t["cardinality"]}</h2>')
+    for p in data["pairs"]:
+        rows = [(k, v, f"{k}: {v}") for k, v in p["cardinality"].items()]
+        body.append(f'<section class="pair"><h3>{_e(name(p["pair"]))}</h3>{_hbars(rows, share=False)}</section>')
+    body.append(f'<h2>{t["progress"]}</h2>')
+    body.append(_progress(data["progress"]) if data["progress"] else f'<p>{t["none"]}</p>')
+    body.append(f'<h2>{t["agreement"]}</h2>')
+    if data["agreement"]:
+        body.append(f'<table id="agreement"><tr><th>{t["pair"]}</th><th>{t["n"]}</th><th>{t["agree"]}</th>'
+                    f'<th>{t["disagree"]}</th><th>{t["open"]}</th><th>{t["kappa"]}</th><th>{t["reviewers"]}</th></tr>')
+        for a in data["agreement"]:
+            k = t["na"] if a["kappa"] is None else f'{a["kappa"]:.3f}'
+            body.append(f'<tr><td>{_e(name(a["pair"]))}</td><td>{a["n"]}</td><td>{a["agree"]}</td>'
+                        f'<td>{a["disagree"]}</td><td>{a["open"]}</td><td class="kappa">{k}</td>'
+                        f'<td>{_e(", ".join(a["reviewers"]))}</td></tr>')
+        body.append("</table>")
+    else:
+        body.append(f'<p>{t["none"]}</p>')
+    return (f'<!DOCTYPE html>\n<html lang="{_e(lang)}"><head><meta charset="utf-8">'
+            f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+            f'<title>{t["title"]}</title><style>{CSS}</style></head><body>{"".join(body)}</body></html>\n')
+
+
+def write_report(store: ReviewStore, path: str | Path, *, lang: str = "en",
+                 classifications: Optional[dict[str, Classification]] = None) -> Path:
+    """Write the summary as one self-contained HTML file (atomically)."""
+    return atomic_write_bytes(path, render_html(summary_data(store, classifications), lang).encode("utf-8"))
+
+
+__all__ = ["TEXT", "render_html", "summary_data", "write_report"]

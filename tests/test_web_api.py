@@ -1,0 +1,356 @@
+"""The review app's HTTP API: a real server on a free port in a thread, driven with urllib."""
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from urllib.parse import quote
+
+import pytest
+
+from crosswalk.review import Decision, LinkKey, ReviewStore
+from crosswalk.review.web import make_server, preferred_lang, start_in_thread
+from crosswalk.review.web.data import REOPEN
+
+# source -> [(target, score)]: 01.11 is the most uncertain (gap 0.02), then 10.11 (0.2),
+# then the single 47.11 (gap 0.55, low score), then 62.01 (gap 0.65)
+PROPOSALS = {"01.11": [("01.11", 0.62), ("01.12", 0.60), ("01.13", 0.30)],
+             "10.11": [("10.11", 0.70), ("10.12", 0.50)],
+             "47.11": [("47.11", 0.55)],
+             "62.01": [("62.01", 0.95), ("62.02", 0.30)]}
+QUEUE_ORDER = [("01.11", "01.11"), ("01.11", "01.12"), ("01.11", "01.13"), ("10.11", "10.11"),
+               ("10.11", "10.12"), ("47.11", "47.11"), ("62.01", "62.01"), ("62.01", "62.02")]
+
+
+def K(src: str, tgt: str) -> LinkKey:
+    return LinkKey("okved2", src, "nace2", tgt)
+
+
+def make_store(path) -> None:
+    with ReviewStore(path) as s:
+        s.propose([{"key": K(src, tgt), "score": sc, "evidence": {"title": sc, "structure": 0.5},
+                    "source_title": f"деятельность {src}", "target_title": f"activity {tgt}"}
+                   for src, cands in PROPOSALS.items() for tgt, sc in cands])
+
+
+class Client:
+    def __init__(self, base: str, reviewer: str | None = "anna", **headers):
+        self.base, self.reviewer, self.headers = base, reviewer, headers
+
+    def call(self, path: str, body=None, headers=None):
+        h = dict(self.headers)
+        if self.reviewer:
+            h["X-Reviewer"] = quote(self.reviewer)
+        data = None
+        if body is not None:
+            h.update({"Content-Type": "application/json", "X-Crosswalk": "1"})
+            data = json.dumps(body).encode()
+        h.update(headers or {})
+        req = urllib.request.Request(self.base + path, data=data, headers=h)
+        try:
+            with urllib.request.urlopen(req, timeout=10) as r:
+                raw, status, rh = r.read(), r.status, r.headers
+        except urllib.error.HTTPError as e:
+            raw, status, rh = e.read(), e.code, e.headers
+        ctype = rh.get("Content-Type", "")
+        return status, (json.loads(raw) if ctype.startswith("application/json") else raw.decode()), rh
+
+    def queue(self, **q):
+        qs = "&".join(f"{k}={quote(str(v))}" for k, v in q.items())
+        status, data, _ = self.call("/api/queue?" + qs)
+        assert status == 200, data
+        return data
+
+    def link(self, key: LinkKey, mode: str = "review"):
+        k = quote(json.dumps([key.source_scheme, key.source_code, key.target_scheme, key.target_code]))
+        status, data, _ = self.call(f"/api/link?mode={mode}&key={k}")
+        assert status == 200, data
+        return data
+
+    def decide(self, key: LinkKey, action: str, version: int, **extra):
+        body = {"key": [key.source_scheme, key.source_code, key.target_scheme, key.target_code],
+                "action": action, "version": version, **extra}
+        return self.call("/api/decide", body)[:2]
+
+
+@pytest.fixture
+def served(tmp_path):
+    path = tmp_path / "review.sqlite"
+    make_store(path)
+    server = make_server(path, port=0)
+    start_in_thread(server)
+    try:
+        yield path, f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def keys(items):
+    return [(it["key"][1], it["key"][3]) for it in items]
+
+
+def test_queue_is_ordered_by_uncertainty_and_filtered(served):
+    _, base = served
+    c = Client(base)
+    q = c.queue()
+    assert keys(q["items"]) == QUEUE_ORDER
+    assert q["progress"] == {"total": 8, "pending": 8, "confirmed": 0, "rejected": 0}
+    assert q["pairs"] == ["okved2:nace2"] and q["sections"] == ["01", "10", "47", "62"]
+    assert keys(c.queue(band="high")["items"]) == [("62.01", "62.01")]
+    assert keys(c.queue(band="low")["items"]) == [("01.11", "01.13"), ("62.01", "62.02")]
+    assert keys(c.queue(section="10")["items"]) == [("10.11", "10.11"), ("10.11", "10.12")]
+    assert keys(c.queue(q="ACTIVITY 47")["items"]) == [("47.11", "47.11")]
+    assert keys(c.queue(cardinality="alternative")["items"]) == [
+        ("01.11", "01.12"), ("01.11", "01.13"), ("10.11", "10.12"), ("62.01", "62.02")]
+    assert c.queue(pair="okz2014:isco08")["total"] == 0
+    assert c.queue(limit=3, offset=6)["items"][0]["key"][1] == "62.01"
+
+
+def test_detail_shows_both_sides_candidates_evidence_and_history(served):
+    _, base = served
+    d = Client(base).link(K("01.11", "01.12"))
+    assert d["source"]["title"] == "деятельность 01.11" and d["target"]["title"] == "activity 01.12"
+    assert [c["target_code"] for c in d["candidates"]] == ["01.11", "01.12", "01.13"]
+    assert [c["current"] for c in d["candidates"]] == [False, True, False]
+    assert d["evidence"] == {"structure": 0.5, "title": 0.6}
+    assert [e["action"] for e in d["history"]] == ["propose"]
+
+
+def test_decide_records_through_the_store(served):
+    path, base = served
+    c = Client(base)
+    v = c.link(K("01.11", "01.11"))["link"]["version"]
+    status, res = c.decide(K("01.11", "01.11"), "confirm", v)
+    assert status == 200 and res["outcome"] == "applied"
+    assert res["undo"] == [{"key": ["okved2", "01.11", "nace2", "01.11"], "before": "pending",
+                            "version": res["links"][0]["version"]}]
+    assert ("01.11", "01.11") not in keys(c.queue()["items"])
+    assert c.queue()["progress"]["confirmed"] == 1
+    with ReviewStore(path, create=False) as s:
+        st = s.get(K("01.11", "01.11"))
+        assert (st.status, st.updated_by) == ("confirmed", "anna")
+        ev = s.history(K("01.11", "01.11"))[-1]
+        assert (ev.action, ev.origin, ev.reviewer) == ("confirm", "browser", "anna")
+    # the same decision again (e.g. a double click): unchanged, no new event
+    status, res = c.decide(K("01.11", "01.11"), "confirm", v)
+    assert status == 200 and res["outcome"] == "unchanged"
+
+
+def test_stale_version_from_a_second_tab_is_a_409_and_nothing_is_lost(served):
+    path, base = served
+    tab1, tab2 = Client(base, "anna"), Client(base, "boris")
+    key = K("10.11", "10.11")
+    seen1, seen2 = tab1.link(key)["link"]["version"], tab2.link(key)["link"]["version"]
+    assert seen1 == seen2
+    assert tab1.decide(key, "reject", seen1)[0] == 200
+    status, res = tab2.decide(key, "confirm", seen2)
+    assert status == 409
+    assert "changed since you saw it" in res["error"] and res["current"]["status"] == "rejected"
+    assert res["current"]["updated_by"] == "anna"
+    with ReviewStore(path, create=False) as s:
+        assert s.get(key).status == "rejected"
+        assert [e.action for e in s.history(key)] == ["propose", "reject"]
+    # deciding again against the version now shown works
+    assert tab2.decide(key, "confirm", res["current"]["version"])[0] == 200
+
+
+def test_pick_a_candidate_then_undo_with_compensating_events(served):
+    path, base = served
+    c = Client(base)
+    old, new = K("01.11", "01.11"), K("01.11", "01.12")
+    v = c.link(old)["link"]["version"]
+    status, res = c.decide(old, "retarget", v, new_target="01.12")
+    assert status == 200
+    with ReviewStore(path, create=False) as s:
+        assert (s.get(old).status, s.get(new).status) == ("rejected", "confirmed")
+        n_events = len(s.events())
+    status, undone = c.call("/api/undo", {"steps": res["undo"]})[:2]
+    assert status == 200 and undone["outcome"] == "applied"
+    with ReviewStore(path, create=False) as s:
+        # undo appends events (never deletes): both links were pending; the store cannot go back
+        # to pending, so each gets the inverse of what the pick did (unless it has "reopen")
+        want = ("pending", "pending") if REOPEN else ("confirmed", "rejected")
+        assert (s.get(old).status, s.get(new).status) == want
+        assert len(s.events()) == n_events + 2
+        assert s.history(new)[-1].origin == "browser:undo"
+    # undoing twice never changes anything a second time: with "reopen" both links are
+    # already pending (nothing to do); without it the versions moved on (a conflict)
+    status, again = c.call("/api/undo", {"steps": res["undo"]})[:2]
+    if REOPEN:
+        assert status == 200 and again["outcome"] == "unchanged"
+    else:
+        assert status == 409
+    with ReviewStore(path, create=False) as s:
+        assert len(s.events()) == n_events + 2
+
+
+def test_undo_restores_an_earlier_status(tmp_path):
+    path = tmp_path / "r.sqlite"
+    make_store(path)
+    key = K("62.01", "62.01")
+    with ReviewStore(path) as s:
+        s.decide([Decision(key, "confirm", s.get(key).version)], reviewer="anna")
+    server = make_server(path)
+    start_in_thread(server)
+    try:
+        c = Client(f"http://127.0.0.1:{server.server_address[1]}", "boris")
+        status, res = c.decide(key, "reject", c.link(key)["link"]["version"])
+        assert status == 200
+        assert res["undo"][0]["before"] == "confirmed"
+        assert c.call("/api/undo", {"steps": res["undo"]})[0] == 200
+        with ReviewStore(path, create=False) as s:
+            assert s.get(key).status == "confirmed"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_writes_need_a_reviewer_and_the_page_header(served):
+    _, base = served
+    key = K("47.11", "47.11")
+    c = Client(base, reviewer=None)
+    status, res = c.decide(key, "confirm", 1)
+    assert status == 400 and "reviewer name is required" in res["error"]
+    body = json.dumps({"key": ["okved2", "47.11", "nace2", "47.11"], "action": "confirm", "version": 1}).encode()
+    req = urllib.request.Request(base + "/api/decide", data=body, headers={"X-Reviewer": "anna"})
+    with pytest.raises(urllib.error.HTTPError) as exc:
+        urllib.request.urlopen(req, timeout=10)
+    assert exc.value.code == 403
+    status, res = Client(base).decide(key, "frobnicate", 1)
+    assert status == 400 and "frobnicate" in res["error"]
+
+
+def test_loopback_server_refuses_other_host_names(served):
+    _, base = served
+    status, res, _ = Client(base).call("/api/config", headers={"Host": "evil.example:80"})
+    assert status == 403 and "evil.example" in res["error"]
+
+
+def test_token_required_beyond_localhost(tmp_path):
+    path = tmp_path / "r.sqlite"
+    make_store(path)
+    server = make_server(path, host="0.0.0.0", port=0)
+    start_in_thread(server)
+    try:
+        assert server.token and len(server.token) >= 24 and f"token={server.token}" in server.url
+        base = f"http://127.0.0.1:{server.server_address[1]}"
+        for p in ("/", "/api/queue", "/static/app.js", "/summary"):
+            assert Client(base).call(p)[0] == 403, p
+        assert Client(base).call("/api/queue?token=wrong")[0] == 403
+        status, _, headers = Client(base).call(f"/?token={server.token}")
+        assert status == 200 and "cw_token=" in headers.get("Set-Cookie", "")
+        assert Client(base, Cookie=f"cw_token={server.token}").call("/static/app.js")[0] == 200
+        c = Client(base, **{"X-Crosswalk-Token": server.token})
+        assert c.queue()["total"] == 8
+        assert c.decide(K("47.11", "47.11"), "confirm", c.link(K("47.11", "47.11"))["link"]["version"])[0] == 200
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.parametrize("accept, lang", [
+    ("ru-RU,ru;q=0.9,en-US;q=0.8,en;q=0.7", "ru"), ("en-US,en;q=0.9,ru;q=0.8", "en"),
+    ("de-DE,ru;q=0.5", "ru"), ("fr", "en"), ("", "en"), ("en;q=0.4, ru;q=0.6", "ru"), ("ru;q=bad", "en")])
+def test_preferred_language(accept, lang):
+    assert preferred_lang(accept) == lang
+
+
+def test_page_language_follows_accept_language(served):
+    _, base = served
+    _, page, _ = Client(base).call("/", headers={"Accept-Language": "ru-RU,ru;q=0.9,en;q=0.5"})
+    assert '<html lang="ru">' in page
+    _, page, _ = Client(base).call("/", headers={"Accept-Language": "en-GB,en"})
+    assert '<html lang="en">' in page
+    _, cfg, _ = Client(base).call("/api/config", headers={"Accept-Language": "ru"})
+    assert cfg["lang"] == "ru"
+    _, summary, _ = Client(base).call("/summary", headers={"Accept-Language": "ru"})
+    assert "Сводка проверки" in summary and "<svg" in summary
+    assert Client(base).call("/static/../store.py")[0] == 404
+
+
+def test_blind_second_review_kappa_and_disagreements(served):
+    path, base = served
+    anna, boris = Client(base, "anna"), Client(base, "boris")
+    first = {("01.11", "01.11"): "confirm", ("10.11", "10.11"): "confirm",
+             ("47.11", "47.11"): "reject", ("62.01", "62.01"): "confirm"}
+    for (s, t), a in first.items():
+        assert anna.decide(K(s, t), a, anna.link(K(s, t))["link"]["version"])[0] == 200
+    # anna cannot second-review her own decisions: her second queue is empty
+    assert anna.queue(mode="second")["total"] == 0
+    q = boris.queue(mode="second")
+    assert sorted(keys(q["items"])) == sorted(first)
+    assert all(it["status"] == "" and "updated_by" not in it for it in q["items"])
+    d = boris.link(K("47.11", "47.11"), mode="second")
+    assert "history" not in d and d["link"]["status"] == "" and "comment" not in d["link"]
+    assert all(c["status"] == "" for c in d["candidates"])
+    status, res = anna.decide(K("47.11", "47.11"), "second", d["link"]["version"], verdict="reject")
+    assert status == 400 and "another reviewer" in res["error"]
+    second = {("01.11", "01.11"): "confirm", ("10.11", "10.11"): "reject",
+              ("47.11", "47.11"): "reject", ("62.01", "62.01"): "confirm"}
+    for (s, t), b in second.items():
+        v = boris.link(K(s, t), mode="second")["link"]["version"]
+        assert boris.decide(K(s, t), "second", v, verdict=b)[0] == 200
+    assert boris.queue(mode="second")["total"] == 0
+    with ReviewStore(path, create=False) as s:     # the status is untouched by the second review
+        assert {k: s.get(K(*k)).status for k in first} == {
+            k: "confirmed" if a == "confirm" else "rejected" for k, a in first.items()}
+    # 3 agree of 4; anna 3 confirm/1 reject, boris 2/2: p_o = .75, p_e = .5, kappa = .5
+    _, summary, _ = anna.call("/summary?lang=en")
+    assert '<td class="kappa">0.500</td>' in summary
+    settle = anna.queue(mode="settle")
+    assert keys(settle["items"]) == [("10.11", "10.11")]
+    d = anna.link(K("10.11", "10.11"))
+    assert d["second_review"] == {"first": "confirm", "first_by": "anna", "second": "reject",
+                                  "second_by": "boris", "open": True}
+    assert anna.decide(K("10.11", "10.11"), "settle", d["link"]["version"], verdict="confirm")[0] == 200
+    assert anna.queue(mode="settle")["total"] == 0
+    with ReviewStore(path, create=False) as s:
+        assert s.get(K("10.11", "10.11")).status == "confirmed"
+
+
+def test_cli_serve_prints_the_url_with_a_token_beyond_localhost(tmp_path):
+    import subprocess
+    import sys
+    path = tmp_path / "r.sqlite"
+    make_store(path)
+    proc = subprocess.Popen([sys.executable, "-m", "crosswalk", "review", "serve", "--store", str(path),
+                             "--host", "0.0.0.0", "--port", "0", "--reviewer", "anna"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline()
+        assert line.startswith(f"review app for {path}: http://127.0.0.1:"), line + proc.stderr.read()
+        url = line.split(": ", 1)[1].strip()
+        base, token = url.split("/?token=")
+        assert Client(base).call("/api/config")[0] == 403
+        status, cfg, _ = Client(base, **{"X-Crosswalk-Token": token}).call("/api/config")
+        assert status == 200 and cfg == {"lang": "en", "reviewer": "anna", "token": True}
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def test_concurrent_tabs_one_decision_wins(served):
+    import threading
+    path, base = served
+    key = K("62.01", "62.02")
+    v = Client(base).link(key)["link"]["version"]
+    results = []
+
+    def tab(i):
+        action = "confirm" if i % 2 else "reject"
+        results.append((action, Client(base, f"r{i}").decide(key, action, v)[0]))
+
+    threads = [threading.Thread(target=tab, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    with ReviewStore(path, create=False) as s:
+        hist = s.history(key)
+        final = s.get(key).status
+    assert [e.action for e in hist][:1] == ["propose"] and len(hist) == 2   # exactly one decision recorded
+    winner = hist[1].action
+    assert final == ("confirmed" if winner == "confirm" else "rejected")
+    # the same action as the winner is "already so" (200); the other one is a conflict (409)
+    assert sorted(results) == sorted((a, 200 if a == winner else 409) for a, _ in results)
