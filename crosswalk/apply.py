@@ -855,7 +855,7 @@ def convert_frame(df, weights_by_column: Mapping[str, Weights], *, value_columns
         frame = df
         totals_in = {}
         if hasattr(module, "totals"):
-            t = module.totals(df, value_columns)
+            t = module.totals(df, value_columns, **engine_options)
             totals_in = {v: (float(t[v]), None) for v in value_columns}
     for col, w in weights_by_column.items():
         table = w.table
