@@ -62,16 +62,7 @@ _ENTITY_RE = re.compile(r"&(#x[0-9a-fA-F]+|#[0-9]+|[A-Za-z]+);")
 
 
 # -- pymorphy3 --------------------------------------------------------------
-_morph = None
-
-
-def _analyzer():
-    """The pymorphy3 analyzer, created on first use (loading takes ~0.1 s)."""
-    global _morph
-    if _morph is None:
-        import pymorphy3
-        _morph = pymorphy3.MorphAnalyzer()
-    return _morph
+from .morph import analyzer as _analyzer  # noqa: E402  (shared pymorphy3 analyzer)
 
 
 @lru_cache(maxsize=131072)

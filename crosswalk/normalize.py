@@ -201,16 +201,7 @@ def fold(text: str) -> str:
 
 
 # -- Russian lemmas -------------------------------------------------------
-_morph = None
-
-
-def _analyzer():
-    """pymorphy3's analyzer, created on first use (shared with nothing else)."""
-    global _morph
-    if _morph is None:
-        import pymorphy3
-        _morph = pymorphy3.MorphAnalyzer()
-    return _morph
+from .morph import analyzer as _analyzer  # noqa: E402  (shared pymorphy3 analyzer)
 
 
 _BAD_TAGS = ("Abbr", "Name", "Surn", "Patr", "Init")
