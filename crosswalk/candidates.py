@@ -92,7 +92,12 @@ class CandidateSet:
     target_edition: str = ""
 
     def __post_init__(self):
-        self.candidates = sorted(self.candidates, key=_cand_key)
+        # the same order as _cand_key, with each code's sort key computed once (a matcher run
+        # makes tens of thousands of candidates over a few thousand codes)
+        cands = self.candidates
+        s_key = {c: code_sort_key(c) for c in {x.source for x in cands}}
+        t_key = {c: code_sort_key(c) for c in {x.target for x in cands}}
+        self.candidates = sorted(cands, key=lambda x: (s_key[x.source], x.rank, t_key[x.target]))
 
     def by_source(self) -> dict[str, list[Candidate]]:
         """Source code -> its candidates, best first (sources in code order)."""

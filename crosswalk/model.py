@@ -297,6 +297,17 @@ class Candidate:
     def __hash__(self) -> int:
         return hash((self.source, self.target, self.score, self.rank))
 
+    @classmethod
+    def trusted(cls, source: str, target: str, score: float, rank: int,
+                evidence: dict[str, float]) -> "Candidate":
+        """A candidate from values the caller has already checked in bulk (the matcher
+        checks every score matrix at once) and evidence already in key order: skips the
+        per-object checks, which dominate when tens of thousands of candidates are made."""
+        obj = object.__new__(cls)
+        obj.__dict__.update(source=source, target=target, score=score, rank=rank,
+                            evidence=MappingProxyType(evidence))
+        return obj
+
 
 ORIGINS = ("official", "derived", "proposed", "confirmed")
 

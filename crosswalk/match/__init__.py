@@ -20,6 +20,8 @@ class), block by block and in chunks of sources, so memory stays bounded.
 """
 from __future__ import annotations
 
+import contextlib
+import gc
 from typing import Callable, Iterable, Mapping, Optional, Sequence
 
 import numpy as np
@@ -44,13 +46,29 @@ DEFAULT_WEIGHTS: dict[str, float] = {
 }
 
 __all__ = ["DEFAULT_WEIGHTS", "match", "default_signals", "compatible_levels", "regrouped_divisions",
-           "shares_codes"]
+           "shares_codes", "top_k", "top_k_ranks"]
+
+
+@contextlib.contextmanager
+def _gc_paused():
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def top_k(scores: np.ndarray, limit: int, score_cutoff: float) -> tuple[np.ndarray, np.ndarray]:
     """(row, column) of each row's best ``limit`` scores above the cutoff, best first, ties
     broken by column (= target code order) — the same as a full stable sort, but only the
-    few values at the top are sorted."""
+    few values at the top are sorted. ``top_k_ranks`` also gives each one's rank."""
+    r, c, _ = top_k_ranks(scores, limit, score_cutoff)
+    return r, c
+
+
+def top_k_ranks(scores: np.ndarray, limit: int, score_cutoff: float):
     n_rows, n_cols = scores.shape
     k = min(limit, n_cols)
     if n_cols > 4 * k:
@@ -65,7 +83,7 @@ def top_k(scores: np.ndarray, limit: int, score_cutoff: float) -> tuple[np.ndarr
     first = np.r_[0, np.flatnonzero(np.diff(r)) + 1]                 # where each row starts
     pos = np.arange(len(r)) - np.repeat(first, np.diff(np.r_[first, len(r)]))
     sel = pos < k
-    return r[sel], c[sel]
+    return r[sel], c[sel], pos[sel] + 1
 
 
 def default_signals(*, confirmed: Optional[Iterable[tuple[str, str]]] = None,
@@ -127,22 +145,25 @@ def match(source: Classification, target: Classification, *,
             wsum = sum(w[n] for n in mats)
             combined = sum(w[n] * m for n, m in mats.items()) / wsum
             combined = np.round(combined.astype(np.float64), 6)
-            rows, cols = top_k(combined, limit, score_cutoff)
-            names = list(mats)
-            ev = list(zip(*(np.round(m[rows, cols].astype(np.float64), 4).tolist() for m in mats.values())))
+            if combined.size and not (combined.min() >= 0.0 and combined.max() <= 1.0):
+                raise CrosswalkError("a signal gave scores outside [0, 1]: " + ", ".join(
+                    n for n, m in mats.items() if m.size and (m.min() < 0 or m.max() > 1)))
+            rows, cols, ranks = top_k_ranks(combined, limit, score_cutoff)
+            names = sorted(mats)                    # evidence in key order, as Candidate keeps it
+            ev = zip(*(np.round(mats[n][rows, cols].astype(np.float64), 4).tolist() for n in names))
             scores = combined[rows, cols].tolist()
-            rank, prev = 0, -1
-            for k, (r, c) in enumerate(zip(rows.tolist(), cols.tolist())):
-                rank = rank + 1 if r == prev else 1
-                prev = r
-                code, tcode = ctx.sources[src[r]].code, ctx.targets[block.tgt[c]].code
-                out.append(Candidate(code, tcode, scores[k], rank, dict(zip(names, ev[k]))))
-                ranked.setdefault(code, []).append((tcode, scores[k]))
+            s_codes = [ctx.sources[i].code for i in src[rows]]
+            t_codes = [ctx.targets[j].code for j in block.tgt[cols]]
+            # scores were checked in bulk (weighted means of [0, 1] signals): no per-object checks
+            with _gc_paused():    # tens of thousands of small objects: no cyclic GC passes meanwhile
+                new = [Candidate.trusted(a, b, sc, rk, dict(zip(names, e)))
+                       for a, b, sc, rk, e in zip(s_codes, t_codes, scores, ranks.tolist(), ev)]
+            out += new
+            for c in new:
+                ranked.setdefault(c.source, []).append((c.target, c.score))
             done += len(src)
             if progress:
                 progress(done, total)
-    order_of = ctx.source_index
-    out.sort(key=lambda c: (order_of[c.source], c.rank))
     return CandidateSet(
         source_scheme=source.scheme.id, target_scheme=target.scheme.id, candidates=out,
         source_titles={it.code: it.title for it in source},
