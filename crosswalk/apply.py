@@ -1122,8 +1122,11 @@ def round_trip(data, *, code_column: str, value_columns: Union[str, Sequence[str
 
 
 # -- writing -----------------------------------------------------------------------------
-def _write_frame(df: pd.DataFrame, path: Path, code_columns: Sequence[str]) -> Path:
-    from .safety import atomic_save_workbook, atomic_write_bytes, cell_text, clean_xml
+def _write_frame(df: pd.DataFrame, path: Path, code_columns: Sequence[str],
+                 problems: Optional[list] = None) -> Path:
+    from openpyxl.utils import get_column_letter
+
+    from .safety import atomic_save_workbook, atomic_write_bytes, cell_text, clean_xml, illegal_xml_chars
     suffix = path.suffix.lower()
     if not path.parent.is_dir():
         raise CrosswalkError(f"{path}: the folder {path.parent} does not exist")
@@ -1131,6 +1134,7 @@ def _write_frame(df: pd.DataFrame, path: Path, code_columns: Sequence[str]) -> P
         out = df.copy()
         for c in code_columns:
             out[c] = out[c].map(cell_text)
+        out.columns = [cell_text(str(c)) for c in out.columns]   # a header "=x" is text too
         buf = io.StringIO()
         out.to_csv(buf, index=False, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
         return atomic_write_bytes(path, buf.getvalue().encode("utf-8"))
@@ -1149,30 +1153,51 @@ def _write_frame(df: pd.DataFrame, path: Path, code_columns: Sequence[str]) -> P
         from openpyxl.cell import WriteOnlyCell
         wb = Workbook(write_only=True)
         ws = wb.create_sheet("data")
-        ws.append([clean_xml(cell_text(str(c)))[0] for c in df.columns])
+        replaced: list[tuple[str, str, str]] = []   # (cell, column, original) of every replaced cell
+
+        def safe(v: Any, r: int, i: int, column: str) -> str:
+            text = cell_text(v)
+            clean, changed = clean_xml(text)
+            if changed:
+                replaced.append((f"{get_column_letter(i + 1)}{r}", column, text))
+            return clean
+
+        names = [str(c) for c in df.columns]
+        ws.append([safe(c, 1, i, c) for i, c in enumerate(names)])
         code_idx = {i for i, c in enumerate(df.columns) if c in code_columns}
-        for row in df.itertuples(index=False, name=None):
+        for r, row in enumerate(df.itertuples(index=False, name=None), start=2):
             cells = []
             for i, v in enumerate(row):
                 if i in code_idx or isinstance(v, str):
-                    cell = WriteOnlyCell(ws, value=clean_xml(cell_text(v))[0])
+                    cell = WriteOnlyCell(ws, value=safe(v, r, i, names[i]))
                     cell.number_format = "@"
                 else:
                     cell = WriteOnlyCell(ws, value=None if v is None or (isinstance(v, float) and math.isnan(v))
                                          else float(v))
                 cells.append(cell)
             ws.append(cells)
-        return atomic_save_workbook(wb, path)
+        written = atomic_save_workbook(wb, path)
+        if replaced and problems is not None:
+            shown = ", ".join(f"data!{c}" for c, _, _ in replaced[:_SHOWN])
+            more = f" (+{len(replaced) - _SHOWN} more)" if len(replaced) > _SHOWN else ""
+            chars = sorted({ch for _, _, t in replaced for ch in illegal_xml_chars(t)})
+            problems.append(Problem("illegal_xml_character", WARNING,
+                                    f"{path.name}: characters an xlsx file cannot hold ({', '.join(chars)})"
+                                    f" replaced with U+FFFD in {len(replaced)} cell(s): {shown}{more}",
+                                    file=str(path), sheet="data", column=replaced[0][1], value=replaced[0][2]))
+        return written
     raise CrosswalkError(f"{path}: write .csv, .xlsx or .parquet")
 
 
 def write_result(result: ApplyResult, out_path, *, unmatched_path=None) -> list[Path]:
     """Write the converted data (and the unmatched codes with their totals) as CSV, xlsx or
-    parquet by suffix: atomic, codes as text, spreadsheet-safe. Returns the paths written."""
+    parquet by suffix: atomic, codes as text, spreadsheet-safe. Returns the paths written;
+    cells that had to be changed (characters XML cannot hold) are added to ``result.problems``
+    as warnings naming the cells."""
     codes = list(result.weights) or [c for c in result.data.columns if c not in result.totals]
-    written = [_write_frame(result.data, Path(out_path), codes)]
+    written = [_write_frame(result.data, Path(out_path), codes, result.problems)]
     if unmatched_path is not None:
-        written.append(_write_frame(result.unmatched, Path(unmatched_path), codes))
+        written.append(_write_frame(result.unmatched, Path(unmatched_path), codes, result.problems))
     return written
 
 

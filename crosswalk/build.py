@@ -48,6 +48,7 @@ class BuildResult:
     candidates: dict[str, CandidateSet] = field(default_factory=dict)
     crosswalks: dict[str, list[Link]] = field(default_factory=dict)
     summary: dict = field(default_factory=dict)
+    rejected: dict[str, int] = field(default_factory=dict)       # file -> rows rejected on load
 
 
 def _load_all(files, result: BuildResult):
@@ -62,20 +63,33 @@ def _load_all(files, result: BuildResult):
         if prev is None or (len(obj), -0) > (prev[0], -0) or (len(obj) == prev[0] and path < prev[1]):
             table[key] = (len(obj), path, obj)
 
+    extras: dict[str, tuple[int, str, Classification]] = {}
     for path in sorted(str(f) for f in files):
         try:
             res = load(path)
         except (LoadError, CrosswalkError) as exc:
-            skipped.append(f"{path}: {exc}")
+            msg = str(exc)
+            skipped.append(msg if msg.startswith(path) else f"{path}: {msg}")
             continue
+        if res.data is None or not len(res.data):
+            rep = res.report
+            skipped.append(f"{path}: nothing loaded ({rep.rows_read} rows read, {rep.rows_rejected}"
+                           " rejected; run `crosswalk validate` on it)")
+            continue
+        if res.report.rows_rejected:
+            result.rejected[path] = res.report.rows_rejected
         if isinstance(res.data, Classification):
             offer(classes, res.data.scheme.id, res.data, path)
         elif isinstance(res.data, Correspondence):
             key = (res.data.source_scheme.id, res.data.target_scheme.id)
             offer(corrs, key, res.data, path)
         for extra in res.extra.values():
-            if isinstance(extra, Classification) and extra.scheme.id not in classes:
-                offer(classes, extra.scheme.id, extra, path)
+            if isinstance(extra, Classification) and len(extra):
+                offer(extras, extra.scheme.id, extra, path)
+    # a classification a correspondence file carries is used only for a scheme no file of
+    # its own gives, whatever the order of the file names
+    for scheme, entry in extras.items():
+        classes.setdefault(scheme, entry)
     result.files = {**{k: v[1] for k, v in sorted(classes.items())},
                     **{f"{a}-{b}": v[1] for (a, b), v in sorted(corrs.items())}}
     return ({k: v[2] for k, v in classes.items()}, {k: v[2] for k, v in corrs.items()}, skipped)
@@ -123,11 +137,16 @@ def _links_csv(links, relations, s_titles, t_titles) -> bytes:
 
 
 def build(config: BuildConfig, *, progress: Optional[Progress] = None) -> BuildResult:
+    config.check()
     out = Path(config.output)
     out.mkdir(parents=True, exist_ok=True)
     result = BuildResult(out)
     note = progress or (lambda stage, done, total: None)
     classes, corrs, skipped = _load_all(config.files, result)
+    if not classes and not corrs:
+        more = f" (+{len(skipped) - 5} more)" if len(skipped) > 5 else ""
+        raise CrosswalkError("nothing to build: no file could be loaded"
+                             + (": " + "; ".join(skipped[:5]) + more if skipped else ""))
     note("load", 1, 1)
     use_embeddings = config.embeddings
     if use_embeddings is None:                      # auto: on when the optional model is installed
@@ -152,7 +171,8 @@ def build(config: BuildConfig, *, progress: Optional[Progress] = None) -> BuildR
         graph.add_links(_proposed_links(cset, review, config.review_top))
 
     (out / "crosswalks").mkdir(exist_ok=True)
-    summary = {"files": result.files, "skipped_files": skipped, "embeddings": use_embeddings,
+    summary = {"files": result.files, "skipped_files": skipped,
+               "rejected_rows": dict(sorted(result.rejected.items())), "embeddings": use_embeddings,
                "crosswalks": {}, "candidates": {}}
     for name, cset in result.candidates.items():
         by = cset.by_source()
@@ -187,5 +207,7 @@ def build(config: BuildConfig, *, progress: Optional[Progress] = None) -> BuildR
         note("compose", routes.index(route) + 1, len(routes))
     result.summary = summary
     atomic_write(out / "summary.json", (json.dumps(summary, indent=2, ensure_ascii=False) + "\n").encode())
-    atomic_write(out / "build.json", (json.dumps(config.to_dict(), indent=2, ensure_ascii=False) + "\n").encode())
+    # file names relative to the output folder, so `build --config OUT/build.json` reruns it
+    atomic_write(out / "build.json", (json.dumps(config.to_dict(relative_to=out), indent=2,
+                                                 ensure_ascii=False) + "\n").encode())
     return result

@@ -323,8 +323,11 @@ def _echo_build_summary(result) -> None:
     s = result.summary
     click.echo(click.style(f"built into {result.output}/", bold=True)
                + f"  (embeddings {'on' if s['embeddings'] else 'off'})")
+    rejected = s.get("rejected_rows", {})
     for scheme, path in s["files"].items():
-        click.echo(f"  loaded {scheme:<14} {path}")
+        note = (f"  ({rejected[path]} rows rejected: run crosswalk validate)"
+                if rejected.get(path) else "")
+        click.echo(f"  loaded {scheme:<14} {path}{note}")
     for path in s["skipped_files"]:
         click.echo(f"  skipped {path}")
     for name, c in s["candidates"].items():
@@ -986,6 +989,12 @@ def apply_cmd(data, from_scheme, to_scheme, code_column, value_columns, second_c
     for p in result.problems:
         if p.severity != "info":
             click.echo("  " + click.style(p.severity, fg="red" if p.severity == "error" else "yellow") + f": {p}")
+    errors = [p for p in result.problems if p.severity == "error"]
+    if errors:
+        # the output is written (the cells counted as missing), but a value was not read: say so by the exit code
+        click.echo(f"{len(errors)} error(s): values that could not be read count as missing;"
+                   " fix the input or accept the totals above", err=True)
+        sys.exit(1)
 
 
 def main():

@@ -18,7 +18,8 @@ decision, a weight, a comment, an auto-accept by policy); empty for a link never
 Split weights (the share of a source that goes to each target) are checked before anything
 is written: for every source, either no confirmed link has a weight — then its confirmed
 targets share it equally (1/n each) — or every confirmed link has one and they sum to 1
-(within 1e-6). Anything else is an :class:`ExportError` naming the sources; weights are
+(within 1e-6, or half a unit of the 6th decimal per target: 3 × 0.333333 passes).
+Anything else is an :class:`ExportError` naming the sources; weights are
 never silently renormalised. ``relation`` (1:1, 1:n, n:1, n:m) is the kind of the link's
 group among the confirmed links of its pair; pending and rejected links get none.
 
@@ -153,6 +154,14 @@ def _sort_key(st) -> tuple:
     return (code_sort_key(st.key.source_code), code_sort_key(st.key.target_code))
 
 
+def _weight_tolerance(n: int) -> float:
+    """How far from 1 the weights of a source with ``n`` targets may sum: 1e-6, or half a
+    unit of the 6th decimal per target (three weights typed as 0.333333 sum to 0.999999),
+    plus a little for binary floating point (0.333333 * 3 is 1 - 1.00000000003e-6). The
+    same rule as :mod:`crosswalk.apply` uses, so what one accepts the other does too."""
+    return max(WEIGHT_TOL, 5e-7 * n) + 1e-12
+
+
 def _weights(src: str, tgt: str, confirmed: list) -> tuple[dict, list[Problem]]:
     """(source, target) -> split weight of the confirmed links, and the sources whose
     explicit weights are incomplete or do not sum to 1."""
@@ -169,7 +178,7 @@ def _weights(src: str, tgt: str, confirmed: list) -> tuple[dict, list[Problem]]:
             continue
         if len(set_) < len(links):
             why = f"weights set for {len(set_)} of its {len(links)} confirmed targets ({listing}); set all or none"
-        elif abs(math.fsum(st.weight for st in links) - 1.0) > WEIGHT_TOL:
+        elif abs(math.fsum(st.weight for st in links) - 1.0) > _weight_tolerance(len(links)):
             why = f"weights {listing} sum to {math.fsum(st.weight for st in links):.6f}, not 1"
         else:
             out.update({(code, st.key.target_code): float(st.weight) for st in links})

@@ -118,6 +118,10 @@ class Classification:
             c = stack.pop()
             order.append(c)
             stack.extend(reversed(kids.get(c, [])))
+        if len(order) != len(by_code):   # a parent cycle: those items hang from no root
+            lost = sorted(set(by_code) - set(order), key=code_sort_key)
+            raise CrosswalkError(f"{self.scheme.id}: items {', '.join(lost[:5])} form a parent cycle"
+                                 " and reach no root")
         self._items = {c: by_code[c] for c in order}
 
     # -- lookup ------------------------------------------------------------

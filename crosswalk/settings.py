@@ -7,13 +7,21 @@ bundled excerpts, or the full reference tables), so users start from a working f
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import tempfile
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Optional
 
-from .errors import CrosswalkError
+from .errors import CrosswalkError, UnknownSchemeError
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 @dataclass
@@ -50,12 +58,77 @@ class BuildConfig:
     auto_accept: float = 0.95      # candidates at or above this (and not in a regrouped division) need no review
     review_top: int = 3            # candidates kept for an item that needs review
 
+    # -- checking ----------------------------------------------------------------
+    def check(self, origin: str = "configuration") -> "BuildConfig":
+        """Refuse settings the build would misread (a string for a list, a review_top of 0
+        that would drop every item to review from the crosswalks, an unknown scheme)."""
+        from .model import get_scheme
+
+        bad: list[str] = []
+
+        def schemes(value, what):
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                bad.append(f"{what} must be a list of scheme ids, not {value!r}")
+                return
+            for v in value:
+                try:
+                    get_scheme(v)
+                except UnknownSchemeError as exc:
+                    bad.append(f"{what}: {exc}")
+
+        if not isinstance(self.files, list) or not all(isinstance(f, str) and f for f in self.files):
+            bad.append(f"'files' must be a list of file names, not {self.files!r}")
+        if not isinstance(self.pairs, list):
+            bad.append(f"'pairs' must be a list, not {self.pairs!r}")
+        else:
+            for k, p in enumerate(self.pairs, 1):
+                schemes([p.source, p.target], f"pair {k} source/target")
+                schemes(p.context, f"pair {k} context")
+                if isinstance(p.limit, bool) or not isinstance(p.limit, int) or p.limit < 1:
+                    bad.append(f"pair {k}: limit must be a positive whole number, not {p.limit!r}")
+        if not isinstance(self.routes, list):
+            bad.append(f"'routes' must be a list of scheme lists, not {self.routes!r}")
+        else:
+            for k, r in enumerate(self.routes, 1):
+                schemes(r, f"route {k}")
+                if isinstance(r, list) and len(r) < 2:
+                    bad.append(f"route {k} needs at least two schemes, not {r!r}")
+        if not isinstance(self.output, str) or not self.output:
+            bad.append(f"'output' must be a folder name, not {self.output!r}")
+        if self.embeddings not in (None, True, False):
+            bad.append(f"'embeddings' must be true, false or null, not {self.embeddings!r}")
+        a = self.auto_accept
+        if isinstance(a, bool) or not isinstance(a, (int, float)) or not 0.0 <= a <= 1.0:
+            bad.append(f"'auto_accept' must be a number in [0, 1], not {a!r}")
+        t = self.review_top
+        if isinstance(t, bool) or not isinstance(t, int) or t < 1:
+            bad.append(f"'review_top' must be a positive whole number, not {t!r}")
+        if bad:
+            more = f" (+{len(bad) - 5} more)" if len(bad) > 5 else ""
+            raise CrosswalkError(f"{origin}: " + "; ".join(bad[:5]) + more)
+        return self
+
     # -- file round trip ---------------------------------------------------------
-    def to_dict(self) -> dict:
-        return asdict(self)
+    def to_dict(self, *, relative_to: Optional[str | Path] = None) -> dict:
+        """The settings as plain data; with ``relative_to`` (the folder the file will sit
+        in) file names are written relative to it, as :meth:`load` reads them."""
+        data = asdict(self)
+        if relative_to is not None:
+            base = os.path.abspath(relative_to)
+            out = []
+            for f in data["files"]:
+                try:
+                    out.append(Path(os.path.relpath(os.path.abspath(f), base)).as_posix())
+                except ValueError:      # another drive (Windows): only an absolute name works
+                    out.append(os.path.abspath(f))
+            data["files"] = out
+        return data
 
     @classmethod
     def from_dict(cls, data: dict, *, origin: str = "configuration") -> "BuildConfig":
+        if not isinstance(data, dict):
+            raise CrosswalkError(f"{origin}: a configuration is a JSON object of settings,"
+                                 f" not a {type(data).__name__}")
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
@@ -64,33 +137,64 @@ class BuildConfig:
         if "files" not in data:
             raise CrosswalkError(f"{origin}: 'files' (the classifier files to load) is required")
         data = dict(data)
+        pairs = data.get("pairs", [asdict(p) for p in DEFAULT_PAIRS])
+        if not isinstance(pairs, list) or not all(isinstance(p, dict) for p in pairs):
+            raise CrosswalkError(f"{origin}: 'pairs' must be a list of objects with source, target"
+                                 f"[, context, limit], not {pairs!r}")
         try:
-            data["pairs"] = [PairConfig(**p) for p in data.get("pairs", [asdict(p) for p in DEFAULT_PAIRS])]
+            data["pairs"] = [PairConfig(**p) for p in pairs]
         except TypeError as exc:
             raise CrosswalkError(f"{origin}: a pair must have source, target[, context, limit]: {exc}") from None
-        return cls(**data)
+        return cls(**data).check(origin)
 
     def save(self, path: str | Path, *, overwrite: bool = False) -> Path:
+        """Write the configuration (file names relative to its folder), atomically; an
+        existing file is never replaced unless ``overwrite``."""
         path = Path(path)
+        if not path.parent.is_dir():
+            raise CrosswalkError(f"{path}: the folder {path.parent} does not exist")
         if path.exists() and not overwrite:
             raise CrosswalkError(f"{path} exists; not overwritten (pass overwrite=True / --force)")
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_text(json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-        os.replace(tmp, path)
+        text = json.dumps(self.to_dict(relative_to=path.parent), indent=2, ensure_ascii=False) + "\n"
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(text.encode("utf-8"))
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.chmod(tmp, 0o666 & ~_umask())
+            if overwrite:
+                os.replace(tmp, path)
+            else:
+                try:
+                    os.link(tmp, path)        # fails if another process created it meanwhile
+                except FileExistsError:
+                    raise CrosswalkError(f"{path} exists; not overwritten (pass overwrite=True"
+                                         " / --force)") from None
+        except OSError as exc:
+            raise CrosswalkError(f"{path}: cannot write the configuration: {exc.strerror or exc}") from None
+        finally:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
         return path
 
     @classmethod
     def load(cls, path: str | Path) -> "BuildConfig":
         path = Path(path)
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
+            data = json.loads(path.read_bytes().decode("utf-8-sig"))
         except FileNotFoundError:
             raise CrosswalkError(f"{path}: no such configuration file") from None
+        except OSError as exc:
+            raise CrosswalkError(f"{path}: cannot read the configuration: {exc.strerror or exc}") from None
+        except UnicodeDecodeError as exc:
+            raise CrosswalkError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
         except json.JSONDecodeError as exc:
             raise CrosswalkError(f"{path}: not valid JSON (line {exc.lineno}: {exc.msg})") from None
         cfg = cls.from_dict(data, origin=str(path))
         # relative file names are relative to the configuration file
-        cfg.files = [str(f) if Path(f).is_absolute() else str((path.parent / f)) for f in cfg.files]
+        cfg.files = [str(f) if Path(f).is_absolute() else os.path.normpath(path.parent / f)
+                     for f in cfg.files]
         return cfg
 
     @classmethod

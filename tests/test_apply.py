@@ -372,3 +372,18 @@ def test_read_parquet_and_write_results(tmp_path):
         back, _ = read_data(out, value_columns=["emp"])
         assert list(back["code"])[:2] == ["0110", "0210"] and back["emp"].sum() == 6.0
     assert "'=1+1" in (tmp_path / "out.csv").read_text()       # never a formula in a spreadsheet
+
+
+def test_written_results_are_spreadsheet_safe_and_name_the_replaced_cells(tmp_path):
+    import openpyxl
+    data = pd.DataFrame({"=code": ["0110", "bad\x01code"], "emp": [1.0, 2.0]})
+    w = W([("0110", "0110", 1.0)], "isco08", "isco88")
+    res = apply(data, from_scheme="isco08", to_scheme="isco88", code_column="=code", value_columns=["emp"],
+                weights=w)
+    write_result(res, tmp_path / "out.csv", unmatched_path=tmp_path / "un.xlsx")
+    assert (tmp_path / "out.csv").read_text(encoding="utf-8").splitlines()[0] == "'=code,emp"
+    ws = openpyxl.load_workbook(tmp_path / "un.xlsx")["data"]
+    assert ws["A1"].value == "'=code" and ws["A1"].data_type == "s"
+    assert ws["A2"].value == "bad\ufffdcode"
+    warn = [p for p in res.problems if p.kind == "illegal_xml_character"]
+    assert len(warn) == 1 and "data!A2" in warn[0].message and "U+0001" in warn[0].message

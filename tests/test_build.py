@@ -69,7 +69,8 @@ def test_build_is_deterministic(built, tmp_path):
             assert p.read_bytes() == (again.output / sub / p.name).read_bytes(), p.name
 
 
-def test_config_round_trips_and_never_overwrites(tmp_path):
+def test_config_round_trips_and_never_overwrites(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)     # "a.csv" names ./a.csv; saved next to it, it reads back as that file
     cfg = BuildConfig(files=["a.csv"], pairs=[PairConfig("okved2", "nace2")], output="o")
     path = cfg.save(tmp_path / "build.json")
     back = BuildConfig.load(path)

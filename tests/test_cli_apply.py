@@ -77,3 +77,16 @@ def test_apply_unknown_engine_extra_message(tmp_path, monkeypatch):
                                    "--split-equally", "--engine", "duckdb", "-o", str(tmp_path / "o.csv")])
     assert res.exit_code == 1
     assert "pip install 'crosswalk[duckdb]'" in res.output
+
+
+def test_unreadable_values_are_named_and_exit_1(tmp_path):
+    """A value that is not a number counts as missing; the run says which cell and exits 1."""
+    path = tmp_path / "emp.csv"
+    path.write_text("code;emp\n0110;9\n1110;many\n", encoding="utf-8")
+    out = tmp_path / "out.csv"
+    res = CliRunner().invoke(cli, ["apply", str(path), "--from", "isco88", "--to", "isco08", "--code-column",
+                                   "code", "--value-column", "emp", "--crosswalk", str(CROSSWALK),
+                                   "--split-equally", "-o", str(out)])
+    assert res.exit_code == 1
+    assert "many" in res.output and "row 3" in res.output
+    assert out.is_file()            # the readable part is still converted and written

@@ -246,3 +246,17 @@ def test_spark_matches_pandas_and_duckdb(spark, tmp_path):
     assert spark_engine.totals(csv, values, session=spark) == pytest.approx(duckdb_engine.totals(csv, values))
     with pytest.raises(CrosswalkError, match="unknown spark engine option"):
         spark_engine.run(df, weights, values, codes, session=spark, threads=2)
+
+
+def test_duckdb_names_the_cells_that_are_not_numbers_by_row(tmp_path):
+    from crosswalk.apply import Weights, convert_frame
+    bad = tmp_path / "bad.csv"
+    bad.write_text("occ;employed\n0110;1\n0210;1 234,5\n0210;many\n2211;\n", encoding="utf-8")
+    for call in (lambda: duckdb_engine.totals(bad, ["employed"]),
+                 lambda: duckdb_engine.run(bad, {"occ": OCC}, ["employed"], ["occ"])):
+        with pytest.raises(CrosswalkError, match=r"row 4, column 'employed': 'many'"):
+            call()
+    # through convert_frame (totals first): a CrosswalkError, not DuckDB's own exception
+    w = Weights("okz2014", "isco08", OCC, "user")
+    with pytest.raises(CrosswalkError, match="row 4"):
+        convert_frame(str(bad), {"occ": w}, value_columns=["employed"], engine="duckdb")

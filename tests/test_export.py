@@ -405,3 +405,16 @@ def test_cli_export_reports_weight_errors(tmp_path):
     assert res.exit_code == 1 and "source 01.10" in res.output
     res = CliRunner().invoke(cli, ["export", "--store", str(tmp_path / "none.sqlite"), str(tmp_path / "o")])
     assert res.exit_code != 0
+
+
+def test_weights_rounded_to_six_decimals_export_as_apply_accepts_them(tmp_path):
+    # three thirds typed as 0.333333 sum to 0.999999 (1 - 1.00000000003e-6 in floating point):
+    # apply rescales such sums, so the export must not refuse them
+    with _weighted_store(tmp_path, [0.333333, 0.333333, 0.333333]) as s:
+        export(s, tmp_path / "out", formats=["csv"])
+    df = pd.read_csv(tmp_path / "out" / "okved2__nace2.csv", dtype=str)
+    assert list(df["weight"]) == ["0.333333"] * 3
+    (tmp_path / "x").mkdir()
+    with _weighted_store(tmp_path / "x", [0.33, 0.33, 0.33]) as s:   # 0.99 is not rounding: refused
+        with pytest.raises(ExportError, match="sum to 0.990000"):
+            export(s, tmp_path / "out2", formats=["csv"])

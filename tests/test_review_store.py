@@ -559,3 +559,19 @@ def test_a_version_1_store_is_migrated_and_keeps_its_log(tmp_path):
     for stmt in ("DELETE FROM events", "UPDATE events SET reviewer = 'x'"):
         with pytest.raises(sqlite3.DatabaseError, match="append-only"):
             raw.execute(stmt)
+
+
+def test_decide_all_or_nothing_rolls_back_the_batch_on_a_conflict(tmp_path):
+    from crosswalk.review.store import Decision, LinkKey, ReviewStore
+    a, b = LinkKey("okved2", "01.11", "nace2", "01.11"), LinkKey("okved2", "01.12", "nace2", "01.12")
+    with ReviewStore(tmp_path / "r.sqlite") as s:
+        s.propose([{"key": a, "score": 0.5}, {"key": b, "score": 0.5}])
+        va, vb = s.get(a).version, s.get(b).version
+        before = s.snapshot()
+        res = s.decide([Decision(a, "confirm", va), Decision(b, "confirm", vb + 100)], reviewer="anna",
+                       all_or_nothing=True)
+        assert res.applied == [] and [d.key for d in res.rolled_back] == [a] and len(res.conflicts) == 1
+        assert len(res) == 2 and s.snapshot() == before and s.get(a).status == "pending"
+        # without it (the workbook import) the good decision goes through
+        res = s.decide([Decision(a, "confirm", va), Decision(b, "confirm", vb + 100)], reviewer="anna")
+        assert [d.key for d in res.applied] == [a] and s.get(a).status == "confirmed"

@@ -354,3 +354,78 @@ def test_concurrent_tabs_one_decision_wins(served):
     assert final == ("confirmed" if winner == "confirm" else "rejected")
     # the same action as the winner is "already so" (200); the other one is a conflict (409)
     assert sorted(results) == sorted((a, 200 if a == winner else 409) for a, _ in results)
+
+
+# -- robustness: malformed requests get an answer, never a dropped connection or a hang -----
+def _raw_post(base: str, body: bytes, **headers):
+    import http.client
+    from urllib.parse import urlsplit
+    u = urlsplit(base)
+    con = http.client.HTTPConnection(u.hostname, u.port, timeout=5)
+    h = {"X-Crosswalk": "1", "X-Reviewer": "anna", "Content-Type": "application/json"}
+    h.update(headers)
+    try:
+        con.putrequest("POST", "/api/decide")
+        for k, v in h.items():
+            con.putheader(k, v)
+        if "Content-Length" not in h:
+            con.putheader("Content-Length", str(len(body)))
+        con.endheaders(body)
+        r = con.getresponse()
+        return r.status, json.loads(r.read())
+    finally:
+        con.close()
+
+
+@pytest.mark.parametrize("length", ["-1", "abc", "1e3"])
+def test_bad_content_length_is_a_400_not_a_hang(served, length):
+    _, base = served
+    status, data = _raw_post(base, b"", **{"Content-Length": length})
+    assert status == 400 and "Content-Length" in data["error"]
+
+
+def test_json_nested_too_deep_is_a_400(served):
+    _, base = served
+    status, data = _raw_post(base, b"[" * 100_000 + b"]" * 100_000)
+    assert status == 400 and "not JSON" in data["error"]
+
+
+def test_refused_post_closes_the_connection_so_its_body_is_not_a_second_request(served):
+    import http.client
+    from urllib.parse import urlsplit
+    _, base = served
+    u = urlsplit(base)
+    con = http.client.HTTPConnection(u.hostname, u.port, timeout=5)
+    body = b"GET /api/config HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"   # smuggled in the body
+    con.request("POST", "/api/decide", body=body, headers={"X-Reviewer": "anna"})   # no X-Crosswalk
+    r = con.getresponse()
+    assert r.status == 403 and r.getheader("Connection", "").lower() == "close"
+    r.read()
+    con.close()
+
+
+def test_undo_is_all_or_nothing_when_one_link_changed_since(served):
+    path, base = served
+    c = Client(base)
+    old, new = K("01.11", "01.11"), K("01.11", "01.12")
+    status, res = c.decide(old, "retarget", c.link(old)["link"]["version"], new_target="01.12")
+    assert status == 200
+    # another reviewer rejects the new target meanwhile
+    other = Client(base, "boris")
+    assert other.decide(new, "reject", other.link(new)["link"]["version"])[0] == 200
+    with ReviewStore(path, create=False) as s:
+        before = (s.snapshot(), s.get(old).status, s.get(new).status)
+    status, data = c.call("/api/undo", {"steps": res["undo"]})[:2]
+    assert status == 409
+    with ReviewStore(path, create=False) as s:   # the old link was not reopened on its own
+        assert (s.snapshot(), s.get(old).status, s.get(new).status) == before
+
+
+def test_undo_step_with_a_bad_before_is_a_400(served):
+    _, base = served
+    c = Client(base)
+    key = K("62.01", "62.01")
+    v = c.link(key)["link"]["version"]
+    k = [key.source_scheme, key.source_code, key.target_scheme, key.target_code]
+    status, data = c.call("/api/undo", {"steps": [{"key": k, "version": v, "before": ["x"]}]})[:2]
+    assert status == 400 and "before" in data["error"]

@@ -222,14 +222,52 @@ def _value(v: str, text_values: set[str]) -> str:
     return text_to_double(q(v)) if v in text_values else f"CAST({q(v)} AS DOUBLE)"
 
 
+SHOWN_CELLS = 10
+
+
+def _not_numbers(con, data, source: str, values: list[str], text_values: set[str], exc) -> CrosswalkError:
+    """The error for a text value column holding cells that are not numbers, naming the
+    cells by row (as the pandas engine does: the header is row 1 of a file) and value."""
+    first = 1 if isinstance(data, pd.DataFrame) else 2
+    found = []
+    try:
+        con.execute("SET preserve_insertion_order = true")   # row_number() in file order
+        con.execute("SET threads = 1")
+        for v in values:
+            if v not in text_values:
+                continue
+            cleaned = "NULLIF(replace(replace(replace(trim(val), ' ', ''), chr(160), ''), ',', '.'), '')"
+            rows = con.execute(
+                f"SELECT rn, val FROM (SELECT row_number() OVER () AS rn, {q(v)} AS val FROM {source}) "
+                f"WHERE {cleaned} IS NOT NULL AND TRY_CAST({cleaned} AS DOUBLE) IS NULL "
+                f"ORDER BY rn LIMIT {SHOWN_CELLS + 1}").fetchall()
+            found += [(v, int(rn) - 1 + first, val) for rn, val in rows]
+    except Exception:                 # the diagnosis is a courtesy: fall back to DuckDB's message
+        found = []
+    where = str(data) if not isinstance(data, pd.DataFrame) else "the data"
+    if not found:
+        return CrosswalkError(f"{where}: a value column holds text that is not a number: {exc}")
+    cells = "; ".join(f"row {r}, column {c!r}: {val!r}" for c, r, val in found[:SHOWN_CELLS])
+    more = " …" if len(found) > SHOWN_CELLS else ""
+    return CrosswalkError(f"{where}: value cells that are not numbers (fix them or use the pandas engine,"
+                          f" which counts them as missing): {cells}{more}")
+
+
 def totals(data, value_columns, **options) -> dict[str, float]:
     """Input total of each value column of a file (or DataFrame), in one streaming pass."""
     values = [str(v) for v in value_columns]
     con, tmp, own_tmp = _connect(options)
+    import duckdb
     try:
         source, text_values = _source(con, data, values, [], values, tmp, options, lambda *a: None)
-        row = con.execute("SELECT " + ", ".join(f"COALESCE(fsum({_value(v, text_values)}), 0.0)" for v in values)
-                          + f" FROM {source}").fetchone()
+        try:
+            row = con.execute("SELECT " + ", ".join(f"COALESCE(fsum({_value(v, text_values)}), 0.0)"
+                                                    for v in values) + f" FROM {source}").fetchone()
+        except duckdb.ConversionException as exc:
+            raise _not_numbers(con, data, source, values, text_values, exc) from None
+        except duckdb.Error as exc:
+            raise CrosswalkError(f"duckdb could not sum {data if not isinstance(data, pd.DataFrame) else 'the data'}:"
+                                 f" {exc}") from None
     finally:
         con.close()
         if own_tmp:
@@ -256,6 +294,8 @@ def run(data, weights_by_column: dict, value_columns, code_columns, *,
         try:
             _run_polling(con, f"CREATE TEMP TABLE cw_agg AS SELECT {', '.join(keys)}, {', '.join(sums)} "
                               f"FROM {source} GROUP BY {group}", progress, "read")
+        except duckdb.ConversionException as exc:
+            raise _not_numbers(con, data, source, values, text_values, exc) from None
         except duckdb.Error as exc:
             raise CrosswalkError(f"duckdb could not sum the data by code: {exc}") from exc
 

@@ -18,6 +18,7 @@ _MOJIBAKE_1251 = re.compile("[РС][" + re.escape(_CP1251_TAIL) + "]")
 _MOJIBAKE_LATIN = re.compile("[ÐÑ][\u0080-\u00bf\u2018-\u203a\u0152-\u0178]")
 _QUESTION_RUN = re.compile(r"\?{3,}")
 _CYRILLIC = re.compile("[\u0400-\u04ff]")
+UTF8_BOM = b"\xef\xbb\xbf"
 
 
 def garbled_reason(text: str) -> str | None:
@@ -46,25 +47,46 @@ def decode(data: bytes, report: Report) -> str:
 
     Raises :class:`LoadError` when neither encoding gives believable text.
     """
+    bom = data.startswith(UTF8_BOM)
+    body = data[3:] if bom else data
     try:
-        if data.startswith(b"\xef\xbb\xbf"):
-            text, enc = data[3:].decode("utf-8"), "utf-8-sig"
-        else:
-            text, enc = data.decode("utf-8"), "utf-8"
+        text, enc = body.decode("utf-8"), ("utf-8-sig" if bom else "utf-8")
     except UnicodeDecodeError as exc:
+        at = exc.start + (3 if bom else 0)      # byte offsets count from the start of the file
         try:
-            text, enc = data.decode("cp1251"), "cp1251"
+            # a UTF-8 BOM in front of cp1251 bytes (an editor added it, or files were joined):
+            # the BOM is not text, so it must not become «п»ї» in the first cell
+            text, enc = body.decode("cp1251"), "cp1251"
         except UnicodeDecodeError as exc2:  # cp1251 leaves only 0x98 undefined
-            report.error("encoding", f"neither UTF-8 ({exc.reason} at byte {exc.start}) nor cp1251"
-                         f" ({exc2.reason} at byte {exc2.start})")
+            report.error("encoding", f"neither UTF-8 ({exc.reason} at byte {at}) nor cp1251"
+                         f" ({exc2.reason} at byte {exc2.start + (3 if bom else 0)})")
             raise LoadError(f"{report.file}: cannot decode as UTF-8 or cp1251", report) from None
-        report.info("encoding", f"not valid UTF-8 ({exc.reason} at byte {exc.start}); decoded as cp1251")
+        if bom:
+            report.warning("encoding", f"the file starts with a UTF-8 byte-order mark but is not"
+                           f" UTF-8 ({exc.reason} at byte {at}); the mark was dropped and the rest"
+                           " decoded as cp1251")
+        else:
+            report.info("encoding", f"not valid UTF-8 ({exc.reason} at byte {at}); decoded as cp1251")
     report.encoding = enc
     reason = garbled_reason(text)
     if reason:
         report.error("garbled_text", f"text decoded as {enc} looks garbled: {reason}; nothing loaded")
         raise LoadError(f"{report.file}: garbled text ({reason})", report)
     return text
+
+
+def decode_head(data: bytes) -> str:
+    """The start of a file decoded leniently, for format sniffing (never raises): UTF-8
+    (a character cut at the end of the head is dropped), else cp1251; a UTF-8 BOM is
+    dropped either way."""
+    if data.startswith(UTF8_BOM):
+        data = data[3:]
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.start > len(data) - 4 and exc.reason in ("unexpected end of data",):
+            return data[:exc.start].decode("utf-8")
+    return data.decode("cp1251", errors="replace")
 
 
 def read_text(path: str | Path, report: Report) -> str:

@@ -48,7 +48,9 @@ def _parse(text: str, delimiter: str) -> list[Row]:
             rows.append(Row(start, values))
             start = reader.line_num + 1
     except csv.Error as exc:
-        raise ValueError(f"line {reader.line_num}: {exc}") from None
+        err = ValueError(f"line {reader.line_num}: {exc}")
+        err.line = start          # the first line of the record that failed
+        raise err from None
     return [r for r in rows if any(v.strip() for v in r.values)]
 
 
@@ -84,7 +86,10 @@ def read_csv(path: str | Path, report: Report, *, delimiter: Optional[str] = Non
     try:
         rows = _parse(text, used)
     except ValueError as exc:
-        report.error("csv_syntax", f"cannot parse as CSV with delimiter {used!r}: {exc}")
+        hint = ("; a quote opened and never closed runs into the following lines"
+                if "field larger than field limit" in str(exc) else "")
+        report.error("csv_syntax", f"cannot parse as CSV with delimiter {used!r}: {exc}{hint}",
+                     row=getattr(exc, "line", None))
         raise LoadError(f"{path}: cannot parse as CSV: {exc}", report) from None
     widths = [len(r.values) for r in rows]
     mode = max(set(widths), key=widths.count) if widths else 0

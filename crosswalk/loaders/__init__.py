@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Optional
 
 from ..errors import LoadError, Report, UnknownSchemeError
+from ..io.encoding import decode_head
 from .base import ItemCollector, LoadResult
 
 # format id -> loader module (relative). The format id is what --scheme accepts.
@@ -41,13 +42,7 @@ def _head(path: Path) -> str:
         data = fh.read(65536)
     if data.startswith(b"PK") or data.startswith(b"\xd0\xcf\x11\xe0"):
         return ""  # workbooks: loaders sniff them by opening them
-    for enc in ("utf-8-sig", "cp1251"):
-        try:
-            return data.decode(enc)
-        except UnicodeDecodeError as exc:
-            if enc == "utf-8-sig" and exc.start > len(data) - 4:  # cut inside a character
-                return data[:exc.start].decode(enc)
-    return data.decode("latin-1")
+    return decode_head(data)
 
 
 def detect(path: str | Path) -> str:
@@ -106,7 +101,11 @@ def load(path: str | Path, scheme: Optional[str] = None) -> LoadResult:
                 raise UnknownSchemeError(f"{path}: not a layout of {scheme} this tool knows;"
                                          f" try one of {', '.join(candidates)}")
     result = _module_for(fmt).load(path, format=fmt)
-    result.report.check_accounting()
+    report = result.report
+    report.check_accounting()
+    if result.data is not None and not len(result.data) and not report.rows_read:
+        # a header-only file, an empty sheet, {} …: nothing to use, and validate must say so
+        report.error("empty", f"the file holds no data rows to load as {fmt}")
     return result
 
 

@@ -22,6 +22,7 @@ from ..checks import check_text, check_title
 from ..codes import cell_code, code_level, structural_parent, suggest_codes
 from ..errors import LoadError, Report
 from ..io import read_csv, read_json
+from ..io.encoding import decode_head
 from ..model import code_sort_key
 from .base import ItemCollector, LoadResult
 from .sections import RANGES, report_code, section_of
@@ -94,13 +95,8 @@ def load(path, format: Optional[str] = None, *, delimiter: str = ";") -> LoadRes
 
 
 def _head(path: Path) -> str:
-    data = path.read_bytes()[:65536]
-    for enc in ("utf-8-sig", "cp1251"):
-        try:
-            return data.decode(enc)
-        except UnicodeDecodeError:
-            continue
-    return ""
+    with open(path, "rb") as fh:
+        return decode_head(fh.read(65536))
 
 
 def csv_edition(path: Path) -> str:

@@ -116,6 +116,10 @@ def match(source: Classification, target: Classification, *,
         raise CrosswalkError(f"limit must be a positive number of candidates, not {limit}")
     if not 0.0 <= score_cutoff <= 1.0:
         raise CrosswalkError(f"score_cutoff must lie in [0, 1], not {score_cutoff}")
+    for side, cls in (("source", source), ("target", target)):
+        if not len(cls):
+            raise CrosswalkError(f"the {side} ({cls.scheme.id}{', ' + cls.source if cls.source else ''})"
+                                 " holds no items: nothing to match (run `crosswalk validate` on it)")
     w = dict(DEFAULT_WEIGHTS, **(weights or {}))
     ctx = MatchContext(source, target, target_context=tuple(target_context),
                        source_context=tuple(source_context), workers=workers)

@@ -19,6 +19,8 @@ def compatible_levels(source: Classification, target: Classification) -> dict[in
     """source level -> target levels its items may match (never a section for a class)."""
     s_levels = sorted({it.level for it in source})
     t_levels = sorted({it.level for it in target})
+    if not t_levels:
+        return {lvl: [] for lvl in s_levels}     # nothing to compare with
     deepest = t_levels[-1:]
     out: dict[int, list[int]] = {}
     for lvl in s_levels:

@@ -37,8 +37,9 @@ def regrouped_divisions(ctx: MatchContext) -> dict[str, tuple[frozenset, frozens
     division -> (codes only in the source, codes only in the target)."""
     if "regrouped" in ctx.cache:
         return ctx.cache["regrouped"]
-    t_depth = max(len(c.replace(".", "")) for c in ctx.target.codes if _comparable(c))
-    s_depth = max(len(c.replace(".", "")) for c in ctx.source.codes if _comparable(c))
+    # a side with no numeric codes (a file of sections only) has no divisions to compare
+    t_depth = max((len(c.replace(".", "")) for c in ctx.target.codes if _comparable(c)), default=0)
+    s_depth = max((len(c.replace(".", "")) for c in ctx.source.codes if _comparable(c)), default=0)
     depth = min(t_depth, s_depth)
 
     def by_division(codes):

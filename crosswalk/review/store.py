@@ -105,9 +105,17 @@ class DecisionResult:
     unchanged: list[Decision] = field(default_factory=list)
     conflicts: list[Conflict] = field(default_factory=list)
     invalid: list[tuple[Decision, str]] = field(default_factory=list)
+    # decide(all_or_nothing=True) only: decisions that would have applied, rolled back
+    # because another decision of the batch was a conflict or invalid
+    rolled_back: list[Decision] = field(default_factory=list)
 
     def __len__(self) -> int:
-        return len(self.applied) + len(self.unchanged) + len(self.conflicts) + len(self.invalid)
+        return (len(self.applied) + len(self.unchanged) + len(self.conflicts) + len(self.invalid)
+                + len(self.rolled_back))
+
+
+class _RollBack(Exception):
+    """Raised inside a write transaction to undo it (decide(all_or_nothing=True))."""
 
 
 @dataclass(frozen=True)
@@ -530,10 +538,13 @@ class ReviewStore:
         } for c in cset.candidates if top is None or c.rank <= top), reviewer=reviewer, origin=origin)
 
     # -- decisions -----------------------------------------------------------------
-    def decide(self, decisions: Iterable[Decision], *, reviewer: str) -> DecisionResult:
+    def decide(self, decisions: Iterable[Decision], *, reviewer: str,
+               all_or_nothing: bool = False) -> DecisionResult:
         """Apply decisions in order, in ONE transaction. Each is checked against the link's
         current version: stale → Conflict (not applied); a decision that would change nothing
-        (the link is already in that state) → unchanged, so re-applying is harmless."""
+        (the link is already in that state) → unchanged, so re-applying is harmless.
+        ``all_or_nothing``: when any decision is a conflict or invalid, none is applied (the
+        ones that would have been are listed in ``rolled_back``), e.g. the two halves of an undo."""
         reviewer = _check_reviewer(reviewer)
         decisions = list(decisions)
         for d in decisions:
@@ -541,21 +552,26 @@ class ReviewStore:
                 raise StoreError(f"decide() takes Decision objects, not {type(d).__name__}")
         result = DecisionResult()
         ts = self._clock()
-        with self._write() as con:
-            for d in decisions:
-                bad = _decision_problem(d)
-                if bad:
-                    result.invalid.append((d, bad))
-                    continue
-                outcome = self._decide_one(con, d, reviewer, ts)
-                if outcome == "applied":
-                    result.applied.append(d)
-                elif outcome == "unchanged":
-                    result.unchanged.append(d)
-                elif isinstance(outcome, Conflict):
-                    result.conflicts.append(outcome)
-                else:
-                    result.invalid.append((d, outcome))
+        try:
+            with self._write() as con:
+                for d in decisions:
+                    bad = _decision_problem(d)
+                    if bad:
+                        result.invalid.append((d, bad))
+                        continue
+                    outcome = self._decide_one(con, d, reviewer, ts)
+                    if outcome == "applied":
+                        result.applied.append(d)
+                    elif outcome == "unchanged":
+                        result.unchanged.append(d)
+                    elif isinstance(outcome, Conflict):
+                        result.conflicts.append(outcome)
+                    else:
+                        result.invalid.append((d, outcome))
+                if all_or_nothing and result.applied and (result.conflicts or result.invalid):
+                    raise _RollBack
+        except _RollBack:
+            result.rolled_back, result.applied = result.applied, []
         return result
 
     def _title(self, con, side: str, scheme: str, code: str) -> str:  # side: "source" | "target"

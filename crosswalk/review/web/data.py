@@ -259,6 +259,8 @@ class Model:
             if cur is None:
                 raise WebError(404, f"no link {k} in the review store")
             before = st.get("before")
+            if before is not None and before not in ("pending", "confirmed", "rejected"):
+                raise WebError(400, f"undo step before must be pending, confirmed, rejected or null, not {before!r}")
             if before in ("confirmed", "rejected"):
                 action = "confirm" if before == "confirmed" else "reject"
             elif REOPEN:
@@ -266,10 +268,12 @@ class Model:
             else:  # no way back to pending: the inverse decision
                 action = "reject" if cur.status == "confirmed" else "confirm"
             decisions.append(Decision(k, action, v, comment="undo", origin="browser:undo"))
-        return self._apply(store, decisions, reviewer)
+        # all or nothing: a conflict on one link of a retarget must not half-undo it
+        return self._apply(store, decisions, reviewer, all_or_nothing=True)
 
-    def _apply(self, store: ReviewStore, decisions: list[Decision], reviewer: str) -> dict:
-        res = store.decide(decisions, reviewer=reviewer)
+    def _apply(self, store: ReviewStore, decisions: list[Decision], reviewer: str, *,
+               all_or_nothing: bool = False) -> dict:
+        res = store.decide(decisions, reviewer=reviewer, all_or_nothing=all_or_nothing)
         self.refresh(store)
         if res.invalid:
             raise WebError(400, "; ".join(f"{d.key}: {why}" for d, why in res.invalid))

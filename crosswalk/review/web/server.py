@@ -84,6 +84,10 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Security-Policy", "default-src 'self'; style-src 'self' 'unsafe-inline'")
         for k, v in (headers or {}).items():
             self.send_header(k, v)
+        if self.close_connection or (self.command == "POST" and not getattr(self, "_body_read", True)):
+            # a POST answered before its body was read: the unread body must never be
+            # parsed as the next request on this connection
+            self.send_header("Connection", "close")
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(body)
@@ -123,12 +127,19 @@ class Handler(BaseHTTPRequestHandler):
         return name
 
     def _body(self) -> dict:
-        n = int(self.headers.get("Content-Length") or 0)
+        raw = (self.headers.get("Content-Length") or "0").strip()
+        # a negative length would read until the client hangs up (a stuck thread); a
+        # non-number is a bad request, never an exception that drops the connection
+        if not raw.isdigit():
+            raise WebError(400, f"Content-Length {raw!r} is not a number of bytes")
+        n = int(raw)
         if n > MAX_BODY:
             raise WebError(413, "request too large")
+        data = self.rfile.read(n)
+        self._body_read = True
         try:
-            obj = json.loads(self.rfile.read(n) or b"{}")
-        except ValueError:
+            obj = json.loads(data or b"{}")
+        except (ValueError, RecursionError):   # RecursionError: JSON nested too deep
             raise WebError(400, "the request body is not JSON") from None
         if not isinstance(obj, dict):
             raise WebError(400, "the request body must be a JSON object")
@@ -153,6 +164,8 @@ class Handler(BaseHTTPRequestHandler):
             self._json(exc.status, {"error": str(exc), **exc.extra})
         except CrosswalkError as exc:
             self._json(500, {"error": str(exc)})
+        except Exception as exc:   # never a dropped connection with a traceback
+            self._internal(exc)
 
     do_HEAD = do_GET
 
@@ -195,6 +208,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_POST(self):
         url = urlsplit(self.path)
+        self._body_read = False
         if self._allowed(parse_qs(url.query)) is None:
             return
         try:
@@ -213,6 +227,14 @@ class Handler(BaseHTTPRequestHandler):
             self._json(exc.status, {"error": str(exc), **exc.extra})
         except CrosswalkError as exc:
             self._json(500, {"error": str(exc)})
+        except Exception as exc:   # never a dropped connection with a traceback
+            self._internal(exc)
+
+    def _internal(self, exc: Exception) -> None:
+        import sys
+        print(f"crosswalk review serve: {self.command} {self.path}: {type(exc).__name__}: {exc}", file=sys.stderr)
+        self.close_connection = True
+        self._json(500, {"error": f"internal error ({type(exc).__name__}); the server log has the details"})
 
 
 def make_server(store_path: str | Path, *, host: str = "127.0.0.1", port: int = 0, reviewer: Optional[str] = None,
