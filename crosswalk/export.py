@@ -12,8 +12,9 @@ Written into one output folder (every path checked to stay inside it, every file
 Columns: ``source_code, source_title, target_code, target_title, weight, relation,
 [status,] score, origin, reviewed_by, reviewed_at`` (``status`` only when all links are
 exported). Only confirmed links are exported unless ``confirmed_only=False``.
-``reviewed_by``/``reviewed_at``: the last event on the link other than a proposal (a
-decision, a weight, a comment, an auto-accept by policy); empty for a link never reviewed.
+``reviewed_by``/``reviewed_at``: the last event on the link other than a proposal or a blind
+second review (a decision, a weight, a comment, an auto-accept by policy); empty for a link
+never reviewed.
 
 Split weights (the share of a source that goes to each target) are checked before anything
 is written: for every source, either no confirmed link has a weight — then its confirmed
@@ -123,9 +124,10 @@ def _read(store, pairs) -> tuple[tuple[int, str], dict[tuple[str, str], list], d
     for _ in range(5):
         before = tuple(store.snapshot())
         links = store.links()
-        # a later re-proposal (a new build) updates a link's version, not who reviewed it
+        # a later re-proposal (a new build) updates a link's version, not who reviewed it; a
+        # second review leaves the link (and so who decided it) as it was
         reviewed = {ev.key: (ev.reviewer, ev.ts) for ev in store.events()
-                    if ev.key is not None and ev.action not in ("propose", "policy")}
+                    if ev.key is not None and ev.action not in ("propose", "policy", "second_review")}
         if tuple(store.snapshot()) == before:
             break
     else:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Optional
 
 from .model import SCHEMES, Classification
-from .review.kappa import ReviewIndex, marker
+from .review.kappa import ReviewIndex, second_verdict
 from .review.store import ReviewStore
 from .review.web.data import section
 from .review.workbook import link_groups
@@ -85,7 +85,7 @@ def summary_data(store: ReviewStore, classifications: Optional[dict[str, Classif
     progress: dict[str, list[str]] = {}
     for e in events:
         human = e.action in _DECISIONS and not (e.action == "retarget" and e.payload.get("role") == "new")
-        second = e.action == "comment" and marker(e.payload.get("comment", ""))
+        second = second_verdict(e) is not None
         if human or second:
             progress.setdefault(e.reviewer, []).append(e.ts)
     last, checksum = store.snapshot()

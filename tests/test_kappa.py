@@ -13,6 +13,7 @@ from crosswalk.review.kappa import (
     cohen_kappa,
     marker,
     second_review_decision,
+    second_verdict,
     settle_comment,
 )
 
@@ -85,9 +86,62 @@ def test_agreement_from_store_events(tmp_path):
         idx.feed(s.events(idx.last_id))
         assert idx.agreement()[("okved2", "nace2")]["open"] == 1
         assert idx.links[k].first == "confirm" and idx.links[k].second == "reject"
-        # a second review of a still pending link is not a pair
+        # a second review of a still pending link is refused, and an old-style one is not a pair
         s.propose([{"key": LinkKey("okved2", "09.11", "nace2", "09.11"), "score": 0.1}])
         p = LinkKey("okved2", "09.11", "nace2", "09.11")
-        s.decide([second_review_decision(p, "confirm", s.get(p).version)], reviewer="boris")
+        res = s.decide([second_review_decision(p, "confirm", s.get(p).version)], reviewer="boris")
+        assert "pending" in res.invalid[0][1]
+        s.decide([Decision(p, "comment", s.get(p).version, comment='{"second_review": "confirm"}')],
+                 reviewer="boris")
         idx.feed(s.events(idx.last_id))
         assert idx.agreement()[("okved2", "nace2")]["n"] == 5
+
+
+def test_second_reviews_are_their_own_events_and_old_comment_markers_still_count(tmp_path):
+    keys = [LinkKey("okved2", f"0{i}.11", "nace2", f"0{i}.11") for i in range(1, 4)]
+    with ReviewStore(tmp_path / "r.sqlite") as s:
+        s.propose([{"key": k, "score": 0.5} for k in keys])
+        s.decide([Decision(k, "confirm", s.get(k).version, comment="looks right") for k in keys], reviewer="anna")
+        before = {k: s.get(k) for k in keys}
+        d = second_review_decision(keys[0], "reject", before[keys[0]].version)
+        assert (d.action, d.verdict, d.comment, d.origin) == ("second_review", "reject", None, "browser:second")
+        s.decide([d], reviewer="boris")
+        assert s.get(keys[0]) == before[keys[0]]              # comment, reviewer, version: all anna's
+        # a store written before the second_review action: the verdict is a comment marker
+        s.decide([Decision(keys[1], "comment", before[keys[1]].version, comment='{"second_review": "confirm"}',
+                           origin="browser:second")], reviewer="carla")
+        events = s.events()
+        assert [second_verdict(e) for e in events[-2:]] == ["reject", "confirm"]
+        assert all(second_verdict(e) is None for e in events[:-2])
+        idx = ReviewIndex()
+        idx.feed(events)
+        got = {k: (r.first, r.first_by, r.second, r.second_by) for k, r in idx.links.items() if r.second}
+        assert got == {keys[0]: ("confirm", "anna", "reject", "boris"),
+                       keys[1]: ("confirm", "anna", "confirm", "carla")}
+        assert idx.agreement()[("okved2", "nace2")]["reviewers"] == ["anna", "boris", "carla"]
+
+
+def test_reopen_withdraws_the_first_verdict_until_the_link_is_decided_again(tmp_path):
+    k = LinkKey("okved2", "01.11", "nace2", "01.11")
+    with ReviewStore(tmp_path / "r.sqlite") as s:
+        s.propose([{"key": k, "score": 0.5}])
+        s.decide([Decision(k, "confirm", s.get(k).version)], reviewer="anna")
+        s.decide([second_review_decision(k, "reject", s.get(k).version)], reviewer="boris")
+        idx = ReviewIndex()
+        idx.feed(s.events())
+        assert idx.links[k].open_disagreement and idx.agreement()[("okved2", "nace2")]["n"] == 1
+        s.decide([Decision(k, "reopen", s.get(k).version, comment="undo")], reviewer="anna")   # the undo
+        idx.feed(s.events(idx.last_id))
+        assert k not in idx.links and idx.agreement() == {}     # no first verdict: no pair, nothing open
+        s.decide([Decision(k, "reject", s.get(k).version)], reviewer="anna")
+        idx.feed(s.events(idx.last_id))
+        r = idx.links[k]
+        assert (r.decided_by, r.second, r.second_at) == ("anna", "", 0)   # back in the second-review queue
+        s.decide([second_review_decision(k, "reject", s.get(k).version)], reviewer="boris")
+        idx.feed(s.events(idx.last_id))
+        assert idx.agreement()[("okved2", "nace2")] == {"n": 1, "agree": 1, "disagree": 0, "open": 0,
+                                                         "kappa": None, "reviewers": ["anna", "boris"]}
+        # replayed from scratch, the log gives the same facts
+        fresh = ReviewIndex()
+        fresh.feed(s.events())
+        assert fresh.links == idx.links

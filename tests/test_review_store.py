@@ -52,7 +52,7 @@ def slow_replay(events) -> dict:
     """The state, recomputed from the log by a separate, plain reading of the rules."""
     links: dict = {}
     for e in events:
-        if e.action == "policy":
+        if e.action in ("policy", "second_review"):   # a second review leaves the link as it is
             continue
         p, s = e.payload, copy.deepcopy(links.get(e.key))
         if e.action == "propose":
@@ -73,7 +73,7 @@ def slow_replay(events) -> dict:
                      "comment": "", "source_title": p.get("source_title", ""),
                      "target_title": p.get("target_title", ""), "flags": []}
             status = {"confirm": "confirmed", "add": "confirmed", "auto_accept": "confirmed",
-                      "reject": "rejected"}.get(e.action)
+                      "reject": "rejected", "reopen": "pending"}.get(e.action)
             if e.action == "retarget":
                 status = "confirmed" if p["role"] == "new" else "rejected"
                 if p["role"] == "old":
@@ -96,16 +96,17 @@ def state_of(store) -> dict:
 # -- the log and the state derived from it ---------------------------------------------
 SRC = ("01.11", "01.12", "02.10")
 TGT = ("01.11", "01.12", "01.13", "02.10")
-decision_st = st.tuples(st.sampled_from(("confirm", "reject", "retarget", "add", "weight", "comment")),
+decision_st = st.tuples(st.sampled_from(("confirm", "reject", "retarget", "add", "weight", "comment", "reopen",
+                                         "second_review", "second_review")),
                         st.sampled_from(SRC), st.sampled_from(TGT),
                         st.sampled_from(("current", "current", "current", "stale", "none")),
                         st.sampled_from((None, "ok", "доп. проверить")), st.sampled_from((None, 0.0, 0.25, 1.0)),
-                        st.sampled_from(TGT))
+                        st.sampled_from(TGT), st.sampled_from(("confirm", "reject", "confirm", None)))
 op_st = st.one_of(
     st.tuples(st.just("propose"), st.lists(st.tuples(st.sampled_from(SRC), st.sampled_from(TGT),
                                                      st.sampled_from((0.1, 0.6, 0.95)),
                                                      st.sampled_from(((), ("review",)))), max_size=4)),
-    st.tuples(st.just("decide"), st.lists(decision_st, min_size=1, max_size=4)),
+    st.tuples(st.just("decide"), st.lists(decision_st, min_size=1, max_size=4), st.sampled_from(("anna", "boris"))),
     st.tuples(st.just("policy"), st.sampled_from((0.5, 0.9))),
 )
 
@@ -125,7 +126,7 @@ def test_random_decisions_incremental_state_equals_rebuild_and_replay(tmp_path_f
                 store.apply_policy("okved2", "nace2")
             else:
                 decisions = []
-                for action, s, t, vmode, comment, weight, new in op[1]:
+                for action, s, t, vmode, comment, weight, new, verdict in op[1]:
                     try:
                         v = store.get(K(s, t)).version
                     except StoreError:
@@ -137,16 +138,21 @@ def test_random_decisions_incremental_state_equals_rebuild_and_replay(tmp_path_f
                         comment = "note"
                     decisions.append(Decision(K(s, t), action, version, comment=comment, origin="test",
                                               weight=weight if action in ("weight", "confirm", "add") else None,
-                                              new_target=new if action == "retarget" else None))
+                                              new_target=new if action == "retarget" else None,
+                                              verdict=verdict if action == "second_review" else None))
                 before = state_of(store)
-                last = store.snapshot()[0]
-                res = store.decide(decisions, reviewer="anna")
+                last, checksum = store.snapshot()
+                res = store.decide(decisions, reviewer=op[2])
                 assert len(res) == len(decisions)          # every decision accounted for
                 for kind in ("applied", "unchanged", "conflicts", "invalid"):
                     if getattr(res, kind):
                         event(kind)                        # --hypothesis-show-statistics: what was covered
                 if any(d.action == "retarget" for d in res.applied):
                     event("retarget applied")
+                if any(d.action == "second_review" for d in res.applied):
+                    event("second review applied")
+                if all(d.action == "second_review" for d in res.applied):   # the state is untouched
+                    assert state_of(store) == before and store.snapshot()[1] == checksum
                 for c in res.conflicts:                    # a conflict is a stale version, and changed nothing
                     assert c.current is not None and c.decision.expected_version != c.current.version
                 new_events = store.events(last)
@@ -271,6 +277,11 @@ def test_reapplying_is_idempotent(store):
     (Decision(K("01.11", "01.11"), "weight", 1, weight=1.5), "not a number in [0, 1]"),
     (Decision(K("01.11", "01.11"), "reject", 1, weight=0.5), "a weight goes with"),
     (Decision(K("01.11", "01.11"), "comment", 1), "needs a comment"),
+    (Decision(K("01.11", "01.11"), "second_review", 1), "second_review needs a verdict"),
+    (Decision(K("01.11", "01.11"), "second_review", 1, verdict="maybe"), "second_review needs a verdict"),
+    (Decision(K("01.11", "01.11"), "confirm", 1, verdict="confirm"), "only goes with second_review"),
+    (Decision(K("01.11", "01.11"), "second_review", 1, verdict="confirm"), "is pending"),
+    (Decision(K("01.11", "01.11"), "second_review", 1, verdict="reject", weight=0.5), "a weight goes with"),
     (Decision(LinkKey("okved", "01.11", "nace2", "01.11"), "confirm", 1), "source_scheme 'okved'"),
     (Decision(K("01.11", "01.11"), "confirm", 1, origin=" "), "origin"),
 ])
@@ -529,36 +540,134 @@ def test_cli_review_commands(tmp_path, monkeypatch):
     assert r.exit_code == 0 and "accepted 1" in r.output
 
 
-def test_a_version_1_store_is_migrated_and_keeps_its_log(tmp_path):
-    """Schema v2 widened the log's action CHECK for 'reopen' by copying the log into a new
-    table: every event keeps its id, the triggers still refuse UPDATE/DELETE."""
-    import sqlite3
-    from crosswalk.review.migrations import _V1, SCHEMA_VERSION
+@pytest.mark.parametrize("start", [1, 2])
+def test_an_older_store_is_migrated_and_keeps_its_log(tmp_path, start):
+    """Schema v2 widened the log's action CHECK for 'reopen', v3 for 'second_review', each by
+    copying the log into a new table: every event keeps its id, the triggers still refuse
+    UPDATE/DELETE, and a verdict written the old way (a comment marker) still counts."""
+    from crosswalk.review.kappa import ReviewIndex
+    from crosswalk.review.migrations import _V1, _V2, SCHEMA_VERSION
     path = tmp_path / "old.sqlite"
     con = sqlite3.connect(path, isolation_level=None)
-    for stmt in _V1:
+    for stmt in _V1 + (_V2 if start == 2 else ()):
         con.execute(stmt)
-    con.execute("PRAGMA user_version = 1")
-    con.execute(
-        "INSERT INTO events (ts, reviewer, action, source_scheme, source_code, target_scheme, target_code,"
-        " payload, previous, origin) VALUES ('2026-01-01T00:00:00Z', 'anna', 'propose', 'okved2', '01.11',"
-        " 'nace2', '01.11', json(?), NULL, 'build')",
-        ('{"score": 0.9, "evidence": {}, "origin": "proposed", "flags": [], "source_title": "a",'
-         ' "target_title": "b"}',))
+    con.execute(f"PRAGMA user_version = {start}")
+    link = ("okved2", "01.11", "nace2", "01.11")
+    log = [("anna", "propose", {"score": 0.9, "evidence": {}, "origin": "proposed", "flags": [],
+                                "source_title": "a", "target_title": "b"}, None),
+           ("anna", "confirm", {"expected_version": 1}, {"status": "pending", "version": 1})]
+    if start == 2:   # an undo and a new decision, as the browser writes them in v2
+        log += [("anna", "reopen", {"expected_version": 2}, {"status": "confirmed", "version": 2}),
+                ("anna", "confirm", {"expected_version": 3}, {"status": "pending", "version": 3})]
+    n = len(log)
+    log.append(("boris", "comment", {"expected_version": n, "comment": '{"second_review": "reject"}'},
+                {"status": "confirmed", "version": n, "updated_by": "anna"}))
+    for who, action, payload, previous in log:
+        con.execute("INSERT INTO events (ts, reviewer, action, source_scheme, source_code, target_scheme,"
+                    " target_code, payload, previous, origin) VALUES ('2026-01-01T00:00:00Z', ?, ?, ?, ?, ?, ?,"
+                    " ?, ?, 'test')", (who, action, *link, json.dumps(payload),
+                                       None if previous is None else json.dumps(previous)))
     con.close()
     store = ReviewStore(path)
     store.rebuild_state()
-    assert store.pragma("user_version") == SCHEMA_VERSION == 2
-    key = LinkKey("okved2", "01.11", "nace2", "01.11")
-    assert store.get(key).status == "pending" and [e.id for e in store.events()] == [1]
-    store.decide([Decision(key, "confirm", store.get(key).version)], reviewer="boris")
-    res = store.decide([Decision(key, "reopen", store.get(key).version)], reviewer="boris")
+    assert store.pragma("user_version") == SCHEMA_VERSION == 3
+    key = LinkKey(*link)
+    assert [(e.id, e.action) for e in store.events()] == [(i, a) for i, (_, a, _, _) in enumerate(log, start=1)]
+    st = store.get(key)
+    assert (st.status, st.version, st.updated_by) == ("confirmed", len(log), "boris")
+    idx = ReviewIndex()
+    idx.feed(store.events())
+    r = idx.links[key]
+    assert (r.first, r.first_by, r.second, r.second_by) == ("confirm", "anna", "reject", "boris")
+    res = store.decide([Decision(key, "second_review", st.version, verdict="confirm")], reviewer="carla")
+    assert len(res.applied) == 1 and store.get(key) == st
+    idx.feed(store.events(idx.last_id))
+    assert (idx.links[key].second, idx.links[key].second_by) == ("confirm", "carla")
+    res = store.decide([Decision(key, "reopen", st.version)], reviewer="anna")
     assert len(res.applied) == 1 and store.get(key).status == "pending"
-    assert [e.action for e in store.events()] == ["propose", "confirm", "reopen"]
+    assert [e.action for e in store.events()][-2:] == ["second_review", "reopen"]
     raw = sqlite3.connect(path)
     for stmt in ("DELETE FROM events", "UPDATE events SET reviewer = 'x'"):
         with pytest.raises(sqlite3.DatabaseError, match="append-only"):
             raw.execute(stmt)
+    with pytest.raises(sqlite3.IntegrityError, match="CHECK"):
+        raw.execute("INSERT INTO events (ts, reviewer, action, payload, origin) VALUES ('t', 'x', 'bogus', '{}', 'x')")
+    raw.close()
+    store.close()
+
+
+def test_the_v2_migration_is_what_was_released():
+    """v2 and v3 are built by one function; v2 must stay what it was for stores not yet at v2."""
+    from crosswalk.review.migrations import _V1, _V2, _V3
+    assert _V2[1].count("'reopen'") == 1 and "second_review" not in _V2[1]
+    assert "'auto_accept',\n" + " " * 47 + "'reopen')" in _V2[1]
+    assert _V2[1].startswith("CREATE TABLE events_v2 (") and _V3[1].startswith("CREATE TABLE events_v3 (")
+    assert _V2[2:] == ("INSERT INTO events_v2 SELECT * FROM events", "DROP TABLE events",
+                       "ALTER TABLE events_v2 RENAME TO events", _V1[1], _V1[2], _V1[3], _V1[4], _V1[7])
+    assert _V2[1].replace("events_v2", "events_v3").replace("'reopen')", "'reopen',\n" + " " * 47
+                                                            + "'second_review')") == _V3[1]
+
+
+# -- second review ----------------------------------------------------------------------
+def test_a_second_review_is_logged_but_leaves_the_link_as_it_is(store, tmp_path):
+    from crosswalk.export import export
+    k = K("01.11", "01.11")
+    store.propose([proposal("01.11", "01.11")])
+    store.decide([Decision(k, "confirm", store.get(k).version, comment="ok")], reviewer="anna")
+    seen = store.get(k)                     # anna's tab and boris's blind tab both show this
+    last, checksum = store.snapshot()
+
+    def second(verdict, version, **kw):
+        return store.decide([Decision(k, "second_review", version, verdict=verdict, origin="browser:second",
+                                      **kw)], reviewer="boris")
+
+    assert len(second("reject", seen.version).applied) == 1
+    assert store.get(k) == seen and store.snapshot() == (last + 1, checksum)
+    ev = store.history(k)[-1]
+    assert (ev.action, ev.reviewer, ev.origin) == ("second_review", "boris", "browser:second")
+    assert ev.payload == {"expected_version": seen.version, "verdict": "reject"}
+    assert ev.previous["status"] == "confirmed" and ev.previous["updated_by"] == "anna"
+    # the same verdict again is unchanged; another verdict or a note is a new event
+    assert len(second("reject", seen.version).unchanged) == 1 and store.snapshot()[0] == last + 1
+    assert len(second("confirm", seen.version).applied) == 1
+    assert len(second("confirm", seen.version, comment="on reflection").applied) == 1
+    # anna's tab does not conflict: her version is still current
+    res = store.decide([Decision(k, "weight", seen.version, weight=1.0)], reviewer="anna")
+    assert len(res.applied) == 1
+    now = store.get(k)
+    assert len(second("confirm", seen.version, comment="on reflection").unchanged) == 1   # sent twice
+    res = second("reject", seen.version)                                          # stale: a conflict
+    assert len(res.conflicts) == 1 and "changed since you saw it" in res.conflicts[0].reason
+    assert len(second("confirm", now.version).applied) == 1                      # a later version
+    store.rebuild_state()
+    assert store.get(k) == now
+    # the export's reviewed_by is the one who decided, not the second reviewer
+    result = export(store, tmp_path / "export", formats=("csv",))
+    (csv_file,) = [p for p in result.files if p.suffix == ".csv"]
+    text = csv_file.read_text(encoding="utf-8-sig")
+    assert "anna" in text and "boris" not in text
+
+
+def test_a_second_review_needs_a_decided_link_and_another_reviewer(store):
+    a, p, auto = K("01.11", "01.11"), K("01.12", "01.12"), K("02.10", "02.10")
+    store.propose([proposal("01.11", "01.11"), proposal("01.12", "01.12"), proposal("02.10", "02.10", 0.95)])
+    store.decide([Decision(a, "confirm", store.get(a).version)], reviewer="anna")
+    store.decide([Decision(a, "comment", store.get(a).version, comment="see notes")], reviewer="boris")
+    store.set_policy("okved2", "nace2", 0.9, reviewer="lead")
+    store.apply_policy("okved2", "nace2")
+    res = store.decide([Decision(a, "second_review", store.get(a).version, verdict="confirm"),
+                        Decision(p, "second_review", store.get(p).version, verdict="confirm")], reviewer="anna")
+    assert [why for _, why in res.invalid] == [
+        f"anna made the current decision on {a} (confirm, event 4); a second review needs another reviewer",
+        f"{p} is pending: a second review needs a decided link"]
+    # boris's comment is not a decision: he may second-review; so may anyone after the policy
+    res = store.decide([Decision(a, "second_review", store.get(a).version, verdict="reject"),
+                        Decision(auto, "second_review", store.get(auto).version, verdict="confirm")],
+                       reviewer="boris")
+    assert len(res.applied) == 2
+    store.decide([Decision(a, "reopen", store.get(a).version)], reviewer="carla")
+    res = store.decide([Decision(a, "second_review", store.get(a).version, verdict="reject")], reviewer="boris")
+    assert "pending" in res.invalid[0][1]
 
 
 def test_decide_all_or_nothing_rolls_back_the_batch_on_a_conflict(tmp_path):

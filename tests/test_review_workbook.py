@@ -315,3 +315,17 @@ def test_cli_export_and_import(store, tmp_path):
     assert data["applied"] == 1 and [x["row"] for x in data["rejected"]] == [rows[("0210", "0210")]]
     r = runner.invoke(cli, ["review", "import", str(out), "--store", db, "--reviewer", "anna"])
     assert r.exit_code == 1 and f"row {rows[('0210', '0210')]}" in r.output and "nope" in r.output
+
+
+def test_second_reviews_before_and_after_the_export_do_not_disturb_the_import(store, tmp_path):
+    """A second review leaves the link's version: rows exported before or after one import cleanly."""
+    a, b = key("0110", "0110"), key("0210", "0210")
+    store.decide([Decision(a, "confirm", store.get(a).version), Decision(b, "confirm", store.get(b).version)],
+                 reviewer="anna")
+    store.decide([Decision(a, "second_review", store.get(a).version, verdict="reject")], reviewer="boris")
+    path = export_workbook(store, tmp_path / "review.xlsx")
+    store.decide([Decision(b, "second_review", store.get(b).version, verdict="confirm")], reviewer="boris")
+    edit(path, {("0110", "0110"): {"decision": "reject"}, ("0210", "0210"): {"decision": "comment", "comment": "ok"}})
+    rep = import_workbook(store, path, reviewer="anna")
+    assert (rep.applied, rep.rejected, rep.conflicts) == (2, [], []), rep.as_dict()
+    assert store.get(a).status == "rejected" and store.get(b).comment == "ok"

@@ -288,13 +288,26 @@ def test_blind_second_review_kappa_and_disagreements(served):
     assert status == 400 and "another reviewer" in res["error"]
     second = {("01.11", "01.11"): "confirm", ("10.11", "10.11"): "reject",
               ("47.11", "47.11"): "reject", ("62.01", "62.01"): "confirm"}
+    anna_tab = anna.link(K("62.01", "62.01"))["link"]     # anna has this link open meanwhile
+    with ReviewStore(path, create=False) as s:
+        before = {k: s.get(K(*k)) for k in first}
     for (s, t), b in second.items():
         v = boris.link(K(s, t), mode="second")["link"]["version"]
-        assert boris.decide(K(s, t), "second", v, verdict=b)[0] == 200
+        status, res = boris.decide(K(s, t), "second", v, verdict=b)
+        assert status == 200 and res["outcome"] == "applied"
+        assert res["links"] == [{"key": ["okved2", s, "nace2", t], "version": v}]   # blind: no status
     assert boris.queue(mode="second")["total"] == 0
-    with ReviewStore(path, create=False) as s:     # the status is untouched by the second review
-        assert {k: s.get(K(*k)).status for k in first} == {
-            k: "confirmed" if a == "confirm" else "rejected" for k, a in first.items()}
+    with ReviewStore(path, create=False) as s:     # the link is untouched by the second review
+        assert {k: s.get(K(*k)) for k in first} == before
+        ev = s.history(K("10.11", "10.11"))[-1]
+        assert (ev.action, ev.reviewer, ev.origin, ev.payload["verdict"]) == (
+            "second_review", "boris", "browser:second", "reject")
+    d = anna.link(K("10.11", "10.11"))
+    assert d["link"]["comment"] == "" and d["link"]["updated_by"] == "anna"
+    assert d["history"][-1]["action"] == "second_review" and d["history"][-1]["detail"] == {"verdict": "reject"}
+    # anna's open tab still holds the current version: no conflict
+    status, res = anna.decide(K("62.01", "62.01"), "confirm", anna_tab["version"], comment="sure")
+    assert status == 200 and res["outcome"] == "applied"
     # 3 agree of 4; anna 3 confirm/1 reject, boris 2/2: p_o = .75, p_e = .5, kappa = .5
     _, summary, _ = anna.call("/summary?lang=en")
     assert '<td class="kappa">0.500</td>' in summary
@@ -429,3 +442,31 @@ def test_undo_step_with_a_bad_before_is_a_400(served):
     k = [key.source_scheme, key.source_code, key.target_scheme, key.target_code]
     status, data = c.call("/api/undo", {"steps": [{"key": k, "version": v, "before": ["x"]}]})[:2]
     assert status == 400 and "before" in data["error"]
+
+
+def test_undo_after_a_second_review_withdraws_the_pair(served):
+    """An undo back to pending (reopen) withdraws the first verdict: the disagreement is gone,
+    and once the link is decided again it is back in the second-review queue."""
+    _, base = served
+    anna, boris = Client(base, "anna"), Client(base, "boris")
+    key = K("47.11", "47.11")
+    status, res = anna.decide(key, "confirm", anna.link(key)["link"]["version"])
+    assert status == 200
+    assert boris.decide(key, "second", boris.link(key, mode="second")["link"]["version"], verdict="reject")[0] == 200
+    assert keys(anna.queue(mode="settle")["items"]) == [("47.11", "47.11")]
+    assert anna.link(key)["second_review"]["open"] is True
+    # the undo steps still hold the current version (the second review did not move it)
+    status, undone = anna.call("/api/undo", {"steps": res["undo"]})[:2]
+    assert status == 200 and undone["outcome"] == "applied" and undone["links"][0]["status"] == "pending"
+    assert anna.queue(mode="settle")["total"] == 0 and "second_review" not in anna.link(key)
+    assert boris.queue(mode="second")["total"] == 0
+    assert anna.decide(key, "reject", anna.link(key)["link"]["version"])[0] == 200
+    assert keys(boris.queue(mode="second")["items"]) == [("47.11", "47.11")]
+    seen = boris.link(key, mode="second")["link"]["version"]
+    assert anna.decide(key, "confirm", anna.link(key)["link"]["version"])[0] == 200   # anna changes her mind
+    status, res = boris.decide(key, "second", seen, verdict="reject")   # a stale blind tab: a blind conflict
+    assert status == 409 and res["current"] is None and "anna" not in res["error"] and "confirm" not in res["error"]
+    assert boris.decide(key, "second", boris.link(key, mode="second")["link"]["version"], verdict="reject")[0] == 200
+    d = anna.link(key)
+    assert d["second_review"] == {"first": "confirm", "first_by": "anna", "second": "reject", "second_by": "boris",
+                                  "open": True}

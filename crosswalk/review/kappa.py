@@ -1,16 +1,27 @@
 """Blind second review and agreement between reviewers (Cohen's kappa).
 
-The review store keeps one status per link, and a second reviewer must not change it, so
-a blind second-review verdict is recorded as a ``comment`` decision whose text is the
-JSON ``{"second_review": "confirm"}`` (or ``"reject"``), made through
-:meth:`ReviewStore.decide` like any other decision (origin ``browser:second``). The
-event's ``previous`` state holds the status the first reviewer had set, so both verdicts
-come from one event and nothing outside the event log is needed.
+A blind second-review verdict is a ``second_review`` event (``Decision(key,
+"second_review", version, verdict="confirm" | "reject")``, origin ``browser:second``):
+the store checks it against the link's version but leaves the link's state alone, so the
+status, comment, ``updated_by`` (the export's ``reviewed_by``) and version stay the first
+reviewer's. The event's ``previous`` state holds the status the first reviewer had set,
+so both verdicts come from one event. The store refuses a second review of a pending link
+and one by the reviewer of the link's current decision.
 
-A disagreement is settled by a normal confirm/reject decision whose comment is
-``{"settled": "confirm"}`` (the comment makes an event even when the status stays).
-A link's disagreement is open while no status-changing event follows its latest second
-review.
+Stores written before the ``second_review`` action (schema version 2 and older) hold
+verdicts as ``comment`` events whose text is the JSON ``{"second_review": "confirm"}``;
+those still count, read the same way (see :func:`second_verdict`).
+
+A disagreement is open while no status-setting event follows its latest second review.
+It is settled by a normal confirm/reject decision, by anyone (the first reviewer too),
+whose comment is ``{"settled": "confirm"}``: the comment makes an event even when the
+status stays, and names the decision as a settlement in the link's history. Kappa keeps
+the original pair of verdicts.
+
+A ``reopen`` (the browser's undo back to pending) withdraws the first verdict: the link
+has no first decision until it is decided again, so its pair no longer counts and it goes
+back to the second-review queue once decided anew (a second review made against the
+withdrawn verdict compared it with something that no longer stands).
 """
 from __future__ import annotations
 
@@ -19,14 +30,11 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Hashable, Iterable, Optional
 
-from .store import Decision, Event, LinkKey
+from .store import STATUS_ACTIONS, VERDICTS, Decision, Event, LinkKey
 
-VERDICTS = ("confirm", "reject")
 SECOND = "second_review"
 SETTLED = "settled"
 _STATUS_VERDICT = {"confirmed": "confirm", "rejected": "reject"}
-# events that set a link's status (a retarget sets both of its links')
-STATUS_ACTIONS = ("confirm", "reject", "retarget", "add", "auto_accept")
 
 
 def cohen_kappa(pairs: Iterable[tuple[Hashable, Hashable]]) -> Optional[float]:
@@ -63,7 +71,20 @@ def marker(text: str) -> Optional[dict]:
 def second_review_decision(key: LinkKey, verdict: str, version: int, origin: str = "browser:second") -> Decision:
     if verdict not in VERDICTS:
         raise ValueError(f"second-review verdict {verdict!r} is not one of {', '.join(VERDICTS)}")
-    return Decision(key, "comment", version, comment=json.dumps({SECOND: verdict}), origin=origin)
+    return Decision(key, "second_review", version, verdict=verdict, origin=origin)
+
+
+def second_verdict(e: Event) -> Optional[str]:
+    """The verdict of a second-review event (a ``second_review`` event, or a ``comment``
+    event holding the marker of stores written before that action), else None."""
+    if e.action == SECOND:
+        v = e.payload.get("verdict")
+        return v if v in VERDICTS else None
+    if e.action == "comment":
+        m = marker(e.payload.get("comment", ""))
+        if m and m.get(SECOND) in VERDICTS:
+            return m[SECOND]
+    return None
 
 
 def settle_comment(verdict: str) -> str:
@@ -103,15 +124,17 @@ class ReviewIndex:
             self.last_id = max(self.last_id, e.id)
             if e.key is None:
                 continue
-            if e.action in STATUS_ACTIONS:
+            if e.action == "reopen":       # the first verdict is withdrawn (see the module notes)
+                self.links.pop(e.key, None)
+            elif e.action in STATUS_ACTIONS:
                 r = self.links.setdefault(e.key, LinkReview())
                 r.decided_by, r.decided_at = e.reviewer, e.id
-            elif e.action == "comment":
-                m = marker(e.payload.get("comment", ""))
+            else:
+                verdict = second_verdict(e)
                 first = _STATUS_VERDICT.get((e.previous or {}).get("status", ""))
-                if m and m.get(SECOND) in VERDICTS and first:
+                if verdict and first:
                     r = self.links.setdefault(e.key, LinkReview())
-                    r.second_by, r.second_at, r.second = e.reviewer, e.id, m[SECOND]
+                    r.second_by, r.second_at, r.second = e.reviewer, e.id, verdict
                     r.first, r.first_by = first, r.decided_by or (e.previous or {}).get("updated_by", "")
 
     def agreement(self) -> dict[tuple[str, str], dict]:
@@ -136,4 +159,4 @@ class ReviewIndex:
 
 
 __all__ = ["LinkReview", "ReviewIndex", "SECOND", "SETTLED", "STATUS_ACTIONS", "VERDICTS", "cohen_kappa",
-           "marker", "second_review_decision", "settle_comment"]
+           "marker", "second_review_decision", "second_verdict", "settle_comment"]

@@ -54,24 +54,36 @@ _V1 = (
            AND p.source_scheme = e.source_scheme AND p.target_scheme = e.target_scheme)""",
 )
 
-# v2: the action 'reopen' (a link back to pending — the browser's undo). SQLite cannot
-# change a CHECK constraint in place, so the log is copied into a new table with the
-# wider CHECK, row for row and id for id; the view and the append-only triggers are
-# recreated. (Foreign keys are off during migrations: see migrate().)
-_V2 = (
-    "DROP VIEW policies",
-    _V1[0].replace("CREATE TABLE events (", "CREATE TABLE events_v2 (").replace(
-        "'weight', 'comment', 'policy', 'auto_accept')", "'weight', 'comment', 'policy', 'auto_accept',\n"
-        "                                               'reopen')"),
-    "INSERT INTO events_v2 SELECT * FROM events",
-    "DROP TABLE events",
-    "ALTER TABLE events_v2 RENAME TO events",
-    _V1[1], _V1[2], _V1[3], _V1[4], _V1[7],
-)
+_V1_ACTIONS_END = "'weight', 'comment', 'policy', 'auto_accept')"
+
+
+def _widen_actions(table: str, added: tuple[str, ...]) -> tuple[str, ...]:
+    """The statements that let the log hold the v1 actions plus ``added``. SQLite cannot
+    change a CHECK constraint in place, so the log is copied into a new table (``table``)
+    with the wider CHECK, row for row and id for id; the indexes, the append-only triggers
+    and the view are recreated. (Foreign keys are off during migrations: see migrate().)"""
+    if _V1[0].count(_V1_ACTIONS_END) != 1:
+        raise RuntimeError("the v1 events table no longer ends its action list as expected")
+    wider = _V1_ACTIONS_END[:-1] + "".join(f",\n{' ' * 47}'{a}'" for a in added) + ")"
+    return (
+        "DROP VIEW policies",
+        _V1[0].replace("CREATE TABLE events (", f"CREATE TABLE {table} (").replace(_V1_ACTIONS_END, wider),
+        f"INSERT INTO {table} SELECT * FROM events",
+        "DROP TABLE events",
+        f"ALTER TABLE {table} RENAME TO events",
+        _V1[1], _V1[2], _V1[3], _V1[4], _V1[7],
+    )
+
+
+# v2: the action 'reopen' (a link back to pending — the browser's undo).
+_V2 = _widen_actions("events_v2", ("reopen",))
+# v3: the action 'second_review' (a blind second reviewer's verdict, beside the link's state).
+_V3 = _widen_actions("events_v3", ("reopen", "second_review"))
 
 MIGRATIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("events, link_state, policies", _V1),
     ("action 'reopen'", _V2),
+    ("action 'second_review'", _V3),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -11,6 +11,12 @@ it; a decision carries the version its reviewer saw, and one made against a stal
 version is returned as a :class:`Conflict`, never applied. Writes run in
 ``BEGIN IMMEDIATE`` transactions (one writer at a time, waiting up to the busy timeout),
 in WAL mode with ``synchronous=FULL`` so a committed decision survives a crash.
+
+A ``second_review`` event is a blind second reviewer's verdict (``confirm``/``reject``) on a
+decided link: it is checked against the link's version like any decision, but it changes
+nothing in the link's state (not the status, comment, reviewer, time or version), so the
+first reviewer's open page never conflicts with it. The event's ``previous`` holds the state
+(and so the first decision) it was compared with; :mod:`crosswalk.review.kappa` reads it.
 """
 from __future__ import annotations
 
@@ -33,9 +39,13 @@ from ..model import ORIGINS, SCHEMES, code_sort_key
 from .migrations import SCHEMA_VERSION, migrate
 
 ACTIONS = ("propose", "confirm", "reject", "retarget", "add", "weight", "comment", "policy", "auto_accept",
-           "reopen")
+           "reopen", "second_review")
 STATUSES = ("pending", "confirmed", "rejected")
-DECISION_ACTIONS = ("confirm", "reject", "retarget", "add", "weight", "comment", "reopen")
+DECISION_ACTIONS = ("confirm", "reject", "retarget", "add", "weight", "comment", "reopen", "second_review")
+VERDICTS = ("confirm", "reject")      # of a second review
+# the events that set a link's status (a retarget sets both of its links'); the reviewer of
+# the latest one made the link's current decision
+STATUS_ACTIONS = ("confirm", "reject", "retarget", "add", "auto_accept", "reopen")
 _WEIGHT_ACTIONS = ("confirm", "add", "retarget", "weight")  # a weight only makes sense on a kept link
 
 # File systems without the shared memory WAL relies on (locks are unreliable too).
@@ -84,12 +94,13 @@ class LinkState:
 @dataclass(frozen=True)
 class Decision:
     key: LinkKey
-    action: str                        # confirm | reject | retarget | add | weight | comment
+    action: str                        # one of DECISION_ACTIONS
     expected_version: Optional[int]    # the version the reviewer saw; None only to add a new link
     new_target: Optional[str] = None   # retarget: the target code chosen instead
     weight: Optional[float] = None     # weight (also allowed with confirm, add, retarget)
-    comment: Optional[str] = None
+    comment: Optional[str] = None      # (second_review: a note kept in the event, not on the link)
     origin: str = "cli"
+    verdict: Optional[str] = None      # second_review only: confirm | reject
 
 
 @dataclass(frozen=True)
@@ -168,6 +179,10 @@ def reduce_event(state: Optional[dict], action: str, payload: dict, *, version: 
         s["status"] = "rejected"
         s["flags"] = [f for f in s["flags"] if not f.startswith("replaced_by:")] \
             + [f"replaced_by:{payload['new_target']}"]
+    elif action == "second_review":   # a verdict beside the link's state, which it leaves as it is
+        if s is None:
+            raise StoreError("a second review needs an existing link")
+        return s
     elif action not in ("weight", "comment"):
         raise StoreError(f"event action {action!r} does not change a link")
     if "weight" in payload and action != "propose":
@@ -282,6 +297,10 @@ def _decision_problem(d: Decision) -> Optional[str]:
         return f"comment must be text, not {d.comment!r}"
     if d.action == "comment" and d.comment is None:
         return "comment needs a comment"
+    if d.action == "second_review" and d.verdict not in VERDICTS:
+        return f"second_review needs a verdict, {' or '.join(VERDICTS)}, not {d.verdict!r}"
+    if d.action != "second_review" and d.verdict is not None:
+        return f"a verdict only goes with second_review, not {d.action}"
     if not isinstance(d.origin, str) or not d.origin.strip():
         return "origin must name where the decision came from (browser, workbook:<file>:<row>, cli)"
     return None
@@ -611,6 +630,8 @@ class ReviewStore:
                     con, "source", key.source_scheme, key.source_code),
                     target_title=self._title(con, "target", key.target_scheme, d.new_target))
             steps = [(key, "retarget", old_payload, cur), (new_key, "retarget", new_payload, new_cur)]
+        elif d.action == "second_review":
+            return self._second_review(con, d, cur, reviewer, ts)
         else:
             steps = [(key, d.action, payload, cur)]
         effects = [reduce_event(c, a, p, version=0, reviewer=reviewer, ts=ts) for _, a, p, c in steps]
@@ -625,6 +646,33 @@ class ReviewStore:
         for (k, a, p, c), changed in zip(steps, changes):
             if changed:
                 self._record(con, k, a, p, c, ts=ts, reviewer=reviewer, origin=d.origin)
+        return "applied"
+
+    def _second_review(self, con, d: Decision, cur: dict, reviewer: str, ts: str):
+        """A second-review event: checked like a decision, recorded beside the state."""
+        key = d.key
+        payload: dict[str, Any] = {"expected_version": d.expected_version, "verdict": d.verdict}
+        if d.comment is not None:
+            payload["comment"] = d.comment
+        # the same verdict (and note) by the same reviewer on the same version again changes nothing
+        last = con.execute(f"SELECT payload FROM events WHERE {_KEY_WHERE} AND action = 'second_review'"
+                           " AND reviewer = ? ORDER BY id DESC LIMIT 1", (*_key_tuple(key), reviewer)).fetchone()
+        if last is not None and json.loads(last[0]) == payload:
+            return "unchanged"
+        if d.expected_version != cur["version"]:
+            now = f"version {cur['version']}: {cur['status']} by {cur['updated_by']} at {cur['updated_at']}"
+            return Conflict(d, _to_link_state(key, cur),
+                            f"link changed since you saw it (version {d.expected_version}, now {now})")
+        if cur["status"] == "pending":
+            return f"{key} is pending: a second review needs a decided link"
+        row = con.execute(f"SELECT reviewer, id, action FROM events WHERE {_KEY_WHERE} AND action IN"
+                          f" ({', '.join('?' * len(STATUS_ACTIONS))}) ORDER BY id DESC LIMIT 1",
+                          (*_key_tuple(key), *STATUS_ACTIONS)).fetchone()
+        if row is not None and row[0] == reviewer:
+            return (f"{reviewer} made the current decision on {key} ({row[2]}, event {row[1]});"
+                    " a second review needs another reviewer")
+        self._event(con, ts=ts, reviewer=reviewer, action="second_review", key=key, payload=payload,
+                    previous=cur, origin=d.origin)
         return "applied"
 
     # -- reading -------------------------------------------------------------------
@@ -801,5 +849,5 @@ def propose_build_output(store: ReviewStore, path: str | Path, *, top: Optional[
 
 
 __all__ = ["ACTIONS", "Conflict", "DECISION_ACTIONS", "Decision", "DecisionResult", "Event", "LinkKey",
-           "LinkState", "NETWORK_FS", "ReviewStore", "STATUSES", "SCHEMA_VERSION", "StoreError",
-           "propose_build_output", "reduce_event"]
+           "LinkState", "NETWORK_FS", "ReviewStore", "STATUSES", "STATUS_ACTIONS", "SCHEMA_VERSION",
+           "StoreError", "VERDICTS", "propose_build_output", "reduce_event"]

@@ -545,7 +545,9 @@ class _Importer:
         except StoreError:
             raise _Reject("unknown_link", "link", _key_text(key), "this link is not in the store") from None
         history = self.store.history(key)
-        exported = max((e.id for e in history if e.id <= self.snap), default=None)
+        # the link's version then: its last event up to the snapshot (a second review leaves it)
+        exported = max((e.id for e in history if e.id <= self.snap and e.action != "second_review"),
+                       default=None)
         if exported != version:
             raise _Reject("key_edited", "version", version, "the hidden version cell is edited: the link"
                           f" was at version {exported} when exported")

@@ -186,7 +186,13 @@ def test_review_in_the_browser(app):
             assert page.inner_text("#queue-count") == "(8)"
             assert page.is_hidden("#link-status") and page.is_hidden("#history-box")
             assert "anna" not in page.inner_text("#card")
+            with ReviewStore(path, create=False) as s:
+                before = {ln.key: ln for ln in s.links()}
             decide_all(page, BORIS)
+            with ReviewStore(path, create=False) as s:   # verdicts beside the links, which stay anna's
+                assert {ln.key: ln for ln in s.links()} == before
+                seconds = [e for e in s.events() if e.action == "second_review"]
+                assert len(seconds) == len(BORIS) and {e.reviewer for e in seconds} == {"boris"}
 
             # kappa on the summary page: anna C5/R3, boris C5/R3, 6 of 8 agree
             # p_o = .75, p_e = (25 + 9) / 64, kappa = (.75 - .53125) / .46875 = .467

@@ -193,8 +193,8 @@ class Model:
                                weight=s.weight, origin=s.origin)
             out["history"] = [{"id": e.id, "ts": e.ts, "reviewer": e.reviewer, "action": e.action,
                                "origin": e.origin,
-                               "detail": {k: v for k, v in sorted(e.payload.items())
-                                          if k in ("comment", "weight", "new_target", "replaces", "score")}}
+                               "detail": {k: v for k, v in sorted(e.payload.items()) if k in (
+                                   "comment", "weight", "new_target", "replaces", "score", "verdict")}}
                               for e in store.history(key)]
             r = self.index.links.get(key)
             if r is not None and r.second:
@@ -215,11 +215,7 @@ class Model:
         elif action == "retarget":
             decisions = [Decision(key, "retarget", version, new_target=body.get("new_target"), comment=comment,
                                   origin="browser")]
-        elif action == "second":
-            r = self.index.links.get(key)
-            if r is not None and r.decided_by == reviewer:
-                raise WebError(400, f"{reviewer} made the first decision on {key}; a second review needs"
-                                    " another reviewer")
+        elif action == "second":   # the store refuses a second review by the link's decider
             try:
                 decisions = [second_review_decision(key, body.get("verdict"), version)]
             except ValueError as exc:
@@ -235,7 +231,17 @@ class Model:
         if action == "retarget" and isinstance(body.get("new_target"), str):
             touched.append(LinkKey(key.source_scheme, key.source_code, key.target_scheme, body["new_target"]))
         before = {k: self.by_key[k].status if k in self.by_key else None for k in touched}
-        res = self._apply(store, decisions, reviewer)
+        if action == "second":     # blind: neither the answer nor a conflict shows the first decision
+            try:
+                res = self._apply(store, decisions, reviewer)
+            except WebError as exc:
+                if exc.status == 409:
+                    raise WebError(409, f"{key}: the link changed since you saw it; it is shown again",
+                                   current=None) from None
+                raise
+            res["links"] = [{"key": ln["key"], "version": ln["version"]} for ln in res["links"]]
+        else:
+            res = self._apply(store, decisions, reviewer)
         if res["outcome"] == "applied" and action in ("confirm", "reject", "retarget"):
             res["undo"] = [{"key": key_list(k), "before": before[k], "version": store.get(k).version}
                            for k in touched]
