@@ -260,3 +260,14 @@ def test_duckdb_names_the_cells_that_are_not_numbers_by_row(tmp_path):
     w = Weights("okz2014", "isco08", OCC, "user")
     with pytest.raises(CrosswalkError, match="row 4"):
         convert_frame(str(bad), {"occ": w}, value_columns=["employed"], engine="duckdb")
+
+
+def test_spark_names_values_that_are_not_numbers(spark, tmp_path):
+    """Spark would read 'many' as null and drop it from both totals silently: refused, named."""
+    from crosswalk.engines import spark_engine
+    bad = tmp_path / "bad.csv"
+    bad.write_text("occ;employed\n0110;1\n0210;1 234,5\n0210;many\n2211;\n", encoding="utf-8")
+    for call in (lambda: spark_engine.totals(bad, ["employed"], session=spark),
+                 lambda: spark_engine.run(bad, {"occ": OCC}, ["employed"], ["occ"], session=spark)):
+        with pytest.raises(CrosswalkError, match=r"column 'employed': 1 value\(s\) that are not numbers, e.g. 'many'"):
+            call()

@@ -152,6 +152,24 @@ def _value(F, name: str, text: bool):
     return F.when(cleaned == "", F.lit(None)).otherwise(cleaned).cast("double")
 
 
+def _check_numbers(F, frame, text: set, path) -> None:
+    """Values that are text but not numbers would turn into nulls: refuse them, naming
+    them, as the other engines do (Spark keeps no source row numbers: values and counts)."""
+    bad = []
+    for v in sorted(text):
+        name = "`" + v.replace("`", "``") + "`"
+        cleaned = f"regexp_replace(regexp_replace(trim({name}), '[ \u00a0]', ''), ',', '.')"
+        # try_cast: under ANSI mode (Spark 4) a plain cast throws at the first bad value
+        wrong = frame.where(F.expr(f"{cleaned} != '' AND try_cast({cleaned} AS DOUBLE) IS NULL"))
+        rows = wrong.groupBy(F.col(v)).count().orderBy(F.col("count").desc(), F.col(v)).limit(5).collect()
+        if rows:
+            total = wrong.count()
+            bad.append(f"column {v!r}: {total} value(s) that are not numbers, e.g. "
+                       + ", ".join(f"{r[v]!r} ({r['count']}×)" for r in rows))
+    if bad:
+        raise CrosswalkError(f"{path}: " + "; ".join(bad))
+
+
 def _options(options: dict) -> None:
     unknown = sorted(set(options) - set(OPTIONS))
     if unknown:
@@ -178,6 +196,7 @@ def totals(data, value_columns, **options) -> dict[str, float]:
     spark, own = _session(options)
     try:
         frame, text = _read(spark, data, [], values, options)
+        _check_numbers(F, frame, text, data)
         row = frame.agg(*[F.coalesce(F.sum(_value(F, v, v in text)), F.lit(0.0)).alias(f"s{j}")
                           for j, v in enumerate(values)]).collect()[0]
     finally:
@@ -198,6 +217,7 @@ def run(data, weights_by_column: dict, value_columns, code_columns, *,
     try:
         note("start", 1.0)
         frame, text = _read(spark, data, codes, values, options)
+        _check_numbers(F, frame, text, data)
         # a missing code is the code '' (as in the pandas engine): unmatched, never dropped
         keyed = frame.select(*[F.coalesce(F.col(c).cast("string"), F.lit("")).alias(f"k{i}")
                                for i, c in enumerate(codes)],
