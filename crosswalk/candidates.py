@@ -27,7 +27,7 @@ import json
 import os
 import re
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
@@ -90,8 +90,13 @@ class CandidateSet:
     target_titles: dict[str, str] = field(default_factory=dict)
     source_edition: str = ""
     target_edition: str = ""
+    # the caller vouches the candidates are already in this order (the matcher sorts them
+    # with integer keys): the sort below would only recompute its keys
+    presorted: InitVar[bool] = False
 
-    def __post_init__(self):
+    def __post_init__(self, presorted: bool):
+        if presorted:
+            return
         # the same order as _cand_key, with each code's sort key computed once (a matcher run
         # makes tens of thousands of candidates over a few thousand codes)
         cands = self.candidates

@@ -210,3 +210,60 @@ def test_blocked_fuzzy_signal_equals_a_slow_loop(src_titles, tgt_titles):
             slow = fuzz.token_sort_ratio(" ".join(ta), " ".join(tb)) / 100 if shared else 0.0
             assert fast[i, j] == pytest.approx(slow, abs=1e-5)
             assert fast[i, j] in (0.0, pytest.approx(full[i, j], abs=1e-6))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(0, 6), st.integers(1, 60), st.integers(1, 8),
+       st.sampled_from([0.0, 0.25, 0.5, 0.6]), st.randoms(use_true_random=False))
+def test_top_k_rounded_equals_top_k_of_the_rounded_matrix(n_rows, n_cols, limit, cutoff, rnd):
+    from crosswalk.match import top_k_ranks, top_k_rounded
+    # few distinct values, nudged around the 6th decimal: rounding makes and breaks ties
+    base = [0.0, 0.25, 0.5, 0.6, 0.75, 1.0]
+    nudge = [0.0, 0.0, 4e-7, -4e-7, 6e-7, -6e-7, 1.5e-6, -1.5e-6]
+    scores = np.array([[min(max(rnd.choice(base) + rnd.choice(nudge), 0.0), 1.0) for _ in range(n_cols)]
+                       for _ in range(n_rows)], dtype=np.float32).reshape(n_rows, n_cols)
+    rounded = np.round(scores.astype(np.float64), 6)
+    r, c, rank = top_k_ranks(rounded, limit, cutoff)
+    r2, c2, rank2, vals = top_k_rounded(scores, limit, cutoff)
+    assert r2.tolist() == r.tolist() and c2.tolist() == c.tolist() and rank2.tolist() == rank.tolist()
+    assert vals.tolist() == rounded[r, c].tolist()
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(st.sampled_from("ab  cд\t\u00a0\u2003-1"), max_size=12),
+       st.text(st.sampled_from("ab  cд\t\u00a0\u2003-1"), max_size=12))
+def test_sorted_keys_give_token_sort_ratio(a, b):
+    from rapidfuzz import fuzz
+
+    from crosswalk.match.text import _sorted_key
+    sa, sb = _sorted_key(a), _sorted_key(b)
+    if sa is not None and sb is not None:         # else the signal keeps token_sort_ratio
+        assert fuzz.ratio(sa, sb) == fuzz.token_sort_ratio(a, b)
+    assert (sa is None) == any(ch.isspace() and ch != " " for ch in a)
+
+
+def test_weighted_mean_adds_as_sum_does():
+    from crosswalk.match import _weighted_mean
+    rng = np.random.default_rng(3)
+    mats = {n: rng.random((5, 7)).astype(np.float32) for n in ("a", "b", "c")}
+    w = {"a": 4.0, "b": 0.25, "c": 1}
+    slow = sum(w[n] * m for n, m in mats.items()) / sum(w.values())
+    fast = _weighted_mean(dict(mats), w)
+    assert fast.dtype == slow.dtype and fast.tobytes() == slow.tobytes()
+    mats["c"] = mats["c"].astype(np.float64)          # a float64 signal widens the sum, as before
+    slow = sum(w[n] * m for n, m in mats.items()) / sum(w.values())
+    fast = _weighted_mean(dict(mats), w)
+    assert fast.dtype == slow.dtype == np.float64 and fast.tobytes() == slow.tobytes()
+
+
+def test_candidates_come_in_candidate_set_order(okved_nace):
+    from crosswalk.candidates import CandidateSet
+    rnd = random.Random(5)
+    okved, nace = okved_nace
+    items = list(okved)
+    rnd.shuffle(items)
+    for src in (okved, Classification("okved2", items, edition=okved.edition)):
+        cset = match(src, nace, chunk=7)       # several levels and chunks: the engine reorders
+        cands = list(cset.candidates)
+        rnd.shuffle(cands)
+        assert CandidateSet(cset.source_scheme, cset.target_scheme, cands).candidates == cset.candidates
