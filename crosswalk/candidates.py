@@ -20,13 +20,10 @@ fits no scheme and is refused.
 """
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
 import json
-import os
 import re
-import tempfile
 from dataclasses import InitVar, dataclass, field
 from pathlib import Path
 from typing import Any, Optional
@@ -34,14 +31,13 @@ from typing import Any, Optional
 from .codes import FORMAT_HELP, cell_code
 from .errors import CrosswalkError, LoadError, Report
 from .io import decode
+from .io.atomic import atomic_write  # noqa: F401  (re-exported: writers import it from here)
 from .model import SCHEMES, Candidate, code_sort_key
 
 CSV_COLUMNS = ("source_scheme", "source_code", "source_title", "target_scheme", "target_code",
                "target_title", "rank", "score", "evidence")
 
 _RISKY = re.compile(r"'*[=+\-@\x00-\x1f]")
-_UMASK = os.umask(0)
-os.umask(_UMASK)
 
 
 def sheet_safe(text: str) -> str:
@@ -53,25 +49,6 @@ def sheet_safe(text: str) -> str:
 def sheet_unsafe(text: str) -> str:
     """Undo :func:`sheet_safe`."""
     return text[1:] if text.startswith("'") and _RISKY.match(text) else text
-
-
-def atomic_write(path: str | Path, data: bytes) -> Path:
-    """Write ``data`` to a temporary file in the same folder, then rename it over
-    ``path``: readers see the old file or the new one, never half of one."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the usual permissions
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    return path
 
 
 def _cand_key(c: Candidate) -> tuple:

@@ -5,14 +5,12 @@ never half of one).
 """
 from __future__ import annotations
 
-import contextlib
-import os
 import re
-import tempfile
 from pathlib import Path, PurePath
 from typing import Any
 
-from .candidates import atomic_write, sheet_safe, sheet_unsafe
+from .candidates import sheet_safe, sheet_unsafe
+from .io.atomic import atomic_replace, atomic_write
 from .errors import CrosswalkError
 
 # XML 1.0 allows \t \n \r and everything from U+0020 except surrogates, U+FFFE and U+FFFF
@@ -21,8 +19,6 @@ _SHEET_BAD = re.compile(r"[\[\]:*?/\\\x00-\x1f\ud800-\udfff\ufffe\uffff]")
 SHEET_MAX = 31                      # Excel's limit on a sheet name
 _RESERVED_SHEETS = {"history"}      # Excel keeps this name for itself
 
-_UMASK = os.umask(0)
-os.umask(_UMASK)
 
 
 def cell_text(value: Any) -> str:
@@ -90,42 +86,15 @@ def safe_path(base: str | Path, name: str | PurePath) -> Path:
     return root / rel
 
 
-def _fsync_dir(folder: Path) -> None:
-    """Make a rename durable; a no-op where folders cannot be opened (Windows)."""
-    with contextlib.suppress(OSError):
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
 def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
     """Write ``data`` atomically (temporary file in the same folder, fsync, rename)."""
-    path = atomic_write(path, data)
-    _fsync_dir(path.parent)
-    return path
+    return atomic_write(path, data)
 
 
 def atomic_save_workbook(wb, path: str | Path) -> Path:
-    """Save an openpyxl workbook atomically: to a temporary file in the same folder, fsync,
-    then ``os.replace`` over ``path``. If the save fails midway the old file is untouched
-    and the temporary file is removed."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        wb.save(tmp)
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o666 & ~_UMASK)   # mkstemp makes 0600; give the usual permissions
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    _fsync_dir(path.parent)
-    return path
+    """Save an openpyxl workbook atomically: if the save fails midway the old file is
+    untouched and the temporary file is removed."""
+    return atomic_replace(path, wb.save)
 
 
 __all__ = ["SHEET_MAX", "atomic_save_workbook", "atomic_write_bytes", "cell_text", "cell_untext",

@@ -7,21 +7,14 @@ bundled excerpts, or the full reference tables), so users start from a working f
 """
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import tempfile
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Optional
 
 from .errors import CrosswalkError, UnknownSchemeError
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+from .io.atomic import atomic_write
 
 
 @dataclass
@@ -156,26 +149,12 @@ class BuildConfig:
         if path.exists() and not overwrite:
             raise CrosswalkError(f"{path} exists; not overwritten (pass overwrite=True / --force)")
         text = json.dumps(self.to_dict(relative_to=path.parent), indent=2, ensure_ascii=False) + "\n"
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(text.encode("utf-8"))
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.chmod(tmp, 0o666 & ~_umask())
-            if overwrite:
-                os.replace(tmp, path)
-            else:
-                try:
-                    os.link(tmp, path)        # fails if another process created it meanwhile
-                except FileExistsError:
-                    raise CrosswalkError(f"{path} exists; not overwritten (pass overwrite=True"
-                                         " / --force)") from None
+            atomic_write(path, text.encode("utf-8"), overwrite=overwrite)
+        except FileExistsError:     # another process created it meanwhile
+            raise CrosswalkError(f"{path} exists; not overwritten (pass overwrite=True / --force)") from None
         except OSError as exc:
             raise CrosswalkError(f"{path}: cannot write the configuration: {exc.strerror or exc}") from None
-        finally:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
         return path
 
     @classmethod
