@@ -26,7 +26,18 @@ def _format_option(f):
                         show_default=True, help="json prints one object other tools can read.")(f)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Cli(click.Group):
+    """Library errors (CrosswalkError) become click errors for every command and
+    subcommand in one place: a clear message and exit status 1, never a traceback."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except CrosswalkError as exc:
+            raise click.ClickException(str(exc)) from None
+
+
+@click.group(cls=_Cli, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="crosswalk")
 def cli():
     """Build, review and apply correspondence tables between statistical classifications
@@ -101,10 +112,7 @@ _limit_option = click.option("--max-problems", type=int, default=30, show_defaul
 @_limit_option
 def inspect(file, scheme, fmt, sample, min_severity, max_problems):
     """Show what FILE holds: scheme, edition, counts per level, a sample and the problems."""
-    try:
-        info = api.inspect(file, scheme, sample=sample)
-    except CrosswalkError as exc:
-        raise click.ClickException(str(exc)) from None
+    info = api.inspect(file, scheme, sample=sample)
     if fmt == "json":
         click.echo(json.dumps(info, ensure_ascii=False, indent=2))
         return
@@ -180,14 +188,11 @@ def match_cmd(source, target, source_scheme, target_scheme, context, confirmed, 
     """Propose, for every item of SOURCE, ranked candidate items of TARGET with a score in
     [0, 1] and the evidence (which signals fired and how strongly)."""
     from .candidates import write_candidates
-    try:
-        with _progress("matching") as progress:
-            cset = api.match_files(source, target, source_scheme=source_scheme,
-                                   target_scheme=target_scheme, context=context, confirmed=confirmed,
-                                   embeddings=embeddings, limit=limit, score_cutoff=score_cutoff,
-                                   workers=workers, output=output, progress=progress)
-    except CrosswalkError as exc:
-        raise click.ClickException(str(exc)) from None
+    with _progress("matching") as progress:
+        cset = api.match_files(source, target, source_scheme=source_scheme,
+                               target_scheme=target_scheme, context=context, confirmed=confirmed,
+                               embeddings=embeddings, limit=limit, score_cutoff=score_cutoff,
+                               workers=workers, output=output, progress=progress)
     if output is None:
         import tempfile
         with tempfile.TemporaryDirectory() as tmp:
@@ -263,15 +268,12 @@ def evaluate_cmd(predicted, gold, reverse, all_rows, ks, min_score, misses_path,
     """
     from .candidates import read_candidates
     from .evaluate import evaluate, load_gold
-    try:
-        cset = read_candidates(predicted)
-        g = load_gold(gold, source_scheme=cset.source_scheme, target_scheme=cset.target_scheme,
-                      reverse=reverse, agreed_only=not all_rows)
-        result = evaluate(cset, g, ks=ks, min_score=min_score)
-        if misses_path:
-            result.write_misses(misses_path)
-    except CrosswalkError as exc:
-        raise click.ClickException(str(exc)) from None
+    cset = read_candidates(predicted)
+    g = load_gold(gold, source_scheme=cset.source_scheme, target_scheme=cset.target_scheme,
+                  reverse=reverse, agreed_only=not all_rows)
+    result = evaluate(cset, g, ks=ks, min_score=min_score)
+    if misses_path:
+        result.write_misses(misses_path)
     if fmt == "json":
         click.echo(json.dumps(result.as_dict(), ensure_ascii=False, indent=2))
         return
@@ -303,19 +305,16 @@ def build_cmd(config_path, data, output, embeddings, write_config, force):
     """Load classifiers, match the configured pairs, compose crosswalks through pivot
     classifications, and write candidates, crosswalks and a summary to one folder."""
     from .settings import BuildConfig
-    try:
-        cfg = BuildConfig.load(config_path) if config_path else BuildConfig.discover(data)
-        if output:
-            cfg.output = output
-        if embeddings is not None:
-            cfg.embeddings = embeddings
-        if write_config:
-            click.echo(f"configuration written to {cfg.save(write_config, overwrite=force)}")
-            return
-        with _stage_progress() as progress:
-            result = api.build(cfg, progress=progress)
-    except CrosswalkError as exc:
-        raise click.ClickException(str(exc)) from None
+    cfg = BuildConfig.load(config_path) if config_path else BuildConfig.discover(data)
+    if output:
+        cfg.output = output
+    if embeddings is not None:
+        cfg.embeddings = embeddings
+    if write_config:
+        click.echo(f"configuration written to {cfg.save(write_config, overwrite=force)}")
+        return
+    with _stage_progress() as progress:
+        result = api.build(cfg, progress=progress)
     _echo_build_summary(result)
 
 
@@ -426,12 +425,9 @@ def diff_cmd(old, new, old_scheme, new_scheme, fmt, csv_path, show):
     left out of the comparison, and the output says so.
     """
     from .diff import CHANGE_KINDS, diff
-    try:
-        result = diff(_diff_load(old, old_scheme), _diff_load(new, new_scheme))
-        if csv_path:
-            result.write_csv(csv_path)
-    except CrosswalkError as exc:
-        raise click.ClickException(str(exc)) from None
+    result = diff(_diff_load(old, old_scheme), _diff_load(new, new_scheme))
+    if csv_path:
+        result.write_csv(csv_path)
     shown = [c for c in result.changes
              if _diff_shown(c, show or [k for k in _DIFF_SHOW if k != "unchanged"])]
     if fmt == "json":
@@ -502,11 +498,8 @@ def review_load(path, store_path, allow_network_fs, reviewer, top):
     """Propose the candidates of a `crosswalk build` output folder (candidates/*.csv) or of a
     candidates file. Loading the same build twice adds nothing."""
     from .review import propose_build_output
-    try:
-        with open_review_store(store_path, allow_network_fs, create=True) as store:
-            added = propose_build_output(store, path, top=top, reviewer=reviewer)
-    except CrosswalkError as exc:
-        raise click.ClickException(str(exc)) from None
+    with open_review_store(store_path, allow_network_fs, create=True) as store:
+        added = propose_build_output(store, path, top=top, reviewer=reviewer)
     for name, n in added.items():
         click.echo(f"{name}: {n} new proposal events")
     click.echo(f"store {store_path}: {sum(added.values())} new events")
@@ -517,13 +510,10 @@ def review_load(path, store_path, allow_network_fs, reviewer, top):
 @_format_option
 def review_status(store_path, allow_network_fs, fmt):
     """Links by scheme pair and status, and the auto-accept policy of each pair."""
-    try:
-        with open_review_store(store_path, allow_network_fs) as store:
-            rows = [{"source_scheme": s, "target_scheme": t, **n, "policy": store.policy(s, t)}
-                    for (s, t), n in store.counts().items()]
-            last, checksum = store.snapshot()
-    except CrosswalkError as exc:
-        raise click.ClickException(str(exc)) from None
+    with open_review_store(store_path, allow_network_fs) as store:
+        rows = [{"source_scheme": s, "target_scheme": t, **n, "policy": store.policy(s, t)}
+                for (s, t), n in store.counts().items()]
+        last, checksum = store.snapshot()
     if fmt == "json":
         click.echo(json.dumps({"store": store_path, "last_event": last, "checksum": checksum, "pairs": rows},
                               ensure_ascii=False, indent=2))
@@ -548,13 +538,10 @@ def review_decide(source, target, action, store_path, allow_network_fs, reviewer
     """Confirm or reject one link. Exits 1 if the link changed since --expected-version."""
     from .review import Decision
     key = _review_key(source, target)
-    try:
-        with open_review_store(store_path, allow_network_fs) as store:
-            version = store.get(key).version if expected_version is None else expected_version
-            res = store.decide([Decision(key, action, version, comment=comment, origin="cli")], reviewer=reviewer)
-            now = store.get(key)
-    except CrosswalkError as exc:
-        raise click.ClickException(str(exc)) from None
+    with open_review_store(store_path, allow_network_fs) as store:
+        version = store.get(key).version if expected_version is None else expected_version
+        res = store.decide([Decision(key, action, version, comment=comment, origin="cli")], reviewer=reviewer)
+        now = store.get(key)
     if res.conflicts:
         raise click.ClickException(f"conflict, nothing changed: {key}: {res.conflicts[0].reason}")
     if res.invalid:
@@ -572,11 +559,8 @@ def review_history(keys, store_path, allow_network_fs, fmt):
     if len(keys) % 2:
         raise click.BadParameter("give links as pairs: SOURCE_SCHEME:CODE TARGET_SCHEME:CODE", param_hint="KEYS")
     links = [_review_key(keys[i], keys[i + 1]) for i in range(0, len(keys), 2)]
-    try:
-        with open_review_store(store_path, allow_network_fs) as store:
-            hist = [(k, store.history(k)) for k in links]
-    except CrosswalkError as exc:
-        raise click.ClickException(str(exc)) from None
+    with open_review_store(store_path, allow_network_fs) as store:
+        hist = [(k, store.history(k)) for k in links]
     if fmt == "json":
         click.echo(json.dumps([{"link": str(k), "events": [
             {"id": e.id, "ts": e.ts, "reviewer": e.reviewer, "action": e.action, "origin": e.origin,
@@ -605,11 +589,8 @@ def review_policy():
 @click.option("--reviewer", required=True, help="Who sets the policy (recorded).")
 def review_policy_set(source_scheme, target_scheme, threshold, store_path, allow_network_fs, reviewer):
     """Set the threshold (recorded as an event; apply it with `review policy apply`)."""
-    try:
-        with open_review_store(store_path, allow_network_fs) as store:
-            ev = store.set_policy(source_scheme, target_scheme, threshold, reviewer=reviewer)
-    except CrosswalkError as exc:
-        raise click.ClickException(str(exc)) from None
+    with open_review_store(store_path, allow_network_fs) as store:
+        ev = store.set_policy(source_scheme, target_scheme, threshold, reviewer=reviewer)
     click.echo(f"{source_scheme} → {target_scheme}: auto-accept ≥ {threshold:g} (event {ev})")
 
 
@@ -620,11 +601,8 @@ def review_policy_set(source_scheme, target_scheme, threshold, store_path, allow
 @click.option("--reviewer", required=True, help="Who applies the policy (recorded).")
 def review_policy_apply(source_scheme, target_scheme, store_path, allow_network_fs, reviewer):
     """Confirm the pending links scoring at least the threshold."""
-    try:
-        with open_review_store(store_path, allow_network_fs) as store:
-            n = store.apply_policy(source_scheme, target_scheme, reviewer=reviewer)
-    except CrosswalkError as exc:
-        raise click.ClickException(str(exc)) from None
+    with open_review_store(store_path, allow_network_fs) as store:
+        n = store.apply_policy(source_scheme, target_scheme, reviewer=reviewer)
     click.echo(f"{source_scheme} → {target_scheme}: {n} links auto-accepted")
 
 
@@ -638,15 +616,12 @@ def review_policy_apply(source_scheme, target_scheme, store_path, allow_network_
 def review_policy_show(source_scheme, target_scheme, store_path, allow_network_fs, gold, fmt):
     """The policy in force and what it did: accepted, overridden, pending, error rate against gold."""
     from .review import policy_report
-    try:
-        gold_map = None
-        if gold:
-            from .evaluate import load_gold
-            gold_map = load_gold(gold, source_scheme=source_scheme, target_scheme=target_scheme).acceptable
-        with open_review_store(store_path, allow_network_fs) as store:
-            rep = policy_report(store, source_scheme, target_scheme, gold_map)
-    except CrosswalkError as exc:
-        raise click.ClickException(str(exc)) from None
+    gold_map = None
+    if gold:
+        from .evaluate import load_gold
+        gold_map = load_gold(gold, source_scheme=source_scheme, target_scheme=target_scheme).acceptable
+    with open_review_store(store_path, allow_network_fs) as store:
+        rep = policy_report(store, source_scheme, target_scheme, gold_map)
     if fmt == "json":
         click.echo(json.dumps(rep, ensure_ascii=False, indent=2))
         return
@@ -685,23 +660,20 @@ def export_cmd(out_dir, store_path, allow_network_fs, all_links, formats, pairs,
     scheme pair and a Summary), and <src>__<tgt>.csv, .json and .ttl (XKOS/SKOS Turtle)."""
     from .export import FORMATS, export, load_classifications, write_mapping_csv
     from .safety import safe_path
-    try:
-        classes, skipped = load_classifications(data) if data else ({}, [])
-        for s in skipped:
-            click.echo(f"warning: skipped {s}", err=True)
-        with open_review_store(store_path, allow_network_fs) as store:
-            result = export(store, out_dir, formats=formats or FORMATS, confirmed_only=not all_links,
-                            pairs=pairs or None, classifications=classes, base_uri=base_uri)
-            mapping_files, warnings = [], list(result.warnings)
-            if mappings_dir:
-                Path(mappings_dir).mkdir(parents=True, exist_ok=True)
-                for name in result.summary:
-                    m = write_mapping_csv(store, tuple(name.split("__")), safe_path(mappings_dir, f"{name}.csv"),
-                                          classifications=classes)
-                    mapping_files += m.files
-                    warnings += [w for w in m.warnings if w.kind == "edition_unknown"]
-    except CrosswalkError as exc:
-        raise click.ClickException(str(exc)) from None
+    classes, skipped = load_classifications(data) if data else ({}, [])
+    for s in skipped:
+        click.echo(f"warning: skipped {s}", err=True)
+    with open_review_store(store_path, allow_network_fs) as store:
+        result = export(store, out_dir, formats=formats or FORMATS, confirmed_only=not all_links,
+                        pairs=pairs or None, classifications=classes, base_uri=base_uri)
+        mapping_files, warnings = [], list(result.warnings)
+        if mappings_dir:
+            Path(mappings_dir).mkdir(parents=True, exist_ok=True)
+            for name in result.summary:
+                m = write_mapping_csv(store, tuple(name.split("__")), safe_path(mappings_dir, f"{name}.csv"),
+                                      classifications=classes)
+                mapping_files += m.files
+                warnings += [w for w in m.warnings if w.kind == "edition_unknown"]
     click.echo(f"store snapshot {result.snapshot[0]} (sha256 {result.snapshot[1][:12]}…)")
     for name, e in result.summary.items():
         rel = ", ".join(f"{k} {v}" for k, v in e["relations"].items())
@@ -740,12 +712,9 @@ def review_export(file, store_path, allow_network_fs, pair, status, force):
         if not sep or src not in SCHEMES or tgt not in SCHEMES:
             raise click.BadParameter(f"{pair!r}: write SRC:TGT with scheme ids ({', '.join(sorted(SCHEMES))})",
                                      param_hint="--pair")
-    try:
-        with open_review_store(store_path, allow_network_fs) as store:
-            res = write_review_workbook(store, file, source_scheme=src, target_scheme=tgt, status=status,
-                                        overwrite=force)
-    except CrosswalkError as exc:
-        raise click.ClickException(str(exc)) from None
+    with open_review_store(store_path, allow_network_fs) as store:
+        res = write_review_workbook(store, file, source_scheme=src, target_scheme=tgt, status=status,
+                                    overwrite=force)
     for p in res.problems:
         click.echo(f"warning: {p.message}", err=True)
     click.echo(f"{res.path}: {res.rows} links (store snapshot {res.snapshot_id})"
@@ -761,11 +730,8 @@ def review_import(file, store_path, allow_network_fs, reviewer, fmt):
     """Apply the decisions of a review workbook in one transaction. Importing the same file
     again changes nothing. Exits 1 when rows were rejected or conflicted (listed by row)."""
     from .review.workbook import import_workbook
-    try:
-        with open_review_store(store_path, allow_network_fs) as store:
-            rep = import_workbook(store, file, reviewer=reviewer)
-    except CrosswalkError as exc:
-        raise click.ClickException(str(exc)) from None
+    with open_review_store(store_path, allow_network_fs) as store:
+        rep = import_workbook(store, file, reviewer=reviewer)
     if fmt == "json":
         click.echo(json.dumps(rep.as_dict(), ensure_ascii=False, indent=2))
     else:
@@ -811,8 +777,6 @@ def review_serve(store_path, allow_network_fs, host, port, reviewer, data):
         classes = _load_data_option(data)
         server = make_server(store_path, host=host, port=port, reviewer=reviewer, classifications=classes,
                              allow_network_fs=allow_network_fs)
-    except CrosswalkError as exc:
-        raise click.ClickException(str(exc)) from None
     except OSError as exc:
         raise click.ClickException(f"cannot listen on {host}:{port}: {exc}") from None
     click.echo(f"review app for {store_path}: {server.url}")
@@ -837,12 +801,9 @@ def report_cmd(store_path, allow_network_fs, output, lang, data):
     """Write the review summary (score distribution, coverage by section, cardinality,
     reviewer progress, agreement) as one self-contained HTML file."""
     from .report import write_report
-    try:
-        classes = _load_data_option(data)
-        with open_review_store(store_path, allow_network_fs) as store:
-            path = write_report(store, output, lang=lang, classifications=classes)
-    except CrosswalkError as exc:
-        raise click.ClickException(str(exc)) from None
+    classes = _load_data_option(data)
+    with open_review_store(store_path, allow_network_fs) as store:
+        path = write_report(store, output, lang=lang, classifications=classes)
     click.echo(f"wrote {path}")
 
 
@@ -966,8 +927,6 @@ def apply_cmd(data, from_scheme, to_scheme, code_column, value_columns, second_c
         click.echo(click.style("error", fg="red") + f": {exc}", err=True)
         _apply_totals(exc.result)
         sys.exit(1)
-    except CrosswalkError as exc:
-        raise click.ClickException(str(exc)) from None
     written = write_result(result, output, unmatched_path=unmatched_path)
     if fmt == "json":
         click.echo(json.dumps({**result.as_dict(), "files": [str(p) for p in written]}, ensure_ascii=False,
