@@ -158,14 +158,7 @@ class Handler(BaseHTTPRequestHandler):
         extra = self._allowed(query)
         if extra is None:
             return
-        try:
-            self._get(url.path, query, extra)
-        except WebError as exc:
-            self._json(exc.status, {"error": str(exc), **exc.extra})
-        except CrosswalkError as exc:
-            self._json(500, {"error": str(exc)})
-        except Exception as exc:   # never a dropped connection with a traceback
-            self._internal(exc)
+        self._answer(lambda: self._get(url.path, query, extra))
 
     do_HEAD = do_GET
 
@@ -211,18 +204,25 @@ class Handler(BaseHTTPRequestHandler):
         self._body_read = False
         if self._allowed(parse_qs(url.query)) is None:
             return
+        self._answer(lambda: self._post(url.path))
+
+    def _post(self, path: str) -> None:
+        if self.headers.get("X-Crosswalk") != "1":
+            raise WebError(403, "writes come from the review page (X-Crosswalk header missing)")
+        reviewer = self._reviewer()
+        body = self._body()
+        model = self.server.model
+        if path == "/api/decide":
+            self._json(200, self._store_call(lambda s: model.decide(s, body, reviewer)))
+        elif path == "/api/undo":
+            self._json(200, self._store_call(lambda s: model.undo(s, body, reviewer)))
+        else:
+            raise WebError(404, f"no endpoint {path}")
+
+    def _answer(self, handle) -> None:
+        """Run a request handler; errors become JSON answers, never a dropped connection."""
         try:
-            if self.headers.get("X-Crosswalk") != "1":
-                raise WebError(403, "writes come from the review page (X-Crosswalk header missing)")
-            reviewer = self._reviewer()
-            body = self._body()
-            model = self.server.model
-            if url.path == "/api/decide":
-                self._json(200, self._store_call(lambda s: model.decide(s, body, reviewer)))
-            elif url.path == "/api/undo":
-                self._json(200, self._store_call(lambda s: model.undo(s, body, reviewer)))
-            else:
-                raise WebError(404, f"no endpoint {url.path}")
+            handle()
         except WebError as exc:
             self._json(exc.status, {"error": str(exc), **exc.extra})
         except CrosswalkError as exc:
