@@ -26,8 +26,8 @@ def garbled_reason(text: str) -> str | None:
     if "\ufffd" in text:
         return f"{text.count(chr(0xfffd))} replacement characters (U+FFFD)"
     n1251 = len(_MOJIBAKE_1251.findall(text))
-    cyr = len(_CYRILLIC.findall(text))
-    if n1251 >= 3 and n1251 >= 0.2 * cyr:
+    # counting every Cyrillic letter of a large file is slow: only when the pairs could matter
+    if n1251 >= 3 and n1251 >= 0.2 * len(_CYRILLIC.findall(text)):
         # in mojibake nearly every letter becomes such a pair; real text ('Сё…') has a few
         sample = _MOJIBAKE_1251.search(text)
         return (f"{n1251} UTF-8 byte pairs read as cp1251 (e.g. {text[sample.start():sample.start()+12]!r}):"

@@ -1,0 +1,353 @@
+"""Data files as tables of text: reading CSV (any delimiter, UTF-8 or cp1251), xlsx/xls and
+parquet into a DataFrame with a :class:`Report` (every cell text first, so codes keep what
+the file holds; value columns checked as numbers cell by cell), and writing a DataFrame
+back as CSV, xlsx or parquet — atomic, codes as text, cells that would run as formulas
+escaped. Shared by ``crosswalk apply`` and ``crosswalk code``."""
+from __future__ import annotations
+
+import csv
+import datetime as _dt
+import io
+import math
+import re
+from pathlib import Path
+from typing import Any, Optional, Sequence
+
+import numpy as np
+import pandas as pd
+
+from ..codes import _number_text
+from ..errors import WARNING, CrosswalkError, LoadError, Problem, Report
+from .encoding import read_text
+from .tables import read_workbook, sniff_delimiter
+
+MAX_CELL_PROBLEMS = 100    # non-numeric cells listed one by one per column; the rest counted
+XLSX_MAX_ROWS = 1_048_575  # Excel's sheet limit minus the header row
+_SHOWN = 10                # cells named in a message (then "+N more")
+
+
+def _listing(items: Sequence[str], shown: int = _SHOWN) -> str:
+    items = list(items)
+    more = f" (+{len(items) - shown} more)" if len(items) > shown else ""
+    return ", ".join(items[:shown]) + more
+
+
+# -- reading data ------------------------------------------------------------------------
+def _cell_text(v: Any) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, str):
+        return v
+    if isinstance(v, bool):
+        return "TRUE" if v else "FALSE"
+    if isinstance(v, (int, float, np.integer, np.floating)):
+        if isinstance(v, (float, np.floating)) and not math.isfinite(v):
+            return ""
+        return _number_text(v.item() if isinstance(v, (np.integer, np.floating)) else v)
+    if isinstance(v, _dt.datetime):
+        return v.date().isoformat() if v.time() == _dt.time() else v.isoformat()
+    if isinstance(v, _dt.date):
+        return v.isoformat()
+    return str(v)
+
+
+def codes_as_text(s: pd.Series) -> pd.Series:
+    """A code column as text: numbers as Excel shows them (``110``, ``1.1``), missing as "",
+    surrounding spaces stripped. Vectorised: only the distinct values are looked at."""
+    if pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):
+        return s.map({u: _cell_text(u) for u in pd.unique(s)}).fillna("").astype(object)
+    out = s.astype(object)
+    missing = out.isna()
+    if missing.any():
+        out = out.where(~missing, "")
+    fix = {u: _cell_text(u).strip() for u in pd.unique(out) if not isinstance(u, str) or u != u.strip()}
+    if fix:
+        hit = out.isin(list(fix)).to_numpy()        # map only the cells that change
+        out = out.copy()
+        out[hit] = out[hit].map(fix)
+    return out
+
+
+_SPACES = re.compile(r"[\s\u00a0\u202f]")
+_COMMA_NUMBER = re.compile(r"[+-]?(\d{1,3}([\s\u00a0\u202f]\d{3})+|\d+)(,\d+)?")
+
+
+def to_float(s: pd.Series, column: str, report: Report, *, rows=None, decimal_comma: bool = True,
+              sheet: Optional[str] = None) -> pd.Series:
+    """A value column as float64. Cells that are not numbers become NaN (missing: 0 in every sum)
+    and each is a problem with its row, column and value; empty cells are counted in one
+    warning. ``1 234,5`` (spaces between thousands, decimal comma) is read as 1234.5 when
+    ``decimal_comma``."""
+    if pd.api.types.is_bool_dtype(s.dtype):
+        return s.astype(np.float64)
+    if pd.api.types.is_numeric_dtype(s.dtype):
+        out = s.astype(np.float64)
+        text = None
+    else:
+        if pd.api.types.infer_dtype(s, skipna=False) != "string":
+            s = s.map(lambda v: v if isinstance(v, str) else _cell_text(v))
+        text = s.astype(object).str.strip()
+        out = pd.to_numeric(text.where(text != ""), errors="coerce").astype(np.float64)
+    rows = pd.RangeIndex(1, len(s) + 1) if rows is None else rows
+    rows = np.asarray(rows)
+    if text is not None:
+        bad = out.isna() & (text != "")
+        if bad.any() and decimal_comma:
+            cand = text[bad]
+            ok = cand.str.fullmatch(_COMMA_NUMBER.pattern)
+            if ok.any():
+                fixed = cand[ok].str.replace(_SPACES.pattern, "", regex=True).str.replace(",", ".", regex=False)
+                out.loc[fixed.index] = pd.to_numeric(fixed, errors="coerce")
+                report.info("decimal_comma", f"{int(ok.sum())} value(s) written with a decimal comma or"
+                            " spaces between thousands read as numbers", column=str(column), sheet=sheet)
+        empty = int((text == "").sum())
+        if empty:
+            report.warning("value_missing", f"{empty} empty cell(s): counted as missing (0 in every sum)",
+                           column=str(column), sheet=sheet)
+    nonfinite = ~np.isfinite(out.fillna(0.0).to_numpy())
+    if nonfinite.any():
+        out[nonfinite] = np.nan
+    bad = out.isna().to_numpy() & (nonfinite | (text != "").to_numpy() if text is not None else nonfinite)
+    if bad.any():
+        where = np.flatnonzero(bad)
+        raw = (text if text is not None else s.astype(str)).to_numpy()
+        for i in where[:MAX_CELL_PROBLEMS]:
+            report.error("value_not_numeric", "not a number: counted as missing (0 in every sum)",
+                         row=int(rows[i]), column=str(column), value=raw[i], sheet=sheet)
+        if len(where) > MAX_CELL_PROBLEMS:
+            report.error("value_not_numeric", f"{len(where)} cells in all are not numbers (the first"
+                         f" {MAX_CELL_PROBLEMS} listed); counted as missing", column=str(column), sheet=sheet)
+    return out
+
+
+def _header(names: Sequence[Any], path, report: Report) -> list[str]:
+    out = [(_cell_text(n).strip() or f"Unnamed: {i}") for i, n in enumerate(names)]
+    seen, dups = set(), []
+    for n in out:
+        if n in seen:
+            dups.append(n)
+        seen.add(n)
+    if dups:
+        report.error("duplicate_column", f"column name(s) used twice: {', '.join(sorted(set(dups)))}")
+        raise LoadError(f"{path}: column name(s) used twice: {', '.join(sorted(set(dups)))}", report)
+    return out
+
+
+def _kind(path: Path) -> str:
+    suffix = path.suffix.lower()
+    if suffix in (".parquet", ".pq"):
+        return "parquet"
+    if suffix in (".xlsx", ".xlsm", ".xls"):
+        return "workbook"
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(8)
+    except OSError as exc:
+        raise LoadError(f"{path}: cannot read file: {exc.strerror or exc}") from None
+    if head.startswith(b"PAR1"):
+        return "parquet"
+    if head.startswith(b"PK") or head.startswith(b"\xd0\xcf\x11\xe0"):
+        return "workbook"
+    return "csv"
+
+
+def read_data(path, *, sheet: Optional[str] = None, delimiter: Optional[str] = None,
+              value_columns: Sequence[str] = (), min_columns: int = 2) -> tuple[pd.DataFrame, Report]:
+    """A data file as a DataFrame and a :class:`Report`.
+
+    CSV (delimiter sniffed unless given; UTF-8 or cp1251, garbled text refused), xlsx/xls (the
+    first visible sheet or ``sheet``), parquet. The first row is the header. Every cell is read
+    as text (numbers as Excel shows them, so a code keeps what the file holds); the
+    ``value_columns`` are then turned into float64, each cell that is not a number reported
+    (row as the user sees it: the line of a CSV file, the row of a sheet, the record of a
+    parquet file) and counted as missing.
+    """
+    path = Path(path)
+    report = Report(file=str(path))
+    kind = _kind(path)
+    rows = None
+    used_sheet = None
+    decimal_comma = True
+    if kind == "csv":
+        text = read_text(path, report)
+        sniffed = sniff_delimiter(text)
+        used = delimiter or sniffed
+        decimal_comma = used != ","
+        try:
+            # bytes, not a StringIO: pandas' C parser reads them several times faster
+            df = pd.read_csv(io.BytesIO(text.encode("utf-8")), encoding="utf-8", sep=used, dtype=str,
+                             keep_default_na=False, na_filter=False,
+                             skip_blank_lines=False, header=None, quotechar='"', engine="c")
+        except (pd.errors.ParserError, ValueError) as exc:
+            hint = ("; a one-column file whose texts hold the delimiter: quote those cells or give"
+                    " another delimiter (e.g. a tab)") if min_columns < 2 else ""
+            report.error("csv_syntax", f"cannot parse as CSV with delimiter {used!r}: {exc}{hint}")
+            raise LoadError(f"{path}: cannot parse as CSV: {exc}", report) from None
+        except pd.errors.EmptyDataError:
+            report.error("empty", "the file is empty")
+            raise LoadError(f"{path}: the file is empty", report) from None
+        lines = pd.RangeIndex(1, len(df) + 1)
+        keep = (df != "").any(axis=1).to_numpy()
+        df, lines = df[keep], np.asarray(lines)[keep]
+        if df.shape[1] < min_columns:
+            hint = f"; the file looks {sniffed!r}-delimited" if sniffed != used else ""
+            report.error("delimiter", f"parsing with delimiter {used!r} gives 1 column, at least {min_columns}"
+                         f" expected (a code and a value){hint}", value=used)
+            raise LoadError(f"{path}: wrong delimiter {used!r}{hint}", report)
+        if df.empty:
+            report.error("empty", "the file has no header row")
+            raise LoadError(f"{path}: the file is empty", report)
+        names = _header(list(df.iloc[0]), path, report)
+        df = df.iloc[1:].reset_index(drop=True)
+        df.columns = names
+        rows = lines[1:]
+    elif kind == "workbook":
+        tables = read_workbook(path, report)
+        if sheet is not None:
+            chosen = [t for t in tables if t.name == sheet]
+            if not chosen:
+                report.error("sheet", f"no sheet {sheet!r}; sheets: {', '.join(t.name for t in tables)}")
+                raise LoadError(f"{path}: no sheet {sheet!r} (sheets: {', '.join(t.name for t in tables)})", report)
+        else:
+            chosen = [t for t in tables if not t.hidden and t.rows] or [t for t in tables if t.rows]
+            if not chosen:
+                report.error("empty", "no sheet holds data")
+                raise LoadError(f"{path}: no sheet holds data", report)
+        table = chosen[0]
+        used_sheet = table.name
+        if not table.rows:
+            report.error("empty", f"sheet {table.name!r} is empty", sheet=table.name)
+            raise LoadError(f"{path}: sheet {table.name!r} is empty", report)
+        width = max(len(r.values) for r in table.rows)
+        names = _header(table.rows[0].values + [None] * (width - len(table.rows[0].values)), path, report)
+        body = table.rows[1:]
+        dates: dict[int, list[int]] = {}
+        cells = []
+        for r in body:
+            vals = r.values + [None] * (width - len(r.values))
+            for c, v in enumerate(vals):
+                if isinstance(v, (_dt.date, _dt.datetime)):
+                    dates.setdefault(c, []).append(r.number)
+            cells.append([_cell_text(v) for v in vals])
+        df = pd.DataFrame(cells, columns=names, dtype=object) if cells else pd.DataFrame(columns=names, dtype=object)
+        rows = np.asarray([r.number for r in body], dtype=np.int64)
+        for c, rr in sorted(dates.items()):
+            report.warning("date_cell", f"{len(rr)} cell(s) hold dates (rows {_listing([str(x) for x in rr], 5)}):"
+                           " if this is a code column, Excel turned codes into dates", sheet=table.name,
+                           column=names[c])
+    else:
+        try:
+            df = pd.read_parquet(path)
+        except ImportError:
+            raise CrosswalkError("reading parquet needs pyarrow: pip install pyarrow") from None
+        except Exception as exc:  # pyarrow raises its own error types for broken files
+            report.error("unreadable", f"not a readable parquet file: {exc}")
+            raise LoadError(f"{path}: not a readable parquet file: {exc}", report) from None
+        df = df.reset_index(drop=True)
+        df.columns = _header(list(df.columns), path, report)
+        rows = np.arange(1, len(df) + 1)
+    df.attrs["rows"] = np.asarray(rows)      # each row's line/row/record as the user sees it
+    missing = [c for c in value_columns if c not in df.columns]
+    if missing:
+        raise CrosswalkError(f"{path}: no column {', '.join(map(repr, missing))}; columns:"
+                             f" {', '.join(map(str, df.columns))}")
+    for c in df.columns:
+        if c in value_columns:
+            df[c] = to_float(df[c], c, report, rows=rows, decimal_comma=decimal_comma, sheet=used_sheet)
+        elif df[c].dtype != object or kind == "parquet":
+            df[c] = codes_as_text(df[c])
+    report.rows_read = report.rows_loaded = len(df)
+    return df, report
+
+
+# -- writing -----------------------------------------------------------------------------
+# first characters that make a spreadsheet run a cell (``candidates._RISKY``): = + - @, a
+# control character, or a quote (which may lead to one of them)
+_RISKY_FIRST = frozenset("=+-@'") | frozenset(map(chr, range(32)))
+
+
+def _sheet_safe_column(s: pd.Series) -> pd.Series:
+    """``cell_text`` of every cell, looking only at the cells that need it (a million-row
+    column of titles is mostly safe already)."""
+    from ..safety import cell_text
+    if pd.api.types.infer_dtype(s, skipna=True) not in ("string", "empty"):
+        s = s.map(lambda v: v if isinstance(v, str) else "" if v is None or v != v else cell_text(v))
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    text = s.fillna("").astype(object)
+    # cell_text changes only cells starting with one of these (checked in Arrow: no Python per cell)
+    first = pc.utf8_slice_codeunits(pa.array(text.to_numpy(), type=pa.large_string()), 0, 1)
+    risky = pc.is_in(first, value_set=pa.array(sorted(_RISKY_FIRST), type=pa.large_string()))
+    risky = risky.to_numpy(zero_copy_only=False)
+    if risky.any():
+        text = text.copy()
+        text[risky] = text[risky].map(cell_text)
+    return text
+
+
+def write_frame(df: pd.DataFrame, path: Path, code_columns: Sequence[str],
+                 problems: Optional[list] = None) -> Path:
+    from openpyxl.utils import get_column_letter
+
+    from ..safety import atomic_save_workbook, atomic_write_bytes, cell_text, clean_xml, illegal_xml_chars
+    suffix = path.suffix.lower()
+    if not path.parent.is_dir():
+        raise CrosswalkError(f"{path}: the folder {path.parent} does not exist")
+    if suffix == ".csv":
+        out = df.copy()
+        for c in out.columns:
+            if c in code_columns or out[c].dtype == object or pd.api.types.is_string_dtype(out[c].dtype):
+                out[c] = _sheet_safe_column(out[c])
+        out.columns = [cell_text(str(c)) for c in out.columns]   # a header "=x" is text too
+        buf = io.StringIO()
+        out.to_csv(buf, index=False, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
+        return atomic_write_bytes(path, buf.getvalue().encode("utf-8"))
+    if suffix == ".parquet":
+        buf = io.BytesIO()
+        try:
+            df.to_parquet(buf, index=False)
+        except ImportError:
+            raise CrosswalkError("writing parquet needs pyarrow: pip install pyarrow") from None
+        return atomic_write_bytes(path, buf.getvalue())
+    if suffix == ".xlsx":
+        if len(df) > XLSX_MAX_ROWS:
+            raise CrosswalkError(f"{path}: {len(df)} rows do not fit in an Excel sheet ({XLSX_MAX_ROWS});"
+                                 " write .csv or .parquet")
+        from openpyxl import Workbook
+        from openpyxl.cell import WriteOnlyCell
+        wb = Workbook(write_only=True)
+        ws = wb.create_sheet("data")
+        replaced: list[tuple[str, str, str]] = []   # (cell, column, original) of every replaced cell
+
+        def safe(v: Any, r: int, i: int, column: str) -> str:
+            text = cell_text(v)
+            clean, changed = clean_xml(text)
+            if changed:
+                replaced.append((f"{get_column_letter(i + 1)}{r}", column, text))
+            return clean
+
+        names = [str(c) for c in df.columns]
+        ws.append([safe(c, 1, i, c) for i, c in enumerate(names)])
+        code_idx = {i for i, c in enumerate(df.columns) if c in code_columns}
+        for r, row in enumerate(df.itertuples(index=False, name=None), start=2):
+            cells = []
+            for i, v in enumerate(row):
+                if i in code_idx or isinstance(v, str):
+                    cell = WriteOnlyCell(ws, value=safe(v, r, i, names[i]))
+                    cell.number_format = "@"
+                else:
+                    cell = WriteOnlyCell(ws, value=None if v is None or (isinstance(v, float) and math.isnan(v))
+                                         else float(v))
+                cells.append(cell)
+            ws.append(cells)
+        written = atomic_save_workbook(wb, path)
+        if replaced and problems is not None:
+            shown = ", ".join(f"data!{c}" for c, _, _ in replaced[:_SHOWN])
+            more = f" (+{len(replaced) - _SHOWN} more)" if len(replaced) > _SHOWN else ""
+            chars = sorted({ch for _, _, t in replaced for ch in illegal_xml_chars(t)})
+            problems.append(Problem("illegal_xml_character", WARNING,
+                                    f"{path.name}: characters an xlsx file cannot hold ({', '.join(chars)})"
+                                    f" replaced with U+FFFD in {len(replaced)} cell(s): {shown}{more}",
+                                    file=str(path), sheet="data", column=replaced[0][1], value=replaced[0][2]))
+        return written
+    raise CrosswalkError(f"{path}: write .csv, .xlsx or .parquet")
