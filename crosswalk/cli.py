@@ -847,6 +847,83 @@ def _apply_totals(result) -> None:
                    f" (relative error {err})")
 
 
+@cli.command("code")
+@click.argument("data", type=click.Path(exists=True, dir_okay=False))
+@click.option("--column", required=True, metavar="TITLE", help="The column holding the free-text titles.")
+@click.option("--to", "to_scheme", required=True, metavar="SCHEME",
+              help="The classification to code to: okz2014, okpdtr, isco08, okved2, isic4 …")
+@click.option("--classifiers", multiple=True, type=click.Path(exists=True), default=("raw_classifiers",),
+              show_default=True, envvar="CROSSWALK_CLASSIFIERS",
+              help="Files or folders holding SCHEME (and its same-coded sibling, e.g. ISCO-08 for OKZ-2014,"
+                   " used for English titles and definitions). Repeatable.")
+@click.option("--level", metavar="N", help="The level coded to (a number or a name; default: unit groups,"
+                                           " classes, titles).")
+@click.option("--top", type=click.IntRange(min=1), default=3, show_default=True, help="Codes kept per row.")
+@click.option("--min-score", type=click.FloatRange(0, 1), default=0.5, show_default=True,
+              help="Titles whose best score is lower are marked review (and, with --store, proposed there).")
+@click.option("--store", "store_path", type=click.Path(dir_okay=False),
+              help="A review store: titles to review are proposed there as pending links, and the codings"
+                   " confirmed in it are learned from.")
+@click.option("--allow-network-fs", is_flag=True, help="Open a store on a network file system.")
+@click.option("--reviewer", default="crosswalk", show_default=True, help="Recorded as the proposer in the store.")
+@click.option("--embeddings/--no-embeddings", default=False, show_default=True,
+              help="Add the meaning-based signal (needs crosswalk[embeddings]; vectors cached on disk).")
+@click.option("--sheet", help="The sheet of an xlsx DATA (default: the first visible one).")
+@click.option("--delimiter", help="The delimiter of a CSV DATA (default: sniffed).")
+@click.option("--workers", type=int, default=1, show_default=True,
+              help="Threads for the fuzzy title comparison (-1 = all cores).")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
+              help="The rows with their codes: .csv, .xlsx or .parquet.")
+@click.option("--titles", "titles_path", type=click.Path(dir_okay=False),
+              help="Also write one row per distinct title with the number of rows it covers.")
+@_format_option
+def code_cmd(data, column, to_scheme, classifiers, level, top, min_score, store_path, allow_network_fs, reviewer,
+             embeddings, sheet, delimiter, workers, output, titles_path, fmt):
+    """Code the free-text titles in a COLUMN of DATA (CSV in UTF-8 or cp1251 with any delimiter,
+    xlsx, parquet) to a classification: each distinct title is matched once, and every row
+    comes out with the top codes, titles, scores, evidence and a status (coded, review,
+    confirmed, no_match, empty)."""
+    from .code import code
+    store = open_review_store(store_path, allow_network_fs, create=True) if store_path else None
+    try:
+        with _stage_progress() as progress:
+            result = code(data, column=column, to=to_scheme, classifiers=classifiers, output=output,
+                          titles_output=titles_path, level=level, limit=top, min_score=min_score,
+                          embeddings=embeddings, store=store, reviewer=reviewer, sheet=sheet,
+                          delimiter=delimiter, workers=workers, progress=progress)
+    finally:
+        if store is not None:
+            store.close()
+    s = result.summary
+    problems = [p.as_dict() for p in result.report.problems]
+    if fmt == "json":
+        click.echo(json.dumps({**s, "output": output, "titles": titles_path, "problems": problems},
+                              ensure_ascii=False, indent=2))
+        return
+    click.echo(f"{data} → {output}: {s['rows']} rows, {s['distinct']} distinct titles coded to"
+               f" {s['target']} ({s['level']})")
+    rows, titles = s["rows_by_status"], s["titles_by_status"]
+    click.echo("  " + ", ".join(f"{k.replace('_', ' ')} {rows[k]} rows ({titles[k]} titles)" for k in rows))
+    if s["learned_from"]:
+        click.echo(f"  learned from {s['learned_from']} confirmed coding(s)")
+    if store_path:
+        click.echo(f"  proposed to review in {store_path}: {s['proposed_to_review']} new link event(s)")
+    elif titles["review"]:
+        click.echo(f"  {titles['review']} titles score below {s['min_score']}: give --store FILE to review them")
+    head = result.titles.head(5)
+    if len(head):
+        click.echo("  most frequent titles:")
+        code_col, title_col = f"{s['target']}_code_1", f"{s['target']}_title_1"
+        for r in head.itertuples(index=False):
+            d = r._asdict()
+            click.echo(f"    {d['rows']:>8}  {d['title'][:50]:<50}  {d[code_col] or '-':<8} {d[title_col][:50]}")
+    if titles_path:
+        click.echo(f"  distinct titles written to {titles_path}")
+    _echo_problems(problems, "warning", 30)
+    if any(p["severity"] == "error" for p in problems):
+        sys.exit(1)
+
+
 @cli.command("apply")
 @click.argument("data", type=click.Path(exists=True, dir_okay=False))
 @click.option("--from", "from_scheme", required=True, metavar="SCHEME", help="Scheme of the codes in DATA.")

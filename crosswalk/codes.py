@@ -24,6 +24,7 @@ FORMATS: dict[str, list[tuple[int, str]]] = {
     "isco88": [(n, rf"[0-9]{{{n}}}") for n in range(1, 5)],
     "okz2014": [(n, rf"[0-9]{{{n}}}") for n in range(1, 5)],
     "okpdtr": [(1, r"[1-4][0-9]{4}")],
+    "text": [(1, r"T[0-9a-f]{12}")],
 }
 _COMPILED = {k: [(lvl, re.compile(rx)) for lvl, rx in v] for k, v in FORMATS.items()}
 
@@ -35,6 +36,7 @@ FORMAT_HELP = {
     "isco88": "1 to 4 digits",
     "okz2014": "1 to 4 digits",
     "okpdtr": "5 digits (1xxxx workers, 2xxxx employees) plus a control number",
+    "text": "T and 12 hex digits (the key `crosswalk code` gives a free-text title)",
 }
 
 

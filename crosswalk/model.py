@@ -42,6 +42,9 @@ SCHEMES: dict[str, Scheme] = {s.id: s for s in (
            ("section", "division", "group", "class", "subclass", "type"), "Росстат"),
     Scheme("nace2", "NACE Rev.2", "en", ("section", "division", "group", "class"), "Eurostat"),
     Scheme("isic4", "ISIC Rev.4", "en", ("section", "division", "group", "class"), "UN Statistics Division"),
+    # free text coded by `crosswalk code`: a code is T + 12 hex digits of the normalised
+    # title's SHA-1, so the same title is the same review-store item in every run
+    Scheme("text", "Free text (job titles, activity descriptions)", "ru", ("title",), ""),
 )}
 
 

@@ -570,7 +570,7 @@ def test_an_older_store_is_migrated_and_keeps_its_log(tmp_path, start):
     con.close()
     store = ReviewStore(path)
     store.rebuild_state()
-    assert store.pragma("user_version") == SCHEMA_VERSION == 3
+    assert store.pragma("user_version") == SCHEMA_VERSION == 4
     key = LinkKey(*link)
     assert [(e.id, e.action) for e in store.events()] == [(i, a) for i, (_, a, _, _) in enumerate(log, start=1)]
     st = store.get(key)
@@ -684,3 +684,24 @@ def test_decide_all_or_nothing_rolls_back_the_batch_on_a_conflict(tmp_path):
         # without it (the workbook import) the good decision goes through
         res = s.decide([Decision(a, "confirm", va), Decision(b, "confirm", vb + 100)], reviewer="anna")
         assert [d.key for d in res.applied] == [a] and s.get(a).status == "confirmed"
+
+
+def test_the_catalogue_of_items_lets_a_reviewer_retarget_to_a_code_no_link_names(store):
+    """Free text coded to OKZ proposes three groups; the right one may be a fourth. The store's
+    catalogue (schema v4) knows every group, so the retarget is checked and gets its title."""
+    store.propose([{"key": LinkKey("text", "T0123456789ab", "okz2014", "4311"), "score": 0.1,
+                    "source_title": "Главный бухгалтер", "target_title": "Служащие по учёту"}])
+    assert "1211" not in store.known_codes("okz2014")
+    assert store.register_items("okz2014", [("1211", "Управляющие финансовой деятельностью"),
+                                            ("4311", "Служащие по учёту")]) == 2
+    assert store.register_items("okz2014", [("1211", "Управляющие финансовой деятельностью")]) == 0
+    assert {"1211", "4311"} <= store.known_codes("okz2014")
+    link = store.get(LinkKey("text", "T0123456789ab", "okz2014", "4311"))
+    res = store.decide([Decision(link.key, "retarget", link.version, new_target="1211")], reviewer="anna")
+    assert len(res.applied) == 1
+    new = store.get(LinkKey("text", "T0123456789ab", "okz2014", "1211"))
+    assert (new.status, new.target_title) == ("confirmed", "Управляющие финансовой деятельностью")
+    with pytest.raises(StoreError, match=r"item 1: code '1.1' is not a okz2014 code"):
+        store.register_items("okz2014", [("1.1", "x")])
+    with pytest.raises(StoreError, match="item 1: scheme 'okz'"):
+        store.register_items("okz", [("1211", "x")])

@@ -80,10 +80,20 @@ _V2 = _widen_actions("events_v2", ("reopen",))
 # v3: the action 'second_review' (a blind second reviewer's verdict, beside the link's state).
 _V3 = _widen_actions("events_v3", ("reopen", "second_review"))
 
+# v4: the items a reviewer may pick as a new target (a catalogue of codes and titles per
+# scheme, e.g. every OKZ-2014 unit group when free text is coded to OKZ): not decisions, so
+# outside the log; a retarget to a code no link names is checked against it.
+_V4 = (
+    """CREATE TABLE items (
+        scheme TEXT NOT NULL, code TEXT NOT NULL, title TEXT NOT NULL DEFAULT '',
+        PRIMARY KEY (scheme, code)) WITHOUT ROWID""",
+)
+
 MIGRATIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("events, link_state, policies", _V1),
     ("action 'reopen'", _V2),
     ("action 'second_review'", _V3),
+    ("items (a catalogue of codes to retarget to)", _V4),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -594,10 +594,50 @@ class ReviewStore:
         return result
 
     def _title(self, con, side: str, scheme: str, code: str) -> str:  # side: "source" | "target"
-        """A title the store already knows for a code (a link added by hand has none of its own)."""
+        """A title the store already knows for a code (a link added by hand has none of its own):
+        from a link, else from the catalogue of items."""
         row = con.execute(f"SELECT {side}_title FROM link_state WHERE {side}_scheme = ? AND {side}_code = ?"
                           f" AND {side}_title != '' ORDER BY version LIMIT 1", (scheme, code)).fetchone()
+        if row is None:
+            row = con.execute("SELECT title FROM items WHERE scheme = ? AND code = ? AND title != ''",
+                              (scheme, code)).fetchone()
         return row[0] if row else ""
+
+    # -- the catalogue of items ------------------------------------------------------
+    def register_items(self, scheme: str, items: Iterable[tuple[str, str]]) -> int:
+        """Record the (code, title) items of a scheme that reviewers may choose as a new
+        target (a retarget to a code no link names is checked against them, and the link
+        gets the item's title). Codes must fit the scheme; a known code's title is updated.
+        Returns the number of items added or changed."""
+        rows = []
+        for n, entry in enumerate(items, start=1):
+            try:
+                code, title = entry
+            except (TypeError, ValueError):
+                raise StoreError(f"item {n}: expected (code, title), not {entry!r}") from None
+            bad = (f"scheme {scheme!r} is not one of {', '.join(sorted(SCHEMES))}" if scheme not in SCHEMES
+                   else _code_problem(scheme, code, "code")
+                   or (None if isinstance(title, str) else f"title {title!r} is not text"))
+            if bad:
+                raise StoreError(f"item {n}: {bad}")
+            rows.append((scheme, code, title))
+        changed = 0
+        with self._write() as con:
+            for row in rows:
+                cur = con.execute("INSERT INTO items (scheme, code, title) VALUES (?, ?, ?) ON CONFLICT"
+                                  " (scheme, code) DO UPDATE SET title = excluded.title"
+                                  " WHERE title != excluded.title", row)
+                changed += cur.rowcount
+        return changed
+
+    def known_codes(self, scheme: str) -> set[str]:
+        """Codes of ``scheme`` the store knows: those its links name and its catalogue holds."""
+        with self._read() as con:
+            out = {r[0] for r in con.execute("SELECT code FROM items WHERE scheme = ?", (scheme,))}
+            for side in ("target", "source"):
+                out |= {r[0] for r in con.execute(f"SELECT {side}_code FROM link_state WHERE {side}_scheme = ?",
+                                                   (scheme,))}
+        return out
 
     def _decide_one(self, con, d: Decision, reviewer: str, ts: str):
         key = d.key

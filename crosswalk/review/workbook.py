@@ -465,8 +465,7 @@ class _Importer:
 
     def codes_of(self, scheme: str) -> set[str]:
         if scheme not in self.known_codes:
-            self.known_codes[scheme] = ({ln.key.target_code for ln in self.store.links(target_scheme=scheme)}
-                                        | {ln.key.source_code for ln in self.store.links(source_scheme=scheme)})
+            self.known_codes[scheme] = self.store.known_codes(scheme)
         return self.known_codes[scheme]
 
     def reject(self, row: int, key: LinkKey | None, r: _Reject) -> None:
@@ -574,7 +573,7 @@ class _Importer:
             raise _Reject("new_target", "new target", value, "the new target is the current target")
         if code not in self.codes_of(scheme):
             raise _Reject("unknown_code", "new target", value,
-                          f"{scheme} code {code} is in no link of the store (a typo?)")
+                          f"{scheme} code {code} is in no link and no item of the store (a typo?)")
         return code
 
 
