@@ -498,10 +498,15 @@ def review_load(path, store_path, allow_network_fs, reviewer, top):
     """Propose the candidates of a `crosswalk build` output folder (candidates/*.csv) or of a
     candidates file. Loading the same build twice adds nothing."""
     from .review import propose_build_output
+    from .review.store import register_build_items
     with open_review_store(store_path, allow_network_fs, create=True) as store:
         added = propose_build_output(store, path, top=top, reviewer=reviewer)
+        items = register_build_items(store, path)
     for name, n in added.items():
         click.echo(f"{name}: {n} new proposal events")
+    for scheme, n in items.items():
+        click.echo(f"{scheme}: " + (f"{n} items added to the catalogue reviewers may retarget to" if n >= 0
+                                    else "classification file named in summary.json not found; catalogue unchanged"))
     click.echo(f"store {store_path}: {sum(added.values())} new events")
 
 

@@ -705,3 +705,22 @@ def test_the_catalogue_of_items_lets_a_reviewer_retarget_to_a_code_no_link_names
         store.register_items("okz2014", [("1.1", "x")])
     with pytest.raises(StoreError, match="item 1: scheme 'okz'"):
         store.register_items("okz", [("1211", "x")])
+
+
+def test_loading_a_build_fills_the_catalogue_with_the_target_levels(tmp_path, monkeypatch):
+    """After `review load OUT`, a reviewer may retarget an OKPDTR→OKZ link to any OKZ unit
+    group of the classification the build loaded, not only to the candidates' groups."""
+    from crosswalk.build import build
+    from crosswalk.review.store import register_build_items
+    from crosswalk.settings import BuildConfig
+    raw = Path(__file__).parent.parent / "raw_classifiers"
+    monkeypatch.chdir(raw.parent)                  # summary.json names files as the build found them
+    out = tmp_path / "out"
+    build(BuildConfig.discover("raw_classifiers", output=str(out), embeddings=False))
+    r = CliRunner().invoke(cli, ["review", "load", str(out), "--store", str(tmp_path / "s.sqlite")])
+    assert r.exit_code == 0, r.output
+    assert "okz2014: 52 items added to the catalogue" in r.output
+    with ReviewStore(tmp_path / "s.sqlite") as store:
+        units = store.known_codes("okz2014")
+        assert "9321" in units and "93" not in units            # unit groups, not their parents
+        assert register_build_items(store, out)["okz2014"] == 0   # loading again changes nothing

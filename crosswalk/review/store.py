@@ -888,6 +888,35 @@ def propose_build_output(store: ReviewStore, path: str | Path, *, top: Optional[
     return out
 
 
+def register_build_items(store: ReviewStore, path: str | Path) -> dict[str, int]:
+    """Add to the store's catalogue every item of the target classifications of a `crosswalk
+    build` output folder (the files its summary.json names), at the levels its candidates
+    target, so reviewers can retarget a link to a code no candidate named. Returns scheme ->
+    items added or changed; a classification file no longer there is skipped (scheme -> -1)."""
+    from ..candidates import read_candidates
+    from ..loaders import load
+    path = Path(path)
+    summary = path / "summary.json"
+    if not (path.is_dir() and summary.is_file()):
+        return {}
+    files = json.loads(summary.read_text(encoding="utf-8")).get("files", {})
+    folder = path / "candidates"
+    targets: dict[str, set[str]] = {}
+    for f in sorted(folder.glob("*.csv")) if folder.is_dir() else []:
+        cset = read_candidates(f)
+        targets.setdefault(cset.target_scheme, set()).update(c.target for c in cset.candidates)
+    out = {}
+    for scheme in sorted(targets):
+        where = files.get(scheme)
+        if not where or not Path(where).is_file():
+            out[scheme] = -1
+            continue
+        cls = load(where).data
+        wanted = {cls.get(c).level for c in targets[scheme] if c in cls}
+        out[scheme] = store.register_items(scheme, [(it.code, it.title) for it in cls if it.level in wanted])
+    return out
+
+
 __all__ = ["ACTIONS", "Conflict", "DECISION_ACTIONS", "Decision", "DecisionResult", "Event", "LinkKey",
            "LinkState", "NETWORK_FS", "ReviewStore", "STATUSES", "STATUS_ACTIONS", "SCHEMA_VERSION",
-           "StoreError", "VERDICTS", "propose_build_output", "reduce_event"]
+           "StoreError", "VERDICTS", "propose_build_output", "reduce_event", "register_build_items"]
