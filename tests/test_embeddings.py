@@ -195,3 +195,22 @@ def test_embed_equals_one_text_at_a_time_through_the_model(shared, texts, kind):
     got = emb.embed(texts, kind=kind)
     want = np.array([getattr(model, kind)([t])[0] for t in texts], dtype=np.float32).reshape(-1, DIM)
     assert np.array_equal(got, want)
+
+
+def test_a_source_item_is_read_in_its_parents_context():
+    """«Подготовка кадров высшей квалификации» alone is doctoral training of nothing in
+    particular; under «Образование профессиональное» it is education. Roots, flat lists and
+    titles repeating their parent's are embedded as they are."""
+    from crosswalk.match.context import MatchContext
+    from crosswalk.match.meaning import query_text
+    from crosswalk.model import Classification, Item
+    okved = Classification("okved2", [
+        Item("P", "ОБРАЗОВАНИЕ", 1), Item("85", "Образование", 2, "P"),
+        Item("85.2", "Образование профессиональное", 3, "85"),
+        Item("85.23", "Подготовка кадров высшей квалификации", 4, "85.2"),
+        Item("85.3", "Обучение профессиональное", 3, "85"), Item("85.30", "Обучение профессиональное", 4, "85.3")])
+    nace = Classification("nace2", [Item("P", "Education", 1)])
+    ctx = MatchContext(okved, nace)
+    assert query_text(ctx, okved.get("85.23")) == "Образование профессиональное: Подготовка кадров высшей квалификации"
+    assert query_text(ctx, okved.get("P")) == "ОБРАЗОВАНИЕ"
+    assert query_text(ctx, okved.get("85.30")) == "Обучение профессиональное"

