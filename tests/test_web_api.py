@@ -470,3 +470,29 @@ def test_undo_after_a_second_review_withdraws_the_pair(served):
     d = anna.link(key)
     assert d["second_review"] == {"first": "confirm", "first_by": "anna", "second": "reject", "second_by": "boris",
                                   "open": True}
+
+
+def test_a_reviewer_links_to_a_code_no_candidate_named(served):
+    """Free text coded to a classification often needs a code outside the top 3: the page
+    suggests codes the store knows (its catalogue and its links) by code or title words, and
+    refuses a code it does not know rather than create a link to a typo."""
+    path, base = served
+    with ReviewStore(path) as s:
+        s.register_items("nace2", [("85.42", "Tertiary education"), ("85.41", "Post-secondary education")])
+    c = Client(base)
+    status, found, _ = c.call("/api/items?scheme=nace2&q=" + quote("EDUCATION tert"))
+    assert status == 200 and found["items"] == [{"code": "85.42", "title": "Tertiary education"}]
+    status, found, _ = c.call("/api/items?scheme=nace2&q=85.4")
+    assert [it["code"] for it in found["items"]] == ["85.41", "85.42"]
+    status, found, _ = c.call("/api/items?scheme=nace2&q=activity")      # titles the links carry
+    assert [it["code"] for it in found["items"]][:3] == ["01.11", "01.12", "01.13"]
+    assert c.call("/api/items?scheme=nope&q=1")[0] == 400
+    v = c.link(K("47.11", "47.11"))["link"]["version"]
+    status, res = c.decide(K("47.11", "47.11"), "retarget", v, new_target="85.99")
+    assert status == 400 and "85.99" in res["error"] and "typo" in res["error"]
+    status, res = c.decide(K("47.11", "47.11"), "retarget", v, new_target="85.42")
+    assert status == 200 and res["outcome"] == "applied"
+    with ReviewStore(path, create=False) as s:
+        new = s.get(K("47.11", "85.42"))
+        assert (new.status, new.target_title) == ("confirmed", "Tertiary education")
+        assert s.get(K("47.11", "47.11")).status == "rejected"

@@ -632,12 +632,21 @@ class ReviewStore:
 
     def known_codes(self, scheme: str) -> set[str]:
         """Codes of ``scheme`` the store knows: those its links name and its catalogue holds."""
+        return set(self.items(scheme))
+
+    def items(self, scheme: str) -> dict[str, str]:
+        """code -> title of every ``scheme`` code the store knows (catalogue first, then the
+        titles links carry), in code order."""
+        out: dict[str, str] = {}
         with self._read() as con:
-            out = {r[0] for r in con.execute("SELECT code FROM items WHERE scheme = ?", (scheme,))}
+            for code, title in con.execute("SELECT code, title FROM items WHERE scheme = ?", (scheme,)):
+                out[code] = title
             for side in ("target", "source"):
-                out |= {r[0] for r in con.execute(f"SELECT {side}_code FROM link_state WHERE {side}_scheme = ?",
-                                                   (scheme,))}
-        return out
+                for code, title in con.execute(f"SELECT {side}_code, {side}_title FROM link_state"
+                                               f" WHERE {side}_scheme = ? ORDER BY version", (scheme,)):
+                    if not out.get(code):
+                        out[code] = title
+        return {c: out[c] for c in sorted(out, key=code_sort_key)}
 
     def _decide_one(self, con, d: Decision, reviewer: str, ts: str):
         key = d.key

@@ -232,3 +232,35 @@ def test_missing_browser_fails_in_ci_and_skips_elsewhere(monkeypatch, tmp_path):
     monkeypatch.delenv("CI")
     with pytest.raises(pytest.skip.Exception, match="no-chromium is missing"):
         _playwright()
+
+
+def test_typing_a_code_no_candidate_named(app):
+    """The right NACE class is not among the candidates of 85.11: the reviewer types words of
+    its title, picks the suggestion and presses Enter; the store gets a confirmed link to it
+    (its title from the loaded classification) and the candidate is rejected."""
+    sync_playwright = _playwright()
+    path, base = app
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        try:
+            ctx = browser.new_context(locale="en-GB", viewport={"width": 1360, "height": 900}, bypass_csp=True)
+            page = open_page(ctx, base + "/?lang=en&q=85.11")
+            set_reviewer(page, "anna")
+            page.fill("#f-q", "85.11")
+            page.wait_for_function("document.body.dataset.idle === '1'")
+            page.wait_for_function("document.querySelector('#link-title').innerText.includes('85.11')")
+            assert shown(page) == "85.11 → 85.10"
+            seq = page.get_attribute("body", "data-seq")
+            page.fill("#retarget-input", "secondary general")
+            page.wait_for_function(f"document.body.dataset.seq !== '{seq}' && document.body.dataset.idle === '1'")
+            options = page.eval_on_selector_all("#retarget-options option", "els => els.map(e => e.value)")
+            assert options == ["85.31 General secondary education"]
+            page.fill("#retarget-input", options[0])
+            press(page, "Enter")
+        finally:
+            browser.close()
+    with ReviewStore(path, create=False) as s:
+        new = s.get(K("85.11", "85.31"))
+        assert (new.status, new.target_title.strip(), new.updated_by) == (
+            "confirmed", "General secondary education", "anna")
+        assert s.get(K("85.11", "85.10")).status == "rejected"

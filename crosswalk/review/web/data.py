@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 from typing import Any, Optional
 
-from ...model import Classification
+from ...model import Classification, code_sort_key
 from ..kappa import ReviewIndex, second_review_decision, settle_comment
 from ..store import DECISION_ACTIONS, Decision, LinkKey, LinkState, ReviewStore
 from ..workbook import link_groups
@@ -202,6 +202,22 @@ class Model:
                                         "second_by": r.second_by, "open": r.open_disagreement}
         return out
 
+    def items(self, store: ReviewStore, scheme: str, q: str, limit: int = 30) -> dict:
+        """Codes a reviewer may retarget to: those of ``scheme`` the store knows (and the
+        loaded classification's), whose code starts with ``q`` or whose title holds every
+        word of it (case and ё ignored), in code order."""
+        known = store.items(scheme)
+        cls = self.classes.get(scheme)
+        if cls is not None:
+            for it in cls:
+                known.setdefault(it.code, it.title)
+        words = q.casefold().replace("ё", "е").split()
+        hits = [(c, t) for c, t in known.items()
+                if not words or c.startswith(q.strip()) or all(w in t.casefold().replace("ё", "е") for w in words)]
+        hits.sort(key=lambda ct: code_sort_key(ct[0]))
+        return {"scheme": scheme, "items": [{"code": c, "title": t.strip()} for c, t in hits[:limit]],
+                "total": len(hits)}
+
     # -- writes ----------------------------------------------------------------
     def decide(self, store: ReviewStore, body: dict, reviewer: str) -> dict:
         key = parse_key(body.get("key"))
@@ -213,8 +229,15 @@ class Model:
         if action in ("confirm", "reject"):
             decisions = [Decision(key, action, version, comment=comment, origin="browser")]
         elif action == "retarget":
-            decisions = [Decision(key, "retarget", version, new_target=body.get("new_target"), comment=comment,
-                                  origin="browser")]
+            new = body.get("new_target")
+            cls = self.classes.get(key.target_scheme)
+            if isinstance(new, str) and new not in store.known_codes(key.target_scheme):
+                if cls is None or new not in cls:
+                    raise WebError(400, f"{key.target_scheme} code {new!r} is in no link and no item of the"
+                                   " store (a typo?)")
+                # a code of the classification the server loaded: into the catalogue, title and all
+                store.register_items(key.target_scheme, [(new, cls.get(new).title.strip())])
+            decisions = [Decision(key, "retarget", version, new_target=new, comment=comment, origin="browser")]
         elif action == "second":   # the store refuses a second review by the link's decider
             try:
                 decisions = [second_review_decision(key, body.get("verdict"), version)]

@@ -22,6 +22,7 @@ from typing import Any, Optional
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from ...errors import CrosswalkError
+from ...model import SCHEMES
 from .data import Model, WebError, parse_key
 
 STATIC = Path(__file__).parent / "static"
@@ -188,6 +189,11 @@ class Handler(BaseHTTPRequestHandler):
                 reviewer, mode, pair=q.get("pair", ""), status=q.get("status", "pending"), band_=q.get("band", ""),
                 cardinality=q.get("cardinality", ""), section_=q.get("section", ""), by=q.get("by", ""),
                 q=q.get("q", ""), offset=max(offset, 0), limit=max(limit, 1))))
+        elif path == "/api/items":
+            scheme = q.get("scheme", "")
+            if scheme not in SCHEMES:
+                raise WebError(400, f"scheme {scheme!r} is not one of {', '.join(sorted(SCHEMES))}")
+            self._json(200, self._store_call(lambda s: model.items(s, scheme, q.get("q", ""))))
         elif path == "/api/link":
             try:
                 key = parse_key(json.loads(q.get("key", "null")))

@@ -187,6 +187,26 @@
     if (c) await decide("retarget", { new_target: c.target_code });
   }
 
+  // another target than the candidates: any code the store (or the loaded classification) knows,
+  // found by code or by words of its title
+  async function suggest() {
+    if (!S.detail) return;
+    const scheme = S.detail.link.key[2];
+    const q = $("retarget-input").value;
+    const { status, data } = await api(`/api/items?scheme=${encodeURIComponent(scheme)}&q=${encodeURIComponent(q)}`);
+    if (status !== 200) return;
+    const dl = $("retarget-options"); dl.textContent = "";
+    data.items.forEach((it) => { const o = document.createElement("option"); o.value = `${it.code} ${it.title}`; dl.appendChild(o); });
+  }
+
+  async function retargetTyped() {
+    if (MODE !== "review") return;
+    const code = $("retarget-input").value.trim().split(/\s+/)[0];
+    if (!code) return;
+    await decide("retarget", { new_target: code });
+    $("retarget-input").value = "";
+  }
+
   async function undo() {
     if (MODE !== "review") { say(t("noUndoBlind"), true); return; }
     const steps = S.undo[S.undo.length - 1];
@@ -251,6 +271,10 @@
     $("btn-reject").addEventListener("click", () => act(() => decide("reject")));
     $("btn-next").addEventListener("click", () => act(next));
     $("btn-undo").addEventListener("click", () => act(undo));
+    $("btn-retarget").addEventListener("click", () => act(retargetTyped));
+    $("retarget-input").addEventListener("input", () => act(suggest));
+    $("retarget-input").addEventListener("keydown", (e) => { if (e.key === "Enter") act(retargetTyped); });
+    $("retarget-box").hidden = MODE !== "review";
     $("reviewer-save").addEventListener("click", () => act(setReviewer));
     $("reviewer-input").addEventListener("keydown", (e) => { if (e.key === "Enter") act(setReviewer); });
     $("change-reviewer").addEventListener("click", () => { $("reviewer-input").value = S.reviewer; $("reviewer-dialog").hidden = false; $("reviewer-input").focus(); });

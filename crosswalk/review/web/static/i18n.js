@@ -20,7 +20,8 @@ window.I18N = {
     settleNote: "Links where the second reviewer disagreed with the first: decide to settle.",
     first: "first review", secondR: "second review", path: "Hierarchy", notes: "Definition / notes",
     when: "when", who: "who", action: "action", origin: "origin", detail: "detail", error: "Error",
-    comment: "comment", lang: "Русский",
+    comment: "comment", lang: "Русский", otherCode: "Another code:", otherCodeHint: "a code or words of its title",
+    retarget: "Link to this code",
   },
   ru: {
     title: "Проверка соответствий", review: "Проверка", second: "Слепая повторная проверка", settle: "Расхождения",
@@ -42,6 +43,7 @@ window.I18N = {
     settleNote: "Связи, по которым второй проверяющий не согласился с первым: решите, чтобы разрешить.",
     first: "первая проверка", secondR: "повторная проверка", path: "Иерархия", notes: "Определение / пояснения",
     when: "когда", who: "кто", action: "действие", origin: "источник", detail: "подробности", error: "Ошибка",
-    comment: "комментарий", lang: "English",
+    comment: "комментарий", lang: "English", otherCode: "Другой код:", otherCodeHint: "код или слова названия",
+    retarget: "Связать с этим кодом",
   },
 };
