@@ -279,3 +279,16 @@ def test_a_reviewer_retargets_a_free_text_title_in_the_workbook_and_the_next_run
     again = code_frame(frame, "title", target, context=ctx, min_score=0.3, store=store)
     assert (again.rows["okz2014_code_1"].item(), again.rows["okz2014_status"].item()) == ("1211", "confirmed")
     store.close()
+
+
+def test_activity_descriptions_code_to_okved2_classes_in_both_languages():
+    """Register entries describe activities: coded to OKVED2 classes (not the subclasses only
+    some classes have), English descriptions through NACE Rev.2's same codes."""
+    okved, ctx = load_target([RAW], "okved2")
+    assert [c.scheme.id for c in ctx] == ["nace2"]
+    res = code_titles(["Производство нефтепродуктов", "Computer programming", "Начальное общее образование"],
+                      okved, context=ctx)
+    top = {t: res.candidates[c][0].target for c, t in zip(res.codes, res.titles)}
+    assert top == {"Производство нефтепродуктов": "19.20", "Computer programming": "62.01",
+                   "Начальное общее образование": "85.12"}
+    assert res.target_titles["62.01"].startswith("Разработка компьютерного")
