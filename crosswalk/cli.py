@@ -658,7 +658,7 @@ def review_policy_show(source_scheme, target_scheme, store_path, allow_network_f
               help="Classification files or folders: editions, coverage and missing titles. Repeatable.")
 @click.option("--mappings", "mappings_dir", type=click.Path(file_okay=False),
               help="Also write the committed form of each pair here (<src>__<tgt>.csv + .meta.json).")
-@click.option("--base-uri", default="https://example.org/crosswalk/", show_default=True,
+@click.option("--base-uri", default="urn:crosswalk:", show_default=True,
               help="Start of the Turtle URIs: <base><scheme>/<code>. Use your organisation's.")
 def export_cmd(out_dir, store_path, allow_network_fs, all_links, formats, pairs, data, mappings_dir, base_uri):
     """Write the reviewed links of the review store into OUT_DIR: crosswalks.xlsx (a sheet per

@@ -59,7 +59,9 @@ MAPPING_COLUMNS = ("source_scheme", "source_edition", "source_code", "source_tit
                    "origin", "reviewed_by", "reviewed_at")
 WORKBOOK = "crosswalks.xlsx"
 SUMMARY_SHEET = "Summary"
-DEFAULT_BASE_URI = "https://example.org/crosswalk/"   # placeholder: pass your organisation's
+# a URN names the concepts without pretending to a web address nobody owns; an organisation
+# publishing the crosswalks passes its own namespace (--base-uri https://stat.example.ru/cw/)
+DEFAULT_BASE_URI = "urn:crosswalk:"
 XKOS_URI = "http://rdf-vocabulary.ddialliance.org/xkos#"
 WEIGHT_TOL = 1e-6
 _SCHEME_ID = re.compile(r"[A-Za-z0-9]+(?:[-_.]?[A-Za-z0-9]+)*")   # safe in a file name, no "__"
@@ -495,8 +497,8 @@ def export(store, out_dir: str | Path, *, formats: Iterable[str] = FORMATS, conf
     unknown = [f for f in formats if f not in FORMATS]
     if unknown or not formats:
         raise CrosswalkError(f"unknown export format(s) {unknown or formats}; choose from {', '.join(FORMATS)}")
-    if not base_uri.endswith(("/", "#")):
-        raise CrosswalkError(f"base URI {base_uri!r} must end with '/' or '#'")
+    if not (base_uri.endswith(("/", "#")) or (base_uri.startswith("urn:") and base_uri.endswith(":"))):
+        raise CrosswalkError(f"base URI {base_uri!r} must end with '/' or '#' (a URN with ':')")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     columns = [c for c in COLUMNS if c != "status" or not confirmed_only]

@@ -218,6 +218,16 @@ def test_turtle_is_xkos_with_one_association_per_link(store, tmp_path):
     assert next(g.objects(concept, SKOS.prefLabel)).language == "ru"
 
 
+def test_turtle_by_default_names_concepts_with_a_urn_not_a_borrowed_domain(store, tmp_path):
+    export(store, tmp_path, formats=["ttl"])
+    g = Graph()
+    g.parse(tmp_path / "okved2__nace2.ttl", format="turtle")
+    assert (URIRef("urn:crosswalk:correspondence/okved2__nace2"), RDF.type, XKOS.Correspondence) in g
+    assert URIRef("urn:crosswalk:okved2/01.11") in set(g.subjects())
+    with pytest.raises(CrosswalkError, match="must end with"):
+        export(store, tmp_path / "x", formats=["ttl"], base_uri="https://stat.example/id")
+
+
 def test_turtle_percent_encodes_codes():
     from crosswalk.export import _Row, _Table, _ttl_bytes
     from crosswalk.review import LinkState
