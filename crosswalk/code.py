@@ -164,7 +164,9 @@ def _code_keys(spelled: dict[str, str], counts: Mapping[str, int], target: Class
     langs = [language_of(k) for k in keys]
     flat = _flat(target, lvl)
     if not len(flat):
-        raise CrosswalkError(f"{target.scheme.id} has no items at level {lvl}")
+        held = ", ".join(f"{k} {v}" for k, v in target.counts_by_level().items() if v)
+        raise CrosswalkError(f"{target.scheme.id}{' (' + target.source + ')' if target.source else ''} has no"
+                             f" {target.scheme.level_name(lvl)} items to code to; it holds {held or 'nothing'}")
     t_titles = {it.code: it.title for it in flat}
 
     # training pairs: (key, target code) of confirmed titles whose code the target has

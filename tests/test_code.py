@@ -292,3 +292,12 @@ def test_activity_descriptions_code_to_okved2_classes_in_both_languages():
     assert top == {"Производство нефтепродуктов": "19.20", "Computer programming": "62.01",
                    "Начальное общее образование": "85.12"}
     assert res.target_titles["62.01"].startswith("Разработка компьютерного")
+
+
+def test_coding_to_another_level_and_a_level_the_file_lacks(okz):
+    isco, ctx = load_target([RAW], "isco08")
+    res = code_titles(["Software developer"], isco, context=ctx, level="minor")
+    assert res.candidates[res.codes[0]][0].target == "251"
+    target, ctx = okz                                     # the OKZ PDF scrape holds unit groups only
+    with pytest.raises(CrosswalkError, match=r"no minor items to code to; it holds unit 52"):
+        code_titles(["Статистик"], target, context=ctx, level="minor")
