@@ -158,6 +158,7 @@ def _code_keys(spelled: dict[str, str], counts: Mapping[str, int], target: Class
                context, confirmed, limit, min_score, score_cutoff, embeddings, embedder, workers, weights,
                progress, report: Report) -> TitleCoding:
     from .match import match
+    from .normalize import TokenWeights, tokens
     keys = sorted(spelled)
     codes = [key_code(k) for k in keys]
     shown = [spelled[k] for k in keys]
@@ -220,8 +221,11 @@ def _code_keys(spelled: dict[str, str], counts: Mapping[str, int], target: Class
             items.setdefault(c, Item(c, train_title[k], 1))
             pairs += [(c, t) for t in ts if t in against_flat]
         source = Classification(TEXT_SCHEME, items.values(), language=lang)
+        # word weights from the classification alone: a title gets the same codes and scores
+        # in every file, whatever other titles the file holds
+        idf = TokenWeights.fit([tokens(it.title, against_flat.language) for it in against_flat])
         cset = match(source, against_flat, target_context=ctx, confirmed=pairs or None, embeddings=embeddings,
-                     embedder=embedder, weights=weights, limit=limit if against is target else limit * 2,
+                     idf=idf, embedder=embedder, weights=weights, limit=limit if against is target else limit * 2,
                      score_cutoff=score_cutoff, workers=workers,
                      progress=(lambda d, t, lang=lang: progress(f"coding {_LANG[lang]} titles", d, t))
                      if progress else None)

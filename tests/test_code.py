@@ -301,3 +301,18 @@ def test_coding_to_another_level_and_a_level_the_file_lacks(okz):
     target, ctx = okz                                     # the OKZ PDF scrape holds unit groups only
     with pytest.raises(CrosswalkError, match=r"no minor items to code to; it holds unit 52"):
         code_titles(["Статистик"], target, context=ctx, level="minor")
+
+
+def test_a_title_gets_the_same_codes_and_scores_in_any_file(okz):
+    """January's vacancies and February's are coded alike: word weights come from the
+    classification, not from the other titles of the file."""
+    target, ctx = okz
+    probe = ["Главный бухгалтер", "Оператор швейного оборудования", "Software developer"]
+    others = [f"{w} {x}" for w in ("Старший", "Главный", "Ведущий", "Помощник") for x in
+              ("бухгалтер", "программист", "статистик", "упаковщик", "оператор", "developer")]
+    alone = code_titles(probe, target, context=ctx)
+    crowd = code_titles(probe + others, target, context=ctx)
+    for t in probe:
+        k = key_code(title_key(t))
+        assert [(c.target, c.score, dict(c.evidence)) for c in alone.candidates[k]] == \
+            [(c.target, c.score, dict(c.evidence)) for c in crowd.candidates[k]]

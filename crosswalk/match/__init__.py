@@ -142,14 +142,16 @@ def match(source: Classification, target: Classification, *,
           confirmed: Optional[Iterable[tuple[str, str]]] = None, embeddings: bool = False,
           embedder=None, signals: Optional[Sequence] = None,
           weights: Optional[Mapping[str, float]] = None, limit: int = 5, score_cutoff: float = 0.0,
-          workers: int = 1, chunk: int = 8192,
+          workers: int = 1, chunk: int = 8192, idf=None,
           progress: Optional[Callable[[int, int], None]] = None) -> CandidateSet:
     """Propose, for every source item, up to ``limit`` target items scoring at least
     ``score_cutoff``, best first; ties are broken by target code order.
 
     ``target_context``: classifications sharing the target's codes whose texts describe
     its items (ISCO-08 definitions for OKZ-2014). ``confirmed``: (source, target) code
-    pairs people confirmed, to learn from.
+    pairs people confirmed, to learn from. ``idf``: token weights (``normalize.TokenWeights``)
+    to use instead of fitting them on both sides' titles — fitted on the target alone, a
+    source item scores the same whatever the other source items are (free-text coding).
     """
     if limit < 1:
         raise CrosswalkError(f"limit must be a positive number of candidates, not {limit}")
@@ -162,6 +164,8 @@ def match(source: Classification, target: Classification, *,
     w = dict(DEFAULT_WEIGHTS, **(weights or {}))
     ctx = MatchContext(source, target, target_context=tuple(target_context),
                        source_context=tuple(source_context), workers=workers)
+    if idf is not None:
+        ctx.cache["idf"] = idf
     sigs = list(signals) if signals is not None else default_signals(
         confirmed=confirmed, embeddings=embeddings, embedder=embedder)
     active = [s for s in sigs if w.get(s.name, 0.0) > 0 and s.applies(ctx)]
