@@ -47,7 +47,7 @@ SIBLINGS: dict[str, tuple[str, ...]] = {
 # not the subclasses and types only some classes have); otherwise the deepest level
 DEFAULT_LEVEL = {"okved2": "class", "nace2": "class", "isic4": "class"}
 # below this best score a title goes to review: on the OKPDTR dev titles coded as free text,
-# top-1 precision is 11-24 % under 0.3 and rises to 40-100 % above 0.4 (reports/code.json)
+# top-1 precision is 10-19 % from 0.1 to 0.3 and 40-100 % from 0.4 up (reports/code.json)
 DEFAULT_MIN_SCORE = 0.5
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 _LATIN = re.compile(r"[A-Za-z]")
