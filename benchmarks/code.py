@@ -119,6 +119,23 @@ def accuracy(root: Path, target, ctx, embeddings: bool) -> dict:
             "embeddings": embeddings, "calibration": calibration}
 
 
+def learning_scale(base: list[str], target, ctx, n_titles: int = 20_000, n_confirmed: int = 5_000) -> dict:
+    """Cost of learning from a large coding dictionary: 20,000 distinct titles coded with and
+    without 5,000 confirmed codings (random unit groups: the cost, not the quality, is measured)."""
+    titles = make_titles(base, n_titles, seed=8)
+    rng = random.Random(SEED)
+    units = sorted(it.code for it in target if it.level == max(i.level for i in target))
+    confirmed = [(t, rng.choice(units)) for t in make_titles(base, n_confirmed, seed=9)]
+    t0 = time.perf_counter()
+    code_titles(titles, target, context=ctx)
+    plain = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    code_titles(titles, target, context=ctx, confirmed=confirmed)
+    learned = time.perf_counter() - t0
+    return {"titles": n_titles, "confirmed": n_confirmed, "seconds_plain": round(plain, 2),
+            "seconds_with_confirmed": round(learned, 2)}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=3)
@@ -166,6 +183,7 @@ def main() -> None:
     }
     report["rows"], report["distinct"] = s["rows"], s["distinct"]
     report["seconds_median"] = report["throughput"]["seconds_median"]
+    report["learning_scale"] = learning_scale(base, target, ctx)
     report["okpdtr_titles_to_okz"] = accuracy(root, target, ctx, embeddings=False)
     if args.embeddings:
         report["okpdtr_titles_to_okz_embeddings"] = accuracy(root, target, ctx, embeddings=True)

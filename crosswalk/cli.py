@@ -875,8 +875,8 @@ def _apply_totals(result) -> None:
               help="Add the meaning-based signal (needs crosswalk[embeddings]; vectors cached on disk).")
 @click.option("--sheet", help="The sheet of an xlsx DATA (default: the first visible one).")
 @click.option("--delimiter", help="The delimiter of a CSV DATA (default: sniffed).")
-@click.option("--workers", type=int, default=1, show_default=True,
-              help="Threads for the fuzzy title comparison (-1 = all cores).")
+@click.option("--workers", type=int, default=-1, show_default=True,
+              help="Threads for the fuzzy title comparison (-1 = all cores; the output is the same).")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
               help="The rows with their codes: .csv, .xlsx or .parquet.")
 @click.option("--titles", "titles_path", type=click.Path(dir_okay=False),

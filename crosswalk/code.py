@@ -127,7 +127,7 @@ def _route(target: Classification, context: Sequence[Classification], language: 
 def code_titles(titles: Iterable[str], target: Classification, *, context: Sequence[Classification] = (),
                 confirmed: Iterable[tuple[str, str]] = (), level: Union[int, str, None] = None,
                 limit: int = 3, min_score: float = DEFAULT_MIN_SCORE, score_cutoff: float = 0.0,
-                embeddings: bool = False, embedder=None, workers: int = 1,
+                embeddings: bool = False, embedder=None, workers: int = -1,
                 weights: Optional[Mapping[str, float]] = None,
                 progress: Optional[Progress] = None) -> TitleCoding:
     """Code distinct free-text titles to ``target`` (its items of ``level``).
@@ -294,7 +294,7 @@ def _per_title(coding: TitleCoding, limit: int) -> dict[str, list]:
 def code_frame(df: pd.DataFrame, column: str, target: Classification, *, where: str = "data",
                context: Sequence[Classification] = (), confirmed: Iterable[tuple[str, str]] = (),
                level: Union[int, str, None] = None, limit: int = 3, min_score: float = DEFAULT_MIN_SCORE,
-               score_cutoff: float = 0.0, embeddings: bool = False, embedder=None, workers: int = 1,
+               score_cutoff: float = 0.0, embeddings: bool = False, embedder=None, workers: int = -1,
                weights: Optional[Mapping[str, float]] = None, store=None, reviewer: str = "crosswalk",
                progress: Optional[Progress] = None, report: Optional[Report] = None) -> CodeResult:
     """Code the texts of ``df[column]``: the rows come back in input order with the top
@@ -427,7 +427,7 @@ def code(data: Union[str, Path], *, column: str, to: str, classifiers: Iterable[
          output: Union[str, Path, None] = None, titles_output: Union[str, Path, None] = None,
          level: Union[int, str, None] = None, limit: int = 3, min_score: float = DEFAULT_MIN_SCORE,
          embeddings: bool = False, embedder=None, store=None, reviewer: str = "crosswalk",
-         sheet: Optional[str] = None, delimiter: Optional[str] = None, workers: int = 1,
+         sheet: Optional[str] = None, delimiter: Optional[str] = None, workers: int = -1,
          progress: Optional[Progress] = None) -> CodeResult:
     """``crosswalk code``: read DATA (CSV in UTF-8 or cp1251 with any delimiter, xlsx, parquet),
     code ``column`` to scheme ``to`` (loaded from ``classifiers``: files or folders), and write

@@ -22,6 +22,7 @@ from .text import _Vocab, _mass, item_tokens, weights
 # e5 cosine of two unrelated occupation titles sits near 0.83 (reports/embeddings_probe.json,
 # okz_sym all pairs: median 0.831, p95 0.866); the scale starts a little above it
 TITLE_FLOOR = 0.85
+MAX_PAIRS = 4_000_000     # source × confirmed pairs compared at once (float32 matrices of 16 MB)
 
 
 class LearnedSignal:
@@ -58,11 +59,19 @@ class LearnedSignal:
         return ctx.cache["learned:vectors"]
 
     def scores(self, ctx: MatchContext, src: np.ndarray, tgt: np.ndarray) -> np.ndarray:
+        srcs = self._train(ctx)[0]
+        # sources × confirmed items are compared at once: bound that matrix (a coding dictionary
+        # of 20,000 confirmed titles must not take gigabytes per chunk of 8,192 titles)
+        step = max(1, MAX_PAIRS // max(len(srcs), 1))
+        if len(src) <= step:
+            return self._scores(ctx, src, tgt)
+        return np.vstack([self._scores(ctx, src[i:i + step], tgt) for i in range(0, len(src), step)])
+
+    def _scores(self, ctx: MatchContext, src: np.ndarray, tgt: np.ndarray) -> np.ndarray:
         srcs, train_docs, vocab, link = self._train(ctx)
         toks = item_tokens(ctx, "source")
         docs = [toks[i] for i in src]
-        all_rows = np.arange(len(srcs))
-        inter = vocab.shared_mass(docs, all_rows)
+        inter = vocab.rows(docs) @ vocab.matrix.T        # Σ idf of shared tokens, vs every confirmed item
         union = _mass(docs, weights(ctx))[:, None] + vocab.mass[None, :] - inter
         with np.errstate(invalid="ignore", divide="ignore"):
             sim = np.where(union > 0, inter / union, 0.0)
@@ -82,11 +91,10 @@ class LearnedSignal:
             k = own.get(ctx.sources[i].code)
             if k is not None:
                 sim[r, k] = 0.0
-        # score of a target = similarity of the nearest confirmed item linked to it
-        col = {j: c for c, j in enumerate(tgt)}
+        # score of a target = similarity of the nearest confirmed item linked to it: one max
+        # over the confirmed items of each target (a few hundred targets, not thousands of items)
         out = np.zeros((len(src), len(tgt)), dtype=np.float32)
-        for k in range(len(srcs)):
-            cols = [col[j] for j in np.flatnonzero(link[k]) if j in col]
-            if cols:
-                out[:, cols] = np.maximum(out[:, cols], sim[:, k:k + 1])
-        return out.astype(np.float32)
+        sub = link[:, tgt]
+        for c in np.flatnonzero(sub.any(axis=0)):
+            out[:, c] = sim[:, np.flatnonzero(sub[:, c])].max(axis=1)
+        return out
