@@ -33,6 +33,7 @@ import pandas as pd
 
 from .codes import FORMATS, _number_text, suggest_codes
 from .errors import ERROR, INFO, WARNING, CrosswalkError, Problem, Report
+from .errors import listing as _listing
 from .io.frames import codes_as_text, read_data, to_float, write_frame
 from .model import Classification, Link, get_scheme
 
@@ -41,7 +42,6 @@ ROUNDING_TOLERANCE = 1e-6  # weights written with 6 decimals: sums this close to
                            # half a unit of the 6th decimal) are rescaled to 1, others refused
 METHODS = ("confirmed", "equal", "user", "estimated")
 SPLITS = ("refuse", "equal")
-_SHOWN = 10                # codes named in a refusal (then "+N more")
 
 
 class WeightsError(CrosswalkError):
@@ -75,12 +75,6 @@ def sort_codes(df: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
     if df.empty:
         return df.reset_index(drop=True)
     return df.sort_values(list(columns), key=_sort_key_series, kind="mergesort").reset_index(drop=True)
-
-
-def _listing(codes: Sequence[str], shown: int = _SHOWN) -> str:
-    codes = list(codes)
-    more = f" (+{len(codes) - shown} more)" if len(codes) > shown else ""
-    return ", ".join(codes[:shown]) + more
 
 
 # -- weights -----------------------------------------------------------------------------

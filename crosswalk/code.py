@@ -35,6 +35,7 @@ import pandas as pd
 
 from .candidates import CandidateSet, _evidence_text
 from .errors import CrosswalkError, Report
+from .errors import listing as _listing
 from .model import Candidate, Classification, Item, code_sort_key
 
 TEXT_SCHEME = "text"
@@ -51,7 +52,6 @@ DEFAULT_LEVEL = {"okved2": "class", "nace2": "class", "isic4": "class"}
 DEFAULT_MIN_SCORE = 0.5
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 _LATIN = re.compile(r"[A-Za-z]")
-_SHOWN = 10
 
 Progress = Callable[[str, int, int], None]
 
@@ -252,11 +252,6 @@ def _code_keys(spelled: dict[str, str], counts: Mapping[str, int], target: Class
 _LANG = {"ru": "Russian", "en": "English"}
 
 
-def _listing(items: Sequence[str], shown: int = _SHOWN) -> str:
-    more = f" (+{len(items) - shown} more)" if len(items) > shown else ""
-    return ", ".join(list(items)[:shown]) + more
-
-
 # -- data files --------------------------------------------------------------------------
 @dataclass
 class CodeResult:
@@ -350,7 +345,7 @@ def code_frame(df: pd.DataFrame, column: str, target: Classification, *, where: 
     empty_rows = np.flatnonzero(inverse == _empty_index(key_uniques))
     if len(empty_rows):
         src_rows = df.attrs.get("rows")
-        shown = [str(int(src_rows[i]) if src_rows is not None else i + 1) for i in empty_rows[:_SHOWN]]
+        shown = [str(int(src_rows[i]) if src_rows is not None else i + 1) for i in empty_rows]
         report.warning("empty_title", f"{len(empty_rows)} row(s) have no text in {column!r} and are not coded"
                        f" (status empty): rows {_listing(shown)}", column=column)
 
@@ -441,7 +436,7 @@ def code(data: Union[str, Path], *, column: str, to: str, classifiers: Iterable[
     result = code_frame(df, column, target, where=str(data), context=context, level=level, limit=limit,
                         min_score=min_score, embeddings=embeddings, embedder=embedder, store=store,
                         reviewer=reviewer, workers=workers, progress=progress, report=report)
-    code_cols = [c for c in result.rows.columns if c.endswith(tuple(f"_code_{r}" for r in range(1, limit + 1)))]
+    code_cols = [c for c in output_columns(to, limit) if c.startswith(f"{to}_code_")]
     if output is not None:
         write_frame(result.rows, Path(output), code_cols + ["text_key"], report.problems)
     if titles_output is not None:

@@ -157,3 +157,11 @@ class Report:
             raise AssertionError(
                 f"{self.file}: rows read {self.rows_read} != loaded {self.rows_loaded}"
                 f" + rejected {self.rows_rejected}")
+
+
+def listing(items, shown: int = 10) -> str:
+    """The first ``shown`` items for a message, then "(+N more)": problems name what is
+    wrong without pasting thousands of codes."""
+    items = list(items)
+    more = f" (+{len(items) - shown} more)" if len(items) > shown else ""
+    return ", ".join(items[:shown]) + more

@@ -18,18 +18,12 @@ import pandas as pd
 
 from ..codes import _number_text
 from ..errors import WARNING, CrosswalkError, LoadError, Problem, Report
+from ..errors import listing as _listing
 from .encoding import read_text
 from .tables import read_workbook, sniff_delimiter
 
 MAX_CELL_PROBLEMS = 100    # non-numeric cells listed one by one per column; the rest counted
 XLSX_MAX_ROWS = 1_048_575  # Excel's sheet limit minus the header row
-_SHOWN = 10                # cells named in a message (then "+N more")
-
-
-def _listing(items: Sequence[str], shown: int = _SHOWN) -> str:
-    items = list(items)
-    more = f" (+{len(items) - shown} more)" if len(items) > shown else ""
-    return ", ".join(items[:shown]) + more
 
 
 # -- reading data ------------------------------------------------------------------------
@@ -342,12 +336,11 @@ def write_frame(df: pd.DataFrame, path: Path, code_columns: Sequence[str],
             ws.append(cells)
         written = atomic_save_workbook(wb, path)
         if replaced and problems is not None:
-            shown = ", ".join(f"data!{c}" for c, _, _ in replaced[:_SHOWN])
-            more = f" (+{len(replaced) - _SHOWN} more)" if len(replaced) > _SHOWN else ""
+            shown = _listing(f"data!{c}" for c, _, _ in replaced)
             chars = sorted({ch for _, _, t in replaced for ch in illegal_xml_chars(t)})
             problems.append(Problem("illegal_xml_character", WARNING,
                                     f"{path.name}: characters an xlsx file cannot hold ({', '.join(chars)})"
-                                    f" replaced with U+FFFD in {len(replaced)} cell(s): {shown}{more}",
+                                    f" replaced with U+FFFD in {len(replaced)} cell(s): {shown}",
                                     file=str(path), sheet="data", column=replaced[0][1], value=replaced[0][2]))
         return written
     raise CrosswalkError(f"{path}: write .csv, .xlsx or .parquet")
