@@ -12,7 +12,9 @@ Signals (each applies only where it can say something):
 * ``part`` — OKPDTR's worker/employee split against ISCO major groups;
 * ``hierarchy`` — a child lands under its parent's match;
 * ``learned`` — targets of the most similar confirmed links (``confirmed=``);
-* ``embedding`` — meaning rather than spelling (optional, ``embeddings=True``).
+* ``embedding`` — meaning rather than spelling (optional, ``embeddings=True``);
+* ``word_meaning`` — each title word by meaning against the words describing a target,
+  in any language (optional, with ``embedding``).
 
 The combined score is the weighted mean of the signals that apply to a level block.
 Items are compared only with target items of a compatible level (never a section for a
@@ -42,7 +44,7 @@ from .text import NotesSignal, TitleFuzzySignal, TitleTokensSignal
 # spelling variants; meaning (embeddings) is the strongest single signal where present.
 DEFAULT_WEIGHTS: dict[str, float] = {
     "structure": 4.0, "reference": 4.0, "title_tokens": 1.0, "title_fuzzy": 0.25, "notes": 1.0, "part": 1.0,
-    "hierarchy": 1.0, "learned": 2.0, "embedding": 2.0,
+    "hierarchy": 1.0, "learned": 2.0, "embedding": 2.0, "word_meaning": 2.0,
 }
 
 __all__ = ["DEFAULT_WEIGHTS", "match", "default_signals", "compatible_levels", "regrouped_divisions",
@@ -133,7 +135,8 @@ def default_signals(*, confirmed: Optional[Iterable[tuple[str, str]]] = None,
         signals.append(LearnedSignal(confirmed, embeddings=embeddings, embedder=embedder))
     if embeddings:
         from .meaning import EmbeddingSignal
-        signals.append(EmbeddingSignal(embedder=embedder))
+        from .words import WordMeaningSignal
+        signals += [EmbeddingSignal(embedder=embedder), WordMeaningSignal(embedder=embedder)]
     return signals
 
 
