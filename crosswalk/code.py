@@ -358,6 +358,9 @@ def code_frame(df: pd.DataFrame, column: str, target: Classification, *, where: 
         cset.candidates = [c for c in cset.candidates if c.source in review]
         proposed = store.propose_candidates(cset, flags_by_source={c: ("free-text",) for c in review},
                                             reviewer=reviewer, origin="code")
+        # the rows each title covers: the review queue puts the most frequent titles first
+        store.record_text_rows({c: int(n) for c, n in zip(coding.codes, rows_per_key)
+                                if coding.status[c] != "empty"})
     by_status_rows = {s: 0 for s in STATUSES}
     by_status_titles = {s: 0 for s in STATUSES}
     for code, n in zip(coding.codes, rows_per_key):

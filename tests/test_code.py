@@ -12,6 +12,7 @@ import json
 import random
 from pathlib import Path
 
+import openpyxl
 import pandas as pd
 import pytest
 from click.testing import CliRunner
@@ -127,9 +128,11 @@ def test_low_scores_go_to_the_review_store_once_and_confirmed_codings_are_learne
     assert {s.key.source_code for s in pending} == {key}
     assert pending[0].source_title == "Главный бухгалтер" and "free-text" in pending[0].flags
     assert pending[0].key.target_code == "4311"
-    # the same file again proposes nothing new
+    # the rows each title covers are kept for the review queue's order
+    assert store.text_rows() == {key: 1, key_code(title_key("Статистик")): 1}
+    # the same file again proposes nothing new, nor counts its rows twice
     again = code_frame(_frame(titles), "title", target, context=ctx, min_score=0.3, store=store)
-    assert again.proposed == 0
+    assert again.proposed == 0 and store.text_rows()[key] == 1
     # a reviewer settles it: the title is then coded as confirmed, with score 1
     link = store.get(LinkKey("text", key, "okz2014", "4311"))
     store.decide([Decision(link.key, "confirm", link.version)], reviewer="anna")
@@ -273,7 +276,14 @@ def test_a_reviewer_retargets_a_free_text_title_in_the_workbook_and_the_next_run
     code_frame(frame, "title", target, context=ctx, min_score=0.3, store=store)
     key = key_code(title_key("Главный бухгалтер"))
     path = export_workbook(store, tmp_path / "review.xlsx")
+    sheet = openpyxl.load_workbook(path)["Review"]
+    header = [c.value for c in sheet[1]]
+    assert {r[header.index("data rows")] for r in sheet.iter_rows(min_row=2, values_only=True)} == {1}
     edit(path, {(key, "4311"): {"decision": "retarget", "new target": "1211"}})
+    # the row count only informs: a workbook exported before that column existed imports too
+    wb = openpyxl.load_workbook(path)
+    wb["Review"].delete_cols(header.index("data rows") + 1)
+    wb.save(path)
     rep = import_workbook(store, path, reviewer="anna")
     assert rep.as_dict()["ok"], rep.as_dict()
     again = code_frame(frame, "title", target, context=ctx, min_score=0.3, store=store)

@@ -570,7 +570,7 @@ def test_an_older_store_is_migrated_and_keeps_its_log(tmp_path, start):
     con.close()
     store = ReviewStore(path)
     store.rebuild_state()
-    assert store.pragma("user_version") == SCHEMA_VERSION == 4
+    assert store.pragma("user_version") == SCHEMA_VERSION == 5
     key = LinkKey(*link)
     assert [(e.id, e.action) for e in store.events()] == [(i, a) for i, (_, a, _, _) in enumerate(log, start=1)]
     st = store.get(key)
@@ -705,6 +705,20 @@ def test_the_catalogue_of_items_lets_a_reviewer_retarget_to_a_code_no_link_names
         store.register_items("okz2014", [("1.1", "x")])
     with pytest.raises(StoreError, match="item 1: scheme 'okz'"):
         store.register_items("okz", [("1211", "x")])
+
+
+def test_rows_of_free_text_titles_add_up_over_files_not_over_reruns(store):
+    """Schema v5: a coded batch's row counts, named by their digest — coding the same file
+    twice counts it once, a second file adds; bad codes and counts are refused by name."""
+    a, b = "T0123456789ab", "Tba9876543210"
+    batch = store.record_text_rows({a: 5, b: 1})
+    assert store.record_text_rows({b: 1, a: 5}) == batch and store.text_rows() == {a: 5, b: 1}
+    assert store.record_text_rows({a: 2}) != batch and store.text_rows() == {a: 7, b: 1}
+    with pytest.raises(StoreError, match=r"text rows of 'Главный': code 'Главный' is not a text code"):
+        store.record_text_rows({"Главный": 1})
+    with pytest.raises(StoreError, match=r"text rows of 'T0123456789ab': rows -1 is not a count"):
+        store.record_text_rows({a: -1})
+    assert store.text_rows() == {a: 7, b: 1}
 
 
 def test_loading_a_build_fills_the_catalogue_with_the_target_levels(tmp_path, monkeypatch):

@@ -496,3 +496,25 @@ def test_a_reviewer_links_to_a_code_no_candidate_named(served):
         new = s.get(K("47.11", "85.42"))
         assert (new.status, new.target_title) == ("confirmed", "Tertiary education")
         assert s.get(K("47.11", "47.11")).status == "rejected"
+
+
+def test_free_text_titles_covering_most_rows_come_first(served):
+    """Coded vacancies: a reviewer settles the titles that cover the most data rows first, so
+    the first hundred decisions fix most of the file; each one shows its row count."""
+    path, base = served
+    rare, common = "T000000000001", "T000000000002"
+    with ReviewStore(path) as s:
+        s.propose([{"key": LinkKey("text", code, "okz2014", tgt), "score": sc, "evidence": {"embedding": sc},
+                    "source_title": title, "target_title": "группа", "flags": ("free-text",)}
+                   for code, title, tgt, sc in [(rare, "Аппаратчик деаэрации", "8131", 0.2),
+                                                (common, "Бухгалтер", "2411", 0.45)]])
+        s.record_text_rows({rare: 3, common: 40})
+        s.record_text_rows({rare: 3, common: 40})        # the same file coded again: no double count
+        s.record_text_rows({common: 60})                 # next month's file adds
+    q = Client(base).queue(pair="text:okz2014")
+    assert [(it["key"][1], it["rows"]) for it in q["items"]] == [(common, 100), (rare, 3)]
+    assert q["sections"] == ["text"]
+    # classification links carry no row count and keep their order behind the free text
+    mixed = Client(base).queue()
+    assert [it["key"][1] for it in mixed["items"][:2]] == [common, rare]
+    assert keys(mixed["items"][2:]) == QUEUE_ORDER and mixed["items"][2]["rows"] is None

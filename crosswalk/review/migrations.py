@@ -89,11 +89,22 @@ _V4 = (
         PRIMARY KEY (scheme, code)) WITHOUT ROWID""",
 )
 
+# v5: how many data rows each free-text title covers, per coded batch (a batch is named by
+# the digest of its titles' counts, so coding the same file again replaces its counts rather
+# than adding them): the review queue puts the titles covering most rows first. Not
+# decisions either, so outside the log.
+_V5 = (
+    """CREATE TABLE text_rows (
+        code TEXT NOT NULL, batch TEXT NOT NULL, rows INTEGER NOT NULL CHECK (rows >= 0),
+        PRIMARY KEY (code, batch)) WITHOUT ROWID""",
+)
+
 MIGRATIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("events, link_state, policies", _V1),
     ("action 'reopen'", _V2),
     ("action 'second_review'", _V3),
     ("items (a catalogue of codes to retarget to)", _V4),
+    ("text_rows (data rows each free-text title covers)", _V5),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -30,7 +30,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Optional
+from typing import Any, Iterable, Iterator, Mapping, Optional
 
 from ..candidates import CandidateSet
 from ..codes import FORMAT_HELP, cell_code
@@ -629,6 +629,29 @@ class ReviewStore:
                                   " WHERE title != excluded.title", row)
                 changed += cur.rowcount
         return changed
+
+    def record_text_rows(self, counts: Mapping[str, int]) -> str:
+        """Record how many data rows each free-text title (``text`` code) covers in one coded
+        batch. The batch is named by a digest of its (code, rows) list, so recording the same
+        batch again changes nothing, while another file's counts add up. Returns the batch."""
+        rows = []
+        for code, n in sorted(counts.items()):
+            bad = _code_problem("text", code, "code") or (
+                None if isinstance(n, int) and not isinstance(n, bool) and n >= 0
+                else f"rows {n!r} is not a count")
+            if bad:
+                raise StoreError(f"text rows of {code!r}: {bad}")
+            rows.append((code, n))
+        batch = hashlib.sha256("".join(f"{c}\t{n}\n" for c, n in rows).encode("utf-8")).hexdigest()[:16]
+        with self._write() as con:
+            con.executemany("INSERT INTO text_rows (code, batch, rows) VALUES (?, ?, ?)"
+                            " ON CONFLICT (code, batch) DO NOTHING", [(c, batch, n) for c, n in rows])
+        return batch
+
+    def text_rows(self) -> dict[str, int]:
+        """code -> data rows a free-text title covers, summed over the batches coded."""
+        with self._read() as con:
+            return {c: int(n) for c, n in con.execute("SELECT code, SUM(rows) FROM text_rows GROUP BY code")}
 
     def known_codes(self, scheme: str) -> set[str]:
         """Codes of ``scheme`` the store knows: those its links name and its catalogue holds."""

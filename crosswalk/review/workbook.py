@@ -47,6 +47,7 @@ _MAX_CELL = 32767             # Excel's limit on the characters of a cell
 # (header, width, hidden); the importer finds columns by header, so reordering is harmless
 COLUMNS = (
     ("source scheme", 9, False), ("source code", 11, False), ("source title", 40, False),
+    ("data rows", 9, False),
     ("target scheme", 9, False), ("target code", 11, False), ("target title", 40, False),
     ("score", 7, False), ("evidence", 32, False), ("group", 7, False), ("cardinality", 10, False),
     ("status", 10, False), ("last change", 22, False), ("weight now", 8, False),
@@ -56,6 +57,8 @@ COLUMNS = (
 )
 HEADERS = tuple(c[0] for c in COLUMNS)
 EDITABLE = ("decision", "new target", "weight", "comment")
+# shown for the reviewer, never read back: a workbook exported before they existed imports too
+INFORMATIVE = ("data rows",)
 _COL = {h: i + 1 for i, h in enumerate(HEADERS)}
 
 _HEADER_FILL, _EDIT_FILL = "D9D9D9", "DDEBF7"
@@ -248,6 +251,7 @@ def write_review_workbook(store: ReviewStore, path: str | Path, *, source_scheme
         ln for pair in sorted({(ln.key.source_scheme, ln.key.target_scheme) for ln in links})
         for ln in store.links(source_scheme=pair[0], target_scheme=pair[1])]
     groups = link_groups(everything)
+    text_rows = store.text_rows() if any(ln.key.source_scheme == "text" for ln in links) else {}
 
     w = _Writer(path.name)
     wb = Workbook()
@@ -283,6 +287,8 @@ def write_review_workbook(store: ReviewStore, path: str | Path, *, source_scheme
             c.fill = next(f for bound, f in fills.items() if ln.score >= bound)
         if group is not None:
             w.put(ws, row, _COL["group"], group)
+        if k.source_scheme == "text":      # how many data rows the free-text title covers
+            w.put(ws, row, _COL["data rows"], int(text_rows.get(k.source_code, 0)))
         if ln.weight is not None:
             w.put(ws, row, _COL["weight now"], float(ln.weight), fmt="0.00")
         w.put(ws, row, _COL["version"], int(ln.version))
@@ -600,11 +606,11 @@ def import_workbook(store: ReviewStore, path: str | Path, *, reviewer: str) -> I
         ws.reset_dimensions()   # read every row, whatever the file claims its size is
         rows = ws.iter_rows(min_row=1)
         header = [_text(c.value).lower() for c in next(rows, ())]
-        missing = [h for h in HEADERS if h not in header]
+        missing = [h for h in HEADERS if h not in header and h not in INFORMATIVE]
         if missing:
             raise CrosswalkError(f"{path}: sheet {REVIEW_SHEET!r} lacks the column(s) {', '.join(missing)}"
                                  " in row 1; export a fresh workbook")
-        at = {h: header.index(h) for h in HEADERS}
+        at = {h: header.index(h) for h in HEADERS if h not in INFORMATIVE}
         imp = _Importer(store, path, reviewer, snap)
         rep = imp.report
         pending: list[tuple[int, Decision]] = []

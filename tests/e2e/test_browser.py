@@ -264,3 +264,32 @@ def test_typing_a_code_no_candidate_named(app):
         assert (new.status, new.target_title.strip(), new.updated_by) == (
             "confirmed", "General secondary education", "anna")
         assert s.get(K("85.11", "85.10")).status == "rejected"
+
+
+def test_free_text_queue_shows_the_rows_each_title_covers(tmp_path):
+    """Coded vacancies in the store: the Russian page lists the title covering the most data
+    rows first, with its count, and opens it first."""
+    sync_playwright = _playwright()
+    path = tmp_path / "review.sqlite"
+    with ReviewStore(path) as s:
+        s.propose([{"key": LinkKey("text", code, "okz2014", "2411"), "score": 0.3, "evidence": {"embedding": 0.3},
+                    "source_title": title, "target_title": "Бухгалтеры", "flags": ("free-text",)}
+                   for code, title in [("T000000000001", "Ревизор"), ("T000000000002", "Бухгалтер-кассир")]])
+        s.record_text_rows({"T000000000001": 7, "T000000000002": 1250})
+    server = make_server(path)
+    start_in_thread(server)
+    try:
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+            try:
+                ctx = browser.new_context(locale="ru-RU", viewport={"width": 1360, "height": 900}, bypass_csp=True)
+                page = open_page(ctx, f"http://127.0.0.1:{server.server_address[1]}/?lang=ru")
+                set_reviewer(page, "anna")
+                items = page.eval_on_selector_all("#queue li", "els => els.map(e => e.textContent)")
+                assert [it.split("  ")[-1] for it in items] == ["· 1250 строк", "· 7 строк"]
+                assert "Бухгалтер-кассир" in items[0] and "T000000000002" in page.inner_text("#link-title")
+            finally:
+                browser.close()
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -40,7 +40,10 @@ def band(score: Optional[float]) -> str:
 def section(scheme: str, code: str, classes: dict[str, Classification]) -> str:
     """The top group of a source code: its root item when the classification is loaded
     (OKVED2 01.11 → section A), else the section letter, the 2-digit division of an
-    activity code, or the first digit (major group) of an occupation code."""
+    activity code, or the first digit (major group) of an occupation code. Free-text titles
+    (scheme ``text``) have no hierarchy: one section, "text"."""
+    if scheme == "text":
+        return "text"
     c = classes.get(scheme)
     if c is not None and code in c:
         anc = c.ancestors(code)
@@ -83,6 +86,7 @@ class Model:
         self.by_source: dict[tuple, list[LinkState]] = {}
         self.groups: dict[LinkKey, tuple[int, str]] = {}
         self.gap: dict[tuple, tuple[float, float]] = {}
+        self.text_rows: dict[str, int] = {}     # free-text title -> data rows it covers
 
     def open(self) -> ReviewStore:
         # one connection per request: a ReviewStore is not shared between threads
@@ -102,6 +106,7 @@ class Model:
             for lns in self.by_source.values():
                 lns.sort(key=lambda s: (-(s.score if s.score is not None else -1.0), s.key.sort_key()))
             self.groups = link_groups(self.links)
+            self.text_rows = store.text_rows()
             # uncertainty of a source: a small gap between its two best open candidates, a low top score
             self.gap = {}
             for src, lns in self.by_source.items():
@@ -109,12 +114,17 @@ class Model:
                 self.gap[src] = (sc[0] - (sc[1] if len(sc) > 1 else 0.0), sc[0])
 
     # -- the queue -------------------------------------------------------------
+    def rows(self, k: LinkKey) -> Optional[int]:
+        """Data rows a free-text source covers (None for a classification item)."""
+        return self.text_rows.get(k.source_code, 0) if k.source_scheme == "text" else None
+
     def item(self, s: LinkState, blind: bool) -> dict:
         k = s.key
         d = {"key": key_list(k), "source_title": s.source_title, "target_title": s.target_title,
              "score": s.score, "status": s.status, "version": s.version, "updated_by": s.updated_by,
              "section": section(k.source_scheme, k.source_code, self.classes),
-             "cardinality": self.groups.get(k, (0, "-"))[1], "band": band(s.score)}
+             "cardinality": self.groups.get(k, (0, "-"))[1], "band": band(s.score),
+             "rows": self.rows(k)}
         if blind:
             for f in _BLIND:
                 d.pop(f, None)
@@ -149,7 +159,8 @@ class Model:
             ql = q.casefold()
             sel = [s for s in sel if ql in s.key.source_code.casefold() or ql in s.key.target_code.casefold()
                    or ql in s.source_title.casefold() or ql in s.target_title.casefold()]
-        sel.sort(key=lambda s: (*self.gap[_src(s.key)], _src(s.key),
+        # free-text titles covering the most data rows first, then the most uncertain sources
+        sel.sort(key=lambda s: (-(self.rows(s.key) or 0), *self.gap[_src(s.key)], _src(s.key),
                                 -(s.score if s.score is not None else -1.0), s.key.sort_key()))
         blind = mode == "second"
         counts = {st: 0 for st in ("pending", "confirmed", "rejected")}

@@ -77,7 +77,8 @@
     const ol = $("queue"); ol.textContent = "";
     S.items.forEach((it, i) => {
       const li = document.createElement("li");
-      li.textContent = `${it.key[1]} → ${it.key[3]}  ${it.score == null ? "–" : it.score.toFixed(2)}  ${it.source_title}`;
+      li.textContent = `${it.key[1]} → ${it.key[3]}  ${it.score == null ? "–" : it.score.toFixed(2)}  ${it.source_title}`
+        + (it.rows == null ? "" : `  · ${it.rows} ${t("rows")}`);
       li.title = `${it.source_title} → ${it.target_title}`;
       if (i === S.idx && !S.pinned) li.className = "current";
       li.addEventListener("click", () => act(() => { S.pinned = null; S.idx = i; renderQueue(); return loadDetail(it.key); }));

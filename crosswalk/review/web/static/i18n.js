@@ -21,7 +21,7 @@ window.I18N = {
     first: "first review", secondR: "second review", path: "Hierarchy", notes: "Definition / notes",
     when: "when", who: "who", action: "action", origin: "origin", detail: "detail", error: "Error",
     comment: "comment", lang: "Русский", otherCode: "Another code:", otherCodeHint: "a code or words of its title",
-    retarget: "Link to this code",
+    retarget: "Link to this code", rows: "rows",
   },
   ru: {
     title: "Проверка соответствий", review: "Проверка", second: "Слепая повторная проверка", settle: "Расхождения",
@@ -44,6 +44,6 @@ window.I18N = {
     first: "первая проверка", secondR: "повторная проверка", path: "Иерархия", notes: "Определение / пояснения",
     when: "когда", who: "кто", action: "действие", origin: "источник", detail: "подробности", error: "Ошибка",
     comment: "комментарий", lang: "English", otherCode: "Другой код:", otherCodeHint: "код или слова названия",
-    retarget: "Связать с этим кодом",
+    retarget: "Связать с этим кодом", rows: "строк",
   },
 };
