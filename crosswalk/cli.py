@@ -174,7 +174,8 @@ def formats_cmd():
 @click.option("--confirmed", type=click.Path(exists=True, dir_okay=False),
               help="Confirmed links to learn from (CSV with source_code,target_code, or a gold file).")
 @click.option("--embeddings/--no-embeddings", default=False, show_default=True,
-              help="Add the meaning-based signal (needs crosswalk[embeddings]; vectors cached on disk).")
+              help="Add the meaning-based signals: whole titles and word by word (needs"
+                   " crosswalk[embeddings]; vectors cached on disk).")
 @click.option("--limit", type=click.IntRange(min=1), default=5, show_default=True,
               help="Candidates kept per source item.")
 @click.option("--score-cutoff", type=click.FloatRange(0, 1), default=0.0, show_default=True,
@@ -872,7 +873,8 @@ def _apply_totals(result) -> None:
 @click.option("--allow-network-fs", is_flag=True, help="Open a store on a network file system.")
 @click.option("--reviewer", default="crosswalk", show_default=True, help="Recorded as the proposer in the store.")
 @click.option("--embeddings/--no-embeddings", default=False, show_default=True,
-              help="Add the meaning-based signal (needs crosswalk[embeddings]; vectors cached on disk).")
+              help="Add the meaning-based signals: whole titles and word by word (needs"
+                   " crosswalk[embeddings]; vectors cached on disk).")
 @click.option("--sheet", help="The sheet of an xlsx DATA (default: the first visible one).")
 @click.option("--delimiter", help="The delimiter of a CSV DATA (default: sniffed).")
 @click.option("--workers", type=int, default=-1, show_default=True,
