@@ -163,8 +163,10 @@ def build(config: BuildConfig, *, progress: Optional[Progress] = None) -> BuildR
     for k, pair in enumerate(pairs, 1):
         src, tgt = classes[pair.source], classes[pair.target]
         ctx = [classes[c] for c in pair.context if c in classes]
+        name = f"{pair.source}→{pair.target}"
         cset = match(src, tgt, target_context=ctx, embeddings=use_embeddings, limit=pair.limit,
-                     progress=lambda d, t, name=f"match {pair.source}→{pair.target}": note(name, d, t))
+                     progress=lambda d, t, name=name: note(f"match {name}", d, t),
+                     embed_progress=lambda what, d, t, name=name: note(f"embed {name} {what}", d, t))
         write_candidates(out / "candidates" / f"{pair.source}__{pair.target}.csv", cset)
         result.candidates[f"{pair.source}__{pair.target}"] = cset
         review = _needs_review(cset, src, tgt, config.auto_accept)

@@ -189,11 +189,12 @@ def match_cmd(source, target, source_scheme, target_scheme, context, confirmed, 
     """Propose, for every item of SOURCE, ranked candidate items of TARGET with a score in
     [0, 1] and the evidence (which signals fired and how strongly)."""
     from .candidates import write_candidates
-    with _progress("matching") as progress:
+    with _stage_progress() as stages:
         cset = api.match_files(source, target, source_scheme=source_scheme,
                                target_scheme=target_scheme, context=context, confirmed=confirmed,
                                embeddings=embeddings, limit=limit, score_cutoff=score_cutoff,
-                               workers=workers, output=output, progress=progress)
+                               workers=workers, output=output, progress=lambda d, t: stages("matching", d, t),
+                               embed_progress=lambda what, d, t: stages(f"embedding {what}", d, t))
     if output is None:
         import tempfile
         with tempfile.TemporaryDirectory() as tmp:
@@ -202,29 +203,6 @@ def match_cmd(source, target, source_scheme, target_scheme, context, confirmed, 
     n_src = len({c.source for c in cset.candidates})
     click.echo(f"{len(cset.candidates)} candidates for {n_src} {cset.source_scheme} items"
                f" → {cset.target_scheme}" + (f"; written to {output}" if output else ""), err=True)
-
-
-class _progress:
-    """A progress bar on a terminal (standard error), silence in pipes and CI logs."""
-
-    def __init__(self, label: str):
-        self.label = label
-        self.bar = None
-
-    def __enter__(self):
-        return self
-
-    def __call__(self, done: int, total: int) -> None:
-        if not sys.stderr.isatty():
-            return
-        if self.bar is None:
-            self.bar = click.progressbar(length=total, label=self.label, file=sys.stderr)
-            self.bar.__enter__()
-        self.bar.update(done - self.bar.pos)
-
-    def __exit__(self, *exc):
-        if self.bar is not None:
-            self.bar.__exit__(*exc)
 
 
 def _parse_ks(ctx, param, value: str) -> tuple[int, ...]:

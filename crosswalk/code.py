@@ -228,7 +228,8 @@ def _code_keys(spelled: dict[str, str], counts: Mapping[str, int], target: Class
                      idf=idf, embedder=embedder, weights=weights, limit=limit if against is target else limit * 2,
                      score_cutoff=score_cutoff, workers=workers,
                      progress=(lambda d, t, lang=lang: progress(f"coding {_LANG[lang]} titles", d, t))
-                     if progress else None)
+                     if progress else None,
+                     embed_progress=(lambda what, d, t: progress(f"embedding {what}", d, t)) if progress else None)
         wanted = {codes[i] for i in todo}
         dropped = set()
         for src, cands in cset.by_source().items():

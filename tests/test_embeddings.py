@@ -214,3 +214,28 @@ def test_a_source_item_is_read_in_its_parents_context():
     assert query_text(ctx, okved.get("85.23")) == "Образование профессиональное: Подготовка кадров высшей квалификации"
     assert query_text(ctx, okved.get("P")) == "ОБРАЗОВАНИЕ"
     assert query_text(ctx, okved.get("85.30")) == "Обучение профессиональное"
+
+
+def test_a_first_run_reports_what_the_model_embeds_and_a_warm_one_nothing(tmp_path):
+    """The first run with embeddings computes thousands of vectors (minutes on a full build):
+    match() says what it embeds, batch by batch, so a terminal bar moves; from the cache, nothing."""
+    from crosswalk.match import match
+    from crosswalk.model import Classification, Item
+    src = Classification("okpdtr", [Item("15940", "Сортировщик", 1), Item("14920", "Прессовщик изделий", 1)])
+    tgt = Classification("isco08", [Item("9612", "Refuse Sorters", 4, notes="Refuse sorters sort recyclables."),
+                                    Item("8142", "Plastic Products Machine Operators", 4)])
+    calls = []
+    with Embedder(cache_dir=tmp_path) as emb:
+        first = match(src, tgt, embeddings=True, embedder=emb,
+                      embed_progress=lambda what, done, total: calls.append((what, done, total)))
+    last = {}
+    for what, done, total in calls:
+        assert 0 < done <= total
+        last[what] = (done, total)
+    assert set(last) == {"titles", "descriptions", "title words", "description words"}
+    assert all(done == total for done, total in last.values())
+    assert last["titles"] == (2, 2) and last["title words"] == (3, 3)   # сортировщик, прессовщик, изделие
+    calls.clear()
+    with Embedder(cache_dir=tmp_path) as emb:
+        again = match(src, tgt, embeddings=True, embedder=emb, embed_progress=lambda *a: calls.append(a))
+    assert calls == [] and again.candidates == first.candidates

@@ -146,7 +146,8 @@ def match(source: Classification, target: Classification, *,
           embedder=None, signals: Optional[Sequence] = None,
           weights: Optional[Mapping[str, float]] = None, limit: int = 5, score_cutoff: float = 0.0,
           workers: int = 1, chunk: int = 8192, idf=None,
-          progress: Optional[Callable[[int, int], None]] = None) -> CandidateSet:
+          progress: Optional[Callable[[int, int], None]] = None,
+          embed_progress: Optional[Callable[[str, int, int], None]] = None) -> CandidateSet:
     """Propose, for every source item, up to ``limit`` target items scoring at least
     ``score_cutoff``, best first; ties are broken by target code order.
 
@@ -155,6 +156,8 @@ def match(source: Classification, target: Classification, *,
     pairs people confirmed, to learn from. ``idf``: token weights (``normalize.TokenWeights``)
     to use instead of fitting them on both sides' titles — fitted on the target alone, a
     source item scores the same whatever the other source items are (free-text coding).
+    ``progress(done, total)``: sources matched; ``embed_progress(what, done, total)``: texts
+    the embedding model computes because no cache holds them (a first run's long part).
     """
     if limit < 1:
         raise CrosswalkError(f"limit must be a positive number of candidates, not {limit}")
@@ -166,7 +169,7 @@ def match(source: Classification, target: Classification, *,
                                  " holds no items: nothing to match (run `crosswalk validate` on it)")
     w = dict(DEFAULT_WEIGHTS, **(weights or {}))
     ctx = MatchContext(source, target, target_context=tuple(target_context),
-                       source_context=tuple(source_context), workers=workers)
+                       source_context=tuple(source_context), workers=workers, embed_progress=embed_progress)
     if idf is not None:
         ctx.cache["idf"] = idf
     sigs = list(signals) if signals is not None else default_signals(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Optional, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 
@@ -55,6 +55,17 @@ class MatchContext:
     source_context: Sequence[Classification] = ()
     workers: int = 1
     cache: dict[str, Any] = field(default_factory=dict)
+    # (what, done, total) while the embedding model computes vectors no cache holds: the
+    # first run with embeddings embeds thousands of texts, minutes with a still bar otherwise
+    embed_progress: Optional[Callable[[str, int, int], None]] = None
+
+    def embed(self, embedder, texts: Sequence[str], *, kind: str, what: str):
+        """``embedder.embed(texts, kind=kind)``, reporting progress as ``what`` when asked to
+        (an embedder given by the caller needs the ``progress=`` keyword only then)."""
+        cb = self.embed_progress
+        if cb is None:
+            return embedder.embed(texts, kind=kind)
+        return embedder.embed(texts, kind=kind, progress=lambda done, total: cb(what, done, total))
 
     @cached_property
     def sources(self) -> list[Item]:

@@ -55,7 +55,8 @@ class LearnedSignal:
         if "learned:vectors" not in ctx.cache:
             from ..embeddings import Embedder
             emb = self.embedder or Embedder()
-            ctx.cache["learned:vectors"] = emb.embed([it.title for it in ctx.sources], kind="query")
+            ctx.cache["learned:vectors"] = ctx.embed(emb, [it.title for it in ctx.sources], kind="query",
+                                                     what="titles")
         return ctx.cache["learned:vectors"]
 
     def scores(self, ctx: MatchContext, src: np.ndarray, tgt: np.ndarray) -> np.ndarray:

@@ -68,8 +68,8 @@ class EmbeddingSignal:
             from ..embeddings import Embedder, cosine_scores
             emb = self.embedder or Embedder()
             ps = passages(ctx)
-            queries = emb.embed([query_text(ctx, it) for it in ctx.sources], kind="query")
-            vecs = emb.embed([t for _, t, _ in ps], kind="passage")
+            queries = ctx.embed(emb, [query_text(ctx, it) for it in ctx.sources], kind="query", what="titles")
+            vecs = ctx.embed(emb, [t for _, t, _ in ps], kind="passage", what="descriptions")
             kinds = np.array([k for k, _, _ in ps])
             owner = np.array([j for _, _, j in ps])
             ctx.cache["meaning"] = (queries, vecs, kinds, owner, cosine_scores)

@@ -109,8 +109,9 @@ class WordMeaningSignal:
         # best calibrated similarity of every source word in every target's words
         best = np.zeros((len(s_vocab), len(ctx.targets)), dtype=np.float32)
         if s_vocab and t_vocab:
-            q = emb.embed(s_vocab, kind="query")      # words against words: one kind on both sides
-            p = emb.embed(t_vocab, kind="query")
+            # words against words: one kind on both sides
+            q = ctx.embed(emb, s_vocab, kind="query", what="title words")
+            p = ctx.embed(emb, t_vocab, kind="query", what="description words")
             for start in range(0, len(s_vocab), _ROWS):
                 sims = cosine_scores(q[start:start + _ROWS], p, floor=FLOOR)
                 best[start:start + _ROWS, has_words] = np.maximum.reduceat(sims[:, flat], starts, axis=1)
