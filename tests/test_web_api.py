@@ -518,3 +518,8 @@ def test_free_text_titles_covering_most_rows_come_first(served):
     mixed = Client(base).queue()
     assert [it["key"][1] for it in mixed["items"][:2]] == [common, rare]
     assert keys(mixed["items"][2:]) == QUEUE_ORDER and mixed["items"][2]["rows"] is None
+    # a file coded while the app runs (no review event): the next queue has its counts
+    with ReviewStore(path) as s:
+        s.record_text_rows({rare: 500})
+    q = Client(base).queue(pair="text:okz2014")
+    assert [(it["key"][1], it["rows"]) for it in q["items"]] == [(rare, 503), (common, 100)]

@@ -648,6 +648,12 @@ class ReviewStore:
                             " ON CONFLICT (code, batch) DO NOTHING", [(c, batch, n) for c, n in rows])
         return batch
 
+    def text_rows_signature(self) -> tuple[int, int]:
+        """(entries, rows) of the recorded counts: changes whenever a batch is recorded."""
+        with self._read() as con:
+            n, total = con.execute("SELECT COUNT(*), COALESCE(SUM(rows), 0) FROM text_rows").fetchone()
+        return int(n), int(total)
+
     def text_rows(self) -> dict[str, int]:
         """code -> data rows a free-text title covers, summed over the batches coded."""
         with self._read() as con:

@@ -87,6 +87,7 @@ class Model:
         self.groups: dict[LinkKey, tuple[int, str]] = {}
         self.gap: dict[tuple, tuple[float, float]] = {}
         self.text_rows: dict[str, int] = {}     # free-text title -> data rows it covers
+        self.text_rows_sig: tuple[int, int] = (0, 0)
 
     def open(self) -> ReviewStore:
         # one connection per request: a ReviewStore is not shared between threads
@@ -95,6 +96,9 @@ class Model:
     def refresh(self, store: ReviewStore) -> None:
         with self.lock:
             new = store.events(self.index.last_id)
+            sig = store.text_rows_signature()     # counts recorded by `crosswalk code` meanwhile
+            if sig != self.text_rows_sig:
+                self.text_rows, self.text_rows_sig = store.text_rows(), sig
             if not new and self.links:
                 return
             self.index.feed(new)
@@ -106,7 +110,6 @@ class Model:
             for lns in self.by_source.values():
                 lns.sort(key=lambda s: (-(s.score if s.score is not None else -1.0), s.key.sort_key()))
             self.groups = link_groups(self.links)
-            self.text_rows = store.text_rows()
             # uncertainty of a source: a small gap between its two best open candidates, a low top score
             self.gap = {}
             for src, lns in self.by_source.items():
