@@ -1,0 +1,30 @@
+"""The README's "What to expect" table quotes reports/evaluation.json: rerunning the
+benchmark and forgetting the README would show users figures the code no longer reaches."""
+import json
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.1f}"
+
+
+def test_readme_quality_table_matches_the_committed_evaluation_report():
+    rep = json.loads((ROOT / "reports" / "evaluation.json").read_text(encoding="utf-8"))
+    core = rep["without_embeddings"]
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    rows = {m.group(1).split()[0]: m.group(2) for m in re.finditer(r"^\| ((?:ISCO-88|OKPDTR) [^|]*)\|(.*)\|$",
+                                                                    readme, re.M)}
+    isco, okz = rep["isco88_to_isco08"], rep["okpdtr_to_okz"]
+    want = {
+        "ISCO-88": [f"{_pct(core['isco88_to_isco08']['top1'])} / {_pct(core['isco88_to_isco08']['top3'])} %",
+                    f"{_pct(isco['top1'])} / {_pct(isco['top3'])} %"],
+        "OKPDTR": [f"{_pct(core['okpdtr_to_okz']['top1'])} / {_pct(core['okpdtr_to_okz']['top3'])} %",
+                   f"{_pct(okz['top1'])} / {_pct(okz['top3'])} %",
+                   f"{_pct(okz['learned_cv_top1'])} / {_pct(okz['learned_cv_top3'])} %"],
+    }
+    for task, figures in want.items():
+        cells = [c.strip() for c in rows[task].split("|")]
+        assert [c for c in cells if c] == figures, (task, cells)
