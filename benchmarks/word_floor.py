@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 from crosswalk import load  # noqa: E402
 from crosswalk.embeddings import Embedder  # noqa: E402
 from crosswalk.match.context import MatchContext  # noqa: E402
-from crosswalk.match.words import FLOOR, _described_by, words  # noqa: E402
+from crosswalk.match.words import FLOOR, described_by, words  # noqa: E402
 
 SEED = 20261122
 PAIRS = [("сварщик", "welder"), ("молоко", "milk"), ("стекло", "glass"), ("бумага", "paper"),
@@ -50,7 +50,7 @@ def main() -> None:
     isco = load(root / "isco08/ISCO-08 EN Structure and definitions.xlsx").classification
     ctx = MatchContext(okpdtr, okz, target_context=(isco,))
     s_vocab = sorted({w for it in okpdtr for w, _ in words(it.title, "ru")})
-    t_vocab = sorted({w for it in okz for text, lang in _described_by(ctx, it) for w, _ in words(text, lang)})
+    t_vocab = sorted({w for it in okz for text, lang in described_by(ctx, it) for w, _ in words(text, lang)})
     rnd = random.Random(SEED)
     emb = Embedder()
     q = emb.embed(s_vocab, kind="query")

@@ -22,14 +22,12 @@ Part of the embeddings extra, as EmbeddingSignal; word vectors are cached on dis
 from __future__ import annotations
 
 import re
-from typing import Sequence
-
 import numpy as np
 
 from .. import normalize
 from ..model import Item
 from .context import MatchContext
-from .text import weights
+from .text import _csr, weights
 
 FLOOR = 0.85
 # a word describing more than this share of the targets ("occupations", "tasks",
@@ -55,7 +53,7 @@ def words(text: str, language: str) -> list[tuple[str, str]]:
     return out
 
 
-def _described_by(ctx: MatchContext, item: Item) -> list[tuple[str, str]]:
+def described_by(ctx: MatchContext, item: Item) -> list[tuple[str, str]]:
     """(text, language) of everything describing a target item."""
     out = []
     for d, lang in [(item, ctx.target.language)] + [(c.get(item.code), c.language)
@@ -64,16 +62,6 @@ def _described_by(ctx: MatchContext, item: Item) -> list[tuple[str, str]]:
             if isinstance(text, str) and text.strip():
                 out.append((text, lang))
     return out
-
-
-def _segments(groups: Sequence[Sequence[int]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Concatenated ids, start offsets and the non-empty groups, for ``ufunc.reduceat``
-    (which would return a neighbour's value for an empty group)."""
-    keep = np.array([i for i, g in enumerate(groups) if len(g)], dtype=np.int64)
-    flat = np.array([x for i in keep for x in groups[i]], dtype=np.int64)
-    lens = np.array([len(groups[i]) for i in keep], dtype=np.int64)
-    starts = np.r_[0, np.cumsum(lens)[:-1]].astype(np.int64) if len(lens) else lens
-    return flat, starts, keep
 
 
 class WordMeaningSignal:
@@ -91,7 +79,7 @@ class WordMeaningSignal:
         from ..embeddings import Embedder, cosine_scores
         emb = self.embedder or Embedder()
         # targets: the set of words describing each, common words dropped
-        t_words = [{w for text, lang in _described_by(ctx, it) for w, _ in words(text, lang)}
+        t_words = [{w for text, lang in described_by(ctx, it) for w, _ in words(text, lang)}
                    for it in ctx.targets]
         df: dict[str, int] = {}
         for ws in t_words:
@@ -100,7 +88,9 @@ class WordMeaningSignal:
         limit = COMMON * len(t_words)
         t_vocab = sorted(w for w, n in df.items() if n <= limit)
         t_index = {w: k for k, w in enumerate(t_vocab)}
-        flat, starts, has_words = _segments([sorted(t_index[w] for w in ws if w in t_index) for ws in t_words])
+        ptr, flat = _csr(t_words, t_index)
+        has_words = np.flatnonzero(np.diff(ptr) > 0)  # reduceat would give an empty row a neighbour's value
+        starts = ptr[has_words]
         # sources: their title words and each word's weight
         lang = ctx.source.language
         s_words = [words(it.title, lang) for it in ctx.sources]
@@ -115,27 +105,29 @@ class WordMeaningSignal:
             for start in range(0, len(s_vocab), _ROWS):
                 sims = cosine_scores(q[start:start + _ROWS], p, floor=FLOOR)
                 best[start:start + _ROWS, has_words] = np.maximum.reduceat(sims[:, flat], starts, axis=1)
+        # each source's words (each once, in word order) and their IDF weights
         idf = weights(ctx)
         per_source = []
         for ws in s_words:
             seen = {}
-            for shown, lem in ws:                    # each word once, weighed by its IDF
+            for shown, lem in ws:
                 seen.setdefault(shown, idf[lem])
-            per_source.append(seen)
-        ctx.cache["word_meaning"] = (best, s_index, per_source)
+            order = sorted(seen)
+            per_source.append((np.array([s_index[w] for w in order], dtype=np.int64),
+                               np.array([seen[w] for w in order], dtype=np.float32)))
+        ctx.cache["word_meaning"] = (best, per_source)
         return ctx.cache["word_meaning"]
 
     def scores(self, ctx: MatchContext, src: np.ndarray, tgt: np.ndarray) -> np.ndarray:
-        best, s_index, per_source = self._prepare(ctx)
+        best, per_source = self._prepare(ctx)
         out = np.zeros((len(src), len(tgt)), dtype=np.float32)
-        rows = [(r, per_source[i]) for r, i in enumerate(src) if per_source[i]]
+        rows = [r for r, i in enumerate(src) if len(per_source[i][0])]
         if not rows:
             return out
-        ids = np.array([s_index[w] for _, seen in rows for w in sorted(seen)], dtype=np.int64)
-        wts = np.array([seen[w] for _, seen in rows for w in sorted(seen)], dtype=np.float32)
-        lens = np.array([len(seen) for _, seen in rows], dtype=np.int64)
-        starts = np.r_[0, np.cumsum(lens)[:-1]]
+        ids = np.concatenate([per_source[src[r]][0] for r in rows])
+        wts = np.concatenate([per_source[src[r]][1] for r in rows])
+        starts = np.r_[0, np.cumsum([len(per_source[src[r]][0]) for r in rows])[:-1]]
         sub = best[ids][:, tgt] * wts[:, None]
         mass = np.add.reduceat(wts, starts)
-        out[[r for r, _ in rows]] = np.add.reduceat(sub, starts, axis=0) / mass[:, None]
+        out[rows] = np.add.reduceat(sub, starts, axis=0) / mass[:, None]
         return np.clip(out, 0.0, 1.0)
