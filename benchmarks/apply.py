@@ -49,7 +49,7 @@ def crosswalk_okved2_isic4(root: Path):
     import pandas as pd
 
     from crosswalk import load
-    from crosswalk.build import _needs_review, _proposed_links
+    from crosswalk.build import draft_links
     from crosswalk.graph import CrosswalkGraph
     from crosswalk.match import match
     t0 = time.perf_counter()
@@ -59,7 +59,7 @@ def crosswalk_okved2_isic4(root: Path):
     cset = match(okved, nace, embeddings=False, limit=5)
     graph = CrosswalkGraph()
     graph.add_correspondence(conc)
-    graph.add_links(_proposed_links(cset, _needs_review(cset, okved, nace, 0.95), 3))
+    graph.add_links(draft_links(cset, okved, nace, 0.95)[0])
     links = graph.compose(["okved2", "nace2", "isic4"])
     weights = pd.DataFrame({"source": [ln.source for ln in links], "target": [ln.target for ln in links],
                             "weight": [float(ln.weight) for ln in links]})

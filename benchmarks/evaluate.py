@@ -95,7 +95,7 @@ def okved2_to_isic4(root: Path, gold_dir: Path, embeddings: bool) -> dict:
     """OKVED2 classes → ISIC4 through NACE2, as `crosswalk build` composes them. Outside
     divisions 19/85/92 the gold is NACE2→ISIC4 of the same code; inside, the regrouped gold."""
     import csv
-    from crosswalk.build import _needs_review, _proposed_links
+    from crosswalk.build import draft_links
     from crosswalk.graph import CrosswalkGraph
     okved = load(root / "okved2/rosstat_opendata_2023-12-01/data-20231201-structure-20180402.csv").classification
     nace = load(root / "nace2/nace2_structure_en.csv").classification
@@ -104,7 +104,7 @@ def okved2_to_isic4(root: Path, gold_dir: Path, embeddings: bool) -> dict:
     cset = match(okved, nace, embeddings=embeddings, limit=5)
     graph = CrosswalkGraph()
     graph.add_correspondence(conc)
-    graph.add_links(_proposed_links(cset, _needs_review(cset, okved, nace, 0.95), 3))
+    graph.add_links(draft_links(cset, okved, nace, 0.95)[0])
     links = graph.compose(["okved2", "nace2", "isic4"])
     seconds = time.perf_counter() - t0
     by: dict[str, list] = {}

@@ -280,7 +280,9 @@ def evaluate_cmd(predicted, gold, reverse, all_rows, ks, min_score, misses_path,
 @click.option("--write-config", type=click.Path(dir_okay=False),
               help="Write the configuration to this file (refuses to overwrite) and stop.")
 @click.option("--force", is_flag=True, help="With --write-config: overwrite an existing file.")
-def build_cmd(config_path, data, output, embeddings, write_config, force):
+@click.option("--max-unmatched", type=click.FloatRange(0, 1), default=None,
+              help="Fail when a route's share of unmatched items (rows with no code on one side) exceeds this.")
+def build_cmd(config_path, data, output, embeddings, write_config, force, max_unmatched):
     """Load classifiers, match the configured pairs, compose crosswalks through pivot
     classifications, and write candidates, crosswalks and a summary to one folder."""
     from .settings import BuildConfig
@@ -289,6 +291,8 @@ def build_cmd(config_path, data, output, embeddings, write_config, force):
         cfg.output = output
     if embeddings is not None:
         cfg.embeddings = embeddings
+    if max_unmatched is not None:
+        cfg.max_unmatched = max_unmatched
     if write_config:
         click.echo(f"configuration written to {cfg.save(write_config, overwrite=force)}")
         return
@@ -308,16 +312,27 @@ def _echo_build_summary(result) -> None:
         click.echo(f"  loaded {scheme:<14} {path}{note}")
     for path in s["skipped_files"]:
         click.echo(f"  skipped {path}")
+    for u in s.get("unused_files", []):
+        click.echo(f"  not used {u['file']}: {u['reason']}")
     for name, c in s["candidates"].items():
         click.echo(click.style(f"candidates {name.replace('__', ' → ')}", bold=True)
                    + f": {c['candidates']} for {c['sources']} items; top:")
         for t in c["top"][:3]:
             click.echo(f"    {t['source']} {t['source_title'][:40]!s:<40} → {t['target']}"
                        f" {t['target_title'][:40]}  {t['score']:.2f}")
+        p = s.get("pairs", {}).get(name)
+        if p:
+            regrouped = (f"; regrouped divisions {', '.join(p['regrouped_divisions'])}"
+                         if p["regrouped_divisions"] else "")
+            click.echo(f"    draft: {p['identity'] + p['descendant']} accepted by structure (same code),"
+                       f" {p['proposed']} proposed, {p['review']} to review{regrouped}")
     for name, x in s["crosswalks"].items():
         rel = ", ".join(f"{k} {v}" for k, v in x["relations"].items())
         cov = x.get("coverage")
-        line = f"crosswalk {name.replace('__', ' → ')}: {x['links']} links; groups {rel}; to review {x['review']}"
+        ch = x["checks"]
+        status = ", ".join(f"{k} {v}" for k, v in ch["by_status"].items())
+        line = (f"crosswalk {name.replace('__', ' → ')}: {x['links']} links ({status}); groups {rel},"
+                f" largest {ch['groups']['largest']} codes; to review {x['review']}")
         if cov:
             line += (f"; coverage {cov['source_linked']}/{cov['source_items']} source,"
                      f" {cov['target_linked']}/{cov['target_items']} target items")

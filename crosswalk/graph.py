@@ -203,36 +203,49 @@ class CrosswalkGraph:
         return out
 
     def _compose_from(self, src: Node, path: list[str], origin: str) -> list[Link]:
-        # per node reached: [flow (summed weight), score, weight, codes, flags] of its best path;
-        # codes = the path's codes from the source on. Layers are visited in code order, so
-        # the float sums never depend on insertion order.
-        front: dict[Node, list] = {src: [1.0, 1.0, 1.0, (src[1],), frozenset()]}
+        # per node reached: [flow (summed weight), score, weight, codes, flags, weakest, paths] of
+        # its best path; codes = the path's codes from the source on; weakest = (score, step) of
+        # the path's lowest-scored unconfirmed step, or None when every step is confirmed;
+        # paths = how many paths reach it (more than one: a redundant link, as Eurostat's
+        # correspondenceTables calls it). Layers are visited in code order, so the float sums
+        # never depend on insertion order.
+        front: dict[Node, list] = {src: [1.0, 1.0, 1.0, (src[1],), frozenset(), None, 1]}
         dead = False
+        prev_scheme = src[0]
         for scheme in path[1:]:
             nxt: dict[Node, list] = {}
+            step = f"{prev_scheme}→{scheme}"
             for node in sorted(front, key=_node_key):
-                flow, score, weight, codes, flags = front[node]
+                flow, score, weight, codes, flags, weakest, paths = front[node]
                 out = self._links_from(node, scheme)
                 dead |= not out
                 for ln in out:
                     v = (scheme, ln.target)
-                    cand = [score * ln.score, weight * ln.weight, codes + (ln.target,), flags | set(ln.flags)]
+                    weak = weakest
+                    if ln.status != "confirmed" and (weak is None or ln.score < weak[0]):
+                        weak = (ln.score, step)
+                    cand = [score * ln.score, weight * ln.weight, codes + (ln.target,), flags | set(ln.flags), weak]
                     cur = nxt.get(v)
                     if cur is None:
-                        nxt[v] = [flow * ln.weight] + cand
+                        nxt[v] = [flow * ln.weight] + cand + [paths]
                         continue
                     cur[0] += flow * ln.weight
+                    cur[6] += paths
                     if _better_first(*cand[:3]) < _better_first(*cur[1:4]):
-                        cur[1:] = cand
+                        cur[1:6] = cand
             front = nxt
+            prev_scheme = scheme
         if not front:
             return []
         total = math.fsum(e[0] for e in front.values())
         extra = {"dead_end"} if dead else set()
         links = [Link(src[0], src[1], path[-1], v[1], origin, score,
                       flow / total if total > 0 else 1.0 / len(front),   # all that arrived had weight 0
-                      tuple(f"{s}:{c}" for s, c in zip(path[1:-1], codes[1:-1])), tuple(sorted(flags | extra)))
-                 for v, (flow, score, weight, codes, flags) in front.items()]
+                      tuple(f"{s}:{c}" for s, c in zip(path[1:-1], codes[1:-1])),
+                      tuple(sorted(flags | extra | ({"redundant"} if paths > 1 else set()))),
+                      status="confirmed" if weakest is None else "proposed",
+                      weakest="" if weakest is None else weakest[1])
+                 for v, (flow, score, weight, codes, flags, weakest, paths) in front.items()]
         assert abs(math.fsum(ln.weight for ln in links) - 1.0) <= 1e-9, (src, links)
         return sorted(links, key=link_key)
 

@@ -316,7 +316,19 @@ class Candidate:
         return obj
 
 
-ORIGINS = ("official", "derived", "proposed", "confirmed")
+ORIGINS = ("official", "structure", "derived", "proposed", "confirmed")
+# How far a link can be trusted. ``confirmed``: published (official), accepted by structure
+# (the same code in schemes built alike, no deviation in the data) or confirmed by a person;
+# ``proposed``: the matcher's best candidate, waiting for review. A composed link is as
+# strong as its weakest step.
+LINK_STATUSES = ("confirmed", "proposed")
+_STATUS_OF_ORIGIN = {"official": "confirmed", "structure": "confirmed", "confirmed": "confirmed",
+                     "proposed": "proposed", "derived": "proposed"}
+
+
+def status_of(origin: str) -> str:
+    """The status a link of this origin has unless told otherwise."""
+    return _STATUS_OF_ORIGIN[origin]
 
 
 @dataclass(frozen=True)
@@ -325,8 +337,11 @@ class Link:
     ``target`` with a confidence ``score`` in [0, 1] and a split ``weight`` in [0, 1] (the
     share of the source that goes to this target; a source's weights sum to 1).
 
-    ``origin``: official (a published table), proposed (the matcher), confirmed (a
-    reviewer), derived (composed through pivot schemes, listed in ``via``).
+    ``origin``: official (a published table), structure (identity of codes in schemes built
+    alike), proposed (the matcher), confirmed (a reviewer), derived (composed through pivot
+    schemes, listed in ``via``). ``status``: confirmed or proposed (default: from the origin;
+    a derived link takes its weakest step's). ``weakest``: for a proposed composed link, the
+    unreviewed step ("okpdtr→okz2014") with the lowest score.
     """
 
     source_scheme: str
@@ -338,10 +353,16 @@ class Link:
     weight: float = 1.0
     via: tuple[str, ...] = ()          # pivot codes "scheme:code" the composition went through
     flags: tuple[str, ...] = ()        # e.g. "paths_disagree", "regrouped", "review"
+    status: str = ""
+    weakest: str = ""
 
     def __post_init__(self):
         if self.origin not in ORIGINS:
             raise ValueError(f"origin must be one of {ORIGINS}, not {self.origin!r}")
+        if not self.status:
+            object.__setattr__(self, "status", status_of(self.origin))
+        elif self.status not in LINK_STATUSES:
+            raise ValueError(f"status must be one of {LINK_STATUSES}, not {self.status!r}")
         for name in ("score", "weight"):
             v = getattr(self, name)
             if not 0.0 <= v <= 1.0 + 1e-9:

@@ -48,8 +48,11 @@ class BuildConfig:
     routes: list[list[str]] = field(default_factory=lambda: [list(r) for r in DEFAULT_ROUTES])
     output: str = "out"
     embeddings: Optional[bool] = None   # the optional meaning signal; None: use it when installed
-    auto_accept: float = 0.95      # candidates at or above this (and not in a regrouped division) need no review
-    review_top: int = 3            # candidates kept for an item that needs review
+    auto_accept: float = 0.95      # a proposal scoring at least this is not flagged for review
+    review_top: int = 3            # candidates per item `review load` puts before reviewers
+    # the largest share of unmatched items a route may have (rows with no code on one side,
+    # as Eurostat's MismatchTolerance); past it the build fails. None: reported only
+    max_unmatched: Optional[float] = None
 
     # -- checking ----------------------------------------------------------------
     def check(self, origin: str = "configuration") -> "BuildConfig":
@@ -93,6 +96,9 @@ class BuildConfig:
         a = self.auto_accept
         if isinstance(a, bool) or not isinstance(a, (int, float)) or not 0.0 <= a <= 1.0:
             bad.append(f"'auto_accept' must be a number in [0, 1], not {a!r}")
+        m = self.max_unmatched
+        if m is not None and (isinstance(m, bool) or not isinstance(m, (int, float)) or not 0.0 <= m <= 1.0):
+            bad.append(f"'max_unmatched' must be a number in [0, 1] or null, not {m!r}")
         t = self.review_top
         if isinstance(t, bool) or not isinstance(t, int) or t < 1:
             bad.append(f"'review_top' must be a positive whole number, not {t!r}")

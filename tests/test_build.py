@@ -47,11 +47,14 @@ def test_okved2_reaches_isic4_through_nace2(built):
     links = {(r["source_code"], r["target_code"]): r
              for r in rows(built.output / "crosswalks" / "okved2__nace2__isic4.csv")}
     sure = links[("62.01", "6201")]
-    assert sure["via"] == "nace2:62.01" and sure["relation"] == "1:1" and sure["flags"] == ""
+    assert sure["via"] == "nace2:62.01" and sure["relation"] == "1:1" and sure["flags"] == "identity"
+    # the same code outside a regrouped division, then the official NACE2→ISIC4 table: confirmed
+    assert sure["status"] == "confirmed" and sure["weakest_step"] == ""
     assert float(sure["weight"]) == 1.0
     # a class of a regrouped division is never auto-accepted
     regrouped = [r for (s, _), r in links.items() if s.startswith(("19.3", "85.1", "85.2"))]
-    assert regrouped and all("review" in r["flags"] for r in regrouped)
+    assert regrouped and all("review" in r["flags"] and r["status"] == "proposed"
+                             and r["weakest_step"] == "okved2→nace2" for r in regrouped)
 
 
 def test_split_weights_of_every_source_sum_to_one(built):
@@ -93,3 +96,67 @@ def test_cli_build_prints_a_summary(tmp_path):
     assert CliRunner().invoke(cli, ["build", "--data", str(RAW), "--write-config", str(cfg)]).exit_code == 0
     res = CliRunner().invoke(cli, ["build", "--data", str(RAW), "--write-config", str(cfg)])
     assert res.exit_code == 1 and "not overwritten" in res.output
+
+
+def test_the_draft_proposes_one_link_per_item_and_accepts_identities_by_structure(built):
+    for name in ("okpdtr__okz2014", "okz2014__isco08", "okved2__nace2"):
+        got = rows(built.output / "crosswalks" / f"{name}.csv")
+        per_source = {}
+        for r in got:
+            per_source.setdefault(r["source_code"], []).append(r)
+        # one link per item, weight 1: the alternatives stay in candidates/, not in the draft
+        assert all(len(v) == 1 and float(v[0]["weight"]) == 1.0 for v in per_source.values()), name
+        cands = read_candidates(built.output / "candidates" / f"{name}.csv")
+        assert set(per_source) == set(cands.by_source())
+        for code, (r,) in per_source.items():
+            if r["origin"] == "proposed":      # the proposal is the best candidate
+                assert r["target_code"] == cands.by_source()[code][0].target
+    okz = {r["source_code"]: r for r in rows(built.output / "crosswalks" / "okz2014__isco08.csv")}
+    # the same unit group in OKZ-2014 and ISCO-08: an identity accepted by structure
+    assert okz["2512"]["target_code"] == "2512" and okz["2512"]["origin"] == "structure"
+    assert okz["2512"]["status"] == "confirmed" and okz["2512"]["flags"] == "identity"
+    # every unit group both hold is an identity; the others are the matcher's, for review
+    from crosswalk import load
+    isco = set(load(RAW / "isco08" / "ISCO-08 EN Structure and definitions excerpt.xlsx").classification.codes)
+    okz_codes = set(read_candidates(built.output / "candidates" / "okz2014__isco08.csv").source_titles)
+    assert {c for c, r in okz.items() if r["flags"] == "identity"} == okz_codes & isco
+    assert all(r["origin"] == "proposed" and "review" in r["flags"] for c, r in okz.items() if c not in isco)
+    stats = built.summary["pairs"]["okz2014__isco08"]
+    assert stats["identity"] == sum(1 for r in okz.values() if r["flags"] == "identity") > 0
+    assert stats["identity"] + stats["proposed"] == len(okz)
+
+
+def test_summary_reports_checks_groups_and_unused_files(built):
+    s = built.summary
+    route = s["crosswalks"]["okpdtr__okz2014__isco08"]["checks"]
+    assert route["by_status"] == {"proposed": route["links"]}          # OKPDTR links all await review
+    assert route["groups"]["largest"] >= 2 and sum(route["groups"]["sizes"].values()) == route["groups"]["count"]
+    # titles sharing no word with any OKZ label get no candidate without embeddings: unmatched
+    assert route["sources"] + route["unmatched_sources"] == route["source_items"] == 40
+    assert route["reference_violations"] == 0
+    okved = s["crosswalks"]["okved2__nace2__isic4"]["checks"]
+    assert okved["by_status"]["confirmed"] > 0 and 0.0 <= okved["mismatch"] < 1.0
+    unused = {Path(u["file"]).name: u["reason"] for u in s["unused_files"]}
+    # the 2016 OKVED2 excerpt is not the table used, but its notes join the 2023 items
+    assert "notes were joined" in unused["sorted-excerpt.json"]
+    assert "another okpdtr file is used" in unused["trudvsem_profession_list_excerpt.json"]
+
+
+def test_notes_of_another_edition_join_items_of_the_same_code():
+    from crosswalk.build import BuildResult, _load_all
+    classes, _, _ = _load_all([str(p) for p in sorted((RAW / "okved2").iterdir())], BuildResult(Path(".")))
+    okved = classes["okved2"]
+    assert okved.edition.startswith("2023")
+    noted = [it for it in okved if it.notes]
+    assert noted and all(it.attrs["notes_edition"].startswith("2016") for it in noted)
+
+
+def test_max_unmatched_fails_the_build_after_writing(tmp_path):
+    cfg = BuildConfig.discover(RAW, output=str(tmp_path / "out"), embeddings=False, max_unmatched=0.0)
+    with pytest.raises(CrosswalkError, match="exceeds max_unmatched 0.0%.*okpdtr→okz2014"):
+        build(cfg)
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))
+    assert summary["crosswalks"]["okpdtr__okz2014"]["checks"]["mismatch"] > 0
+    res = CliRunner().invoke(cli, ["build", "--data", str(RAW), "-o", str(tmp_path / "o2"), "--no-embeddings",
+                                   "--max-unmatched", "0.99"])
+    assert res.exit_code == 0, res.output

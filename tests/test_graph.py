@@ -48,7 +48,7 @@ def layered(draw, exact=True):
                 parts = [k / sum(ks) for k in ks]
             for t, part in zip(targets, parts):
                 score = draw(st.integers(1, 4)) / 4 if exact else draw(st.integers(0, 100)) / 100
-                links.append(L(a, s, b, t, score, part,
+                links.append(L(a, s, b, t, score, part, draw(st.sampled_from(["proposed", "official", "confirmed"])),
                                flags=tuple(draw(st.sets(st.sampled_from(["partial", "review"]))))))
         if not any(ln.source_scheme == a for ln in links):   # every step must have some link
             links.append(L(a, codes[a][0], b, codes[b][0]))
@@ -83,9 +83,13 @@ def brute_compose(path, links):
         total = math.fsum(w for ps in by_target.values() for _, w, _, _ in ps)
         for tgt, ps in by_target.items():
             score, _, seq, hops = min(ps, key=lambda p: (-p[0], -p[1], [code_sort_key(c) for c in p[2]]))
-            flags = {f for h in hops for f in h.flags} | ({"dead_end"} if src in dead else set())
+            flags = ({f for h in hops for f in h.flags} | ({"dead_end"} if src in dead else set())
+                     | ({"redundant"} if len(ps) > 1 else set()))     # reached by several paths
+            # a chain is as strong as its weakest step: the lowest-scored unconfirmed one, first on ties
+            weak = [(h.score, k, f"{path[k]}→{path[k + 1]}") for k, h in enumerate(hops) if h.status != "confirmed"]
             out.append((src, tgt, score, math.fsum(p[1] for p in ps) / total,
-                        tuple(f"{s}:{c}" for s, c in zip(path[1:-1], seq[1:-1])), tuple(sorted(flags))))
+                        tuple(f"{s}:{c}" for s, c in zip(path[1:-1], seq[1:-1])), tuple(sorted(flags)),
+                        "proposed" if weak else "confirmed", min(weak)[2] if weak else ""))
     return sorted(out, key=lambda r: (code_sort_key(r[0]), code_sort_key(r[1])))
 
 
@@ -106,9 +110,9 @@ def test_compose_equals_brute_force_and_ignores_insertion_order(case, seed):
     path, links = case
     got = build(links).compose(path)
     expect = brute_compose(path, links)
-    assert [(ln.source, ln.target, ln.score, ln.via, ln.flags) for ln in got] == \
-        [(s, t, score, via, flags) for s, t, score, _, via, flags in expect]
-    for ln, (*_, weight, _, _) in zip(got, expect):
+    assert [(ln.source, ln.target, ln.score, ln.via, ln.flags, ln.status, ln.weakest) for ln in got] == \
+        [(s, t, score, via, flags, status, weakest) for s, t, score, _, via, flags, status, weakest in expect]
+    for ln, (*_, weight, _, _, _, _) in zip(got, expect):
         assert ln.weight == pytest.approx(weight, abs=1e-12)
         assert (ln.source_scheme, ln.target_scheme, ln.origin) == (path[0], path[-1], "derived")
     for src in {ln.source for ln in got}:
@@ -191,8 +195,10 @@ def test_compose_scores_weights_via_and_a_missing_middle_edge():
     assert set(got) == {("01.11", "0111"), ("01.13", "0113"), ("01.13", "0119")}   # 01.12: nace 01.12 has no link
     two = got["01.13", "0113"]    # 0.5·1 directly, 0.5·0.75 through 01.19: weights add, best score wins
     assert two.weight == pytest.approx(0.875) and got["01.13", "0119"].weight == pytest.approx(0.125)
-    assert (two.score, two.via, two.flags) == (0.8, ("nace2:01.19",), ("partial",))
-    assert got["01.11", "0111"] == Link("okved2", "01.11", "isic4", "0111", "derived", 1.0, 1.0, ("nace2:01.11",))
+    # two paths reach the same pair: a redundant link (Eurostat's Redundancy flag)
+    assert (two.score, two.via, two.flags) == (0.8, ("nace2:01.19",), ("partial", "redundant"))
+    assert got["01.11", "0111"] == Link("okved2", "01.11", "isic4", "0111", "derived", 1.0, 1.0, ("nace2:01.11",),
+                                        status="proposed", weakest="okved2→nace2")
 
 
 def test_dead_end_share_is_rescaled_and_flagged():
@@ -231,7 +237,9 @@ def test_compose_routes_union_averages_and_flags_disagreement():
     routes = [["okpdtr", "okz2014", "isco08"], ["okpdtr", "isco08"]]
     got = {(ln.source, ln.target): ln for ln in g.compose_routes(routes)}
     assert g.compose_routes(routes[::-1]) == list(got.values())
-    assert got["11111", "7212"] == Link("okpdtr", "11111", "isco08", "7212", "derived", 1.0, 1.0, ("okz2014:7212",))
+    # the first step is the matcher's, the second confirmed: the chain is proposed, its weak step named
+    assert got["11111", "7212"] == Link("okpdtr", "11111", "isco08", "7212", "derived", 1.0, 1.0, ("okz2014:7212",),
+                                        status="proposed", weakest="okpdtr→okz2014")
     assert got["22222", "2512"].weight == pytest.approx((1 + 0.25) / 2) and got["22222", "2511"].weight == 0.375
     assert got["22222", "2511"].flags == got["22222", "2512"].flags == ("paths_disagree",)
     assert got["22222", "2511"].origin == "proposed" and got["22222", "2512"].origin == "derived"

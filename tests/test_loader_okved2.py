@@ -280,10 +280,15 @@ def test_reference_sorted_json(ref):
     assert (rep.rows_read, rep.rows_loaded, rep.rows_rejected) == (2761, 2761, 0)
     assert cls.counts_by_level() == {"division": 88, "group": 272, "class": 623,
                                      "subclass": 1168, "type": 610}
-    assert sum(1 for it in cls if it.notes.strip()) == 915
+    # 915 descriptions, and 9 captions that carry their explanation after the title
+    # (85.21 «Образование профессиональное среднее\n  Среднее профессиональное образование…»)
+    assert sum(1 for it in cls if it.notes.strip()) == 924
+    assert cls.get("85.21").title == "Образование профессиональное среднее"
+    assert cls.get("85.21").notes.startswith("Среднее профессиональное образование направлено")
+    assert cls.get("79.90.21").title.endswith("экскурсионных туристических услуг")   # a wrapped title, joined
     assert rep.errors == []
-    assert rep.kinds() == {"bad_reference": 16, "invisible_char": 2, "lost_line_breaks": 1,
-                           "missing_levels": 1, "mixed_script": 1, "whitespace": 30}
+    assert rep.kinds() == {"bad_reference": 16, "caption_line_break": 1, "caption_with_text": 14,
+                           "invisible_char": 2, "lost_line_breaks": 1, "missing_levels": 1, "mixed_script": 1}
     assert flat(rep, kind="lost_line_breaks")[0]["message"].startswith("66 description(s)")
     assert "A, B, C" in flat(rep, kind="missing_levels")[0]["message"]
     assert cls["06"].title == "Добыча сырой нефти и природного газа"
@@ -301,8 +306,8 @@ def test_reference_data_json(ref):
     assert cls.counts_by_level() == {"section": 21, "division": 88, "group": 272, "class": 623,
                                      "subclass": 1168, "type": 610}
     assert rep.errors == []
-    assert rep.kinds() == {"bad_reference": 16, "invisible_char": 2, "lost_line_breaks": 1,
-                           "mixed_script": 1, "whitespace": 30}
+    assert rep.kinds() == {"bad_reference": 16, "caption_line_break": 1, "caption_with_text": 14,
+                           "invisible_char": 2, "lost_line_breaks": 1, "mixed_script": 1}
     assert flat(rep, kind="lost_line_breaks")[0]["message"].startswith("80 description(s)")
     assert cls["A"].notes.startswith("Этот раздел включает")
     assert cls["06"].parent == "B"

@@ -11,7 +11,7 @@ from hypothesis import given, settings, strategies as st
 from crosswalk import Classification, CrosswalkError, Item, load
 from crosswalk.match import match
 from crosswalk.match.context import MatchContext, compatible_levels
-from crosswalk.match.structure import regrouped_divisions
+from crosswalk.match.structure import deviation, regrouped_divisions, reshuffled_parents
 from crosswalk.match.text import NotesSignal, TitleTokensSignal, item_tokens, weights
 from crosswalk.normalize import tokens
 
@@ -33,20 +33,54 @@ def top1(cset):
 
 def test_regrouped_divisions_are_found_from_the_data(okved_nace):
     okved, nace = okved_nace
-    found = regrouped_divisions(MatchContext(okved, nace))
-    # the excerpts hold divisions 01, 14, 19, 61, 62, 74, 85: OKVED2 regrouped 19 and 85
-    assert sorted(found) == ["19", "85"]
-    only_okved, only_nace = found["85"]
-    assert "85.11" in only_okved and "85.10" in only_nace
+    ctx = MatchContext(okved, nace)
+    found = regrouped_divisions(ctx)
+    # the excerpts hold divisions 01, 14, 19, 61, 62, 74, 85: OKVED2 added the group 19.3, so
+    # division 19 was regrouped; in 85 the excerpt keeps the same groups, but their classes
+    # were reshuffled (NACE 85.10 became OKVED2 85.11–85.14)
+    assert sorted(found) == ["19"]
+    assert "19.31" in found["19"][0]
+    assert {"85.1", "85.2", "85.3"} <= reshuffled_parents(ctx)
+    assert deviation(ctx, "85.1") == "reshuffled" and deviation(ctx, "19.10") == "regrouped"
+    assert deviation(ctx, "62.01") == deviation(ctx, "19") == deviation(ctx, "85") == ""
 
 
-def test_shared_codes_lead_and_regrouped_ones_are_lowered(okved_nace):
+def _cls(scheme, codes):
+    """Codes whose level is their number of digits (ISCO: 4 = unit; OKVED2: 4 = class)."""
+    items = []
+    for c in codes:
+        d = len(c.replace(".", ""))
+        parent = next((p for p in codes if p != c and c.startswith(p) and len(p.replace(".", "")) == d - 1), None)
+        items.append(Item(c, f"t{c}", d, parent))
+    return Classification(scheme, items)
+
+
+def test_only_like_levels_are_compared():
+    # OKZ-2014 as a list of unit groups, ISCO-08 with every level: the national unit groups
+    # (1325) and the split 2120 → 2121/2122 are national detail, no division is regrouped
+    okz = _cls("okz2014", ["1321", "1324", "1325", "2111", "2121", "2122"])
+    isco = _cls("isco08", ["1", "13", "132", "1321", "1324", "2", "21", "211", "2111", "212", "2120"])
+    ctx = MatchContext(okz, isco)
+    assert regrouped_divisions(ctx) == {} and not reshuffled_parents(ctx)
+    assert deviation(ctx, "1321") == deviation(ctx, "2111") == ""
+    best = top1(match(okz, isco))
+    assert best["1321"].target == "1321" and best["1321"].evidence["structure"] == 1.0
+    # OKVED2 85 lost NACE's groups 85.5/85.6 (their content went into 85.4x): every code
+    # under the division is suspect, 85.41 included, although group 85.4 looks the same
+    okved = _cls("okved2", ["85", "85.1", "85.11", "85.4", "85.41", "85.42"])
+    nace = _cls("nace2", ["85", "85.1", "85.10", "85.4", "85.41", "85.42", "85.5", "85.51"])
+    ctx = MatchContext(okved, nace)
+    assert list(regrouped_divisions(ctx)) == ["85"]
+    assert deviation(ctx, "85.41") == "regrouped" and deviation(ctx, "85") == ""
+
+
+def test_shared_codes_lead_and_regrouped_ones_are_matched_by_meaning(okved_nace):
     okved, nace = okved_nace
     best = top1(match(*okved_nace))
     assert best["62.01"].target == "62.01" and best["62.01"].evidence["structure"] == 1.0
     assert best["62.01"].score == 1.0
-    # same code inside a regrouped division: still proposed, but visibly less certain
-    assert best["19.10"].target == "19.10" and best["19.10"].evidence["structure"] == 0.5
+    # the same code inside a regrouped division is no evidence: the titles decide
+    assert best["19.10"].target == "19.10" and best["19.10"].evidence["structure"] == 0.0
     assert best["19.10"].score < best["62.01"].score
     # an OKVED2 subclass goes to the NACE class above it
     assert best["01.11.1"].target == "01.11" and best["01.11.1"].evidence["structure"] == 0.9

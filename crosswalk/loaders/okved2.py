@@ -330,6 +330,21 @@ def _json_item(report: Report, pos: int, key: str, entry: Any, is_section: bool,
         report.warning("json_layout", f"description of {code} is not text; ignored",
                        column="description", value=desc, **where)
         desc = ""
+    if "\n" in title.strip():
+        # the source put an explanatory paragraph into the caption (85.21 «Образование
+        # профессиональное среднее\n  Среднее профессиональное образование направлено…»):
+        # the first line is the title, the rest belongs with the notes
+        first, rest = (part.strip() for part in title.strip().split("\n", 1))
+        if rest[:1].islower():       # a title wrapped at a line end («…туристических\n  услуг»)
+            report.warning("caption_line_break", f"the caption of {code} is broken over lines; joined",
+                           column="caption", value=title, **where)
+            title = f"{first} {' '.join(rest.split())}"
+        else:
+            report.warning("caption_with_text", f"the caption of {code} runs on past its title into an"
+                           " explanation; the title is its first line, the rest joins the notes",
+                           column="caption", value=title, **where)
+            title = first
+            desc = rest + ("\n" + desc if desc.strip() else "")
     refs = entry.get("notes", [])
     if not isinstance(refs, list) or not all(isinstance(r, str) for r in refs):
         report.warning("json_layout", f"notes of {code} is not a list of codes; ignored",

@@ -15,7 +15,7 @@ from .context import MatchContext
 # Scheme pairs whose codes are built the same way. Every scheme shares codes with itself
 # (another edition). ISCO-88 and ISCO-08 do not: equal codes there mean different groups.
 SHARED_CODES = {frozenset({"okz2014", "isco08"}), frozenset({"okved2", "nace2"})}
-REGROUPED_SCORE = 0.5      # a shared code inside a regrouped division
+REGROUPED_SCORE = 0.0      # a shared code where the data show a deviation: matched by meaning alone
 DESCENDANT_SCORE = 0.9     # an OKVED2 subclass under the class whose code the target has
 
 
@@ -32,30 +32,82 @@ def _comparable(code: str) -> bool:
     return code[:1].isdigit()
 
 
+def code_depth(code: str) -> int:
+    return len(code.replace(".", ""))
+
+
 def regrouped_divisions(ctx: MatchContext) -> dict[str, tuple[frozenset, frozenset]]:
-    """Divisions whose codes differ between source and target (at the depths both have):
-    division -> (codes only in the source, codes only in the target)."""
+    """Divisions the data show were regrouped: division -> (codes only in the source, codes
+    only in the target).
+
+    Only like levels are compared (codes of a depth both schemes hold: an OKZ file of unit
+    groups is never compared with ISCO's sub-major groups). A division counts as regrouped
+    when its codes differ at a level *above* the deepest level both schemes hold — its groups
+    changed, so its codes may mean something else (OKVED2 19, 85 and 92 against NACE: 85.41
+    is supplementary education in OKVED2, post-secondary in NACE). Codes one scheme adds or
+    lacks at the deepest shared level (OKZ's national unit groups 1325, 2121, …) are national
+    detail: they have no same code to follow, and the codes beside them keep their meaning."""
     if "regrouped" in ctx.cache:
         return ctx.cache["regrouped"]
-    # a side with no numeric codes (a file of sections only) has no divisions to compare
-    t_depth = max((len(c.replace(".", "")) for c in ctx.target.codes if _comparable(c)), default=0)
-    s_depth = max((len(c.replace(".", "")) for c in ctx.source.codes if _comparable(c)), default=0)
-    depth = min(t_depth, s_depth)
 
-    def by_division(codes):
-        out: dict[str, set] = {}
+    def by_depth(codes):
+        out: dict[int, dict[str, set]] = {}
         for c in codes:
-            if _comparable(c) and len(c.replace(".", "")) <= depth:
-                out.setdefault(_division(c), set()).add(c)
+            if _comparable(c):
+                out.setdefault(code_depth(c), {}).setdefault(_division(c), set()).add(c)
         return out
 
-    s, t = by_division(ctx.source.codes), by_division(ctx.target.codes)
-    out = {}
-    for div in sorted(set(s) & set(t)):
-        if s[div] != t[div]:
-            out[div] = (frozenset(s[div] - t[div]), frozenset(t[div] - s[div]))
+    s, t = by_depth(ctx.source.codes), by_depth(ctx.target.codes)
+    shared = sorted(set(s) & set(t))
+    out: dict[str, tuple[frozenset, frozenset]] = {}
+    for depth in shared[:-1]:                     # every shared level but the deepest
+        for div in sorted(set(s[depth]) | set(t[depth])):
+            a, b = s[depth].get(div, set()), t[depth].get(div, set())
+            if a and b and a != b:
+                only_s, only_t = out.get(div, (frozenset(), frozenset()))
+                out[div] = (only_s | (a - b), only_t | (b - a))
+    if out and shared:                            # report the deepest level's differences too
+        for div in list(out):
+            a, b = s[shared[-1]].get(div, set()), t[shared[-1]].get(div, set())
+            out[div] = (out[div][0] | (a - b), out[div][1] | (b - a))
     ctx.cache["regrouped"] = out
     return out
+
+
+def reshuffled_parents(ctx: MatchContext) -> frozenset[str]:
+    """Codes both schemes hold whose children differ on both sides — some dropped, some added
+    (OKVED2 85.1 splits NACE's single class 85.10 into 85.11–85.14): the code stays, its content
+    moved. A parent that only gains children (OKZ adds 1325 beside ISCO's 1321–1324) keeps its
+    meaning, and so do the children both hold."""
+    if "reshuffled" in ctx.cache:
+        return ctx.cache["reshuffled"]
+    out = set()
+    for code in ctx.source.codes:
+        if not _comparable(code) or code not in ctx.target:
+            continue
+        a = {it.code for it in ctx.source.children(code)}
+        b = {it.code for it in ctx.target.children(code)}
+        depths = {code_depth(c) for c in a} & {code_depth(c) for c in b}
+        a = {c for c in a if code_depth(c) in depths}
+        b = {c for c in b if code_depth(c) in depths}
+        if a - b and b - a:
+            out.add(code)
+    ctx.cache["reshuffled"] = frozenset(out)
+    return ctx.cache["reshuffled"]
+
+
+def deviation(ctx: MatchContext, code: str) -> str:
+    """Why the same code may not mean the same thing on both sides ("" when nothing shows it):
+    its division was regrouped, or it or its parent had its children reshuffled."""
+    if not _comparable(code):
+        return ""
+    if _division(code) in regrouped_divisions(ctx) and code_depth(code) > 2:
+        return "regrouped"          # inside the division: the division as a whole keeps its meaning
+    shuffled = reshuffled_parents(ctx)
+    if code in shuffled:
+        return "reshuffled"
+    parent = ctx.source.get(code).parent if code in ctx.source else None
+    return "reshuffled" if parent in shuffled else ""
 
 
 class StructureSignal:
@@ -67,7 +119,6 @@ class StructureSignal:
     def scores(self, ctx: MatchContext, src: np.ndarray, tgt: np.ndarray) -> np.ndarray:
         out = np.zeros((len(src), len(tgt)), dtype=np.float32)
         col = {ctx.targets[j].code: k for k, j in enumerate(tgt)}
-        regrouped = regrouped_divisions(ctx)
         for r, i in enumerate(src):
             item = ctx.sources[i]
             code, score = item.code, 1.0
@@ -77,7 +128,7 @@ class StructureSignal:
                 if anc is None:
                     continue
                 code, score = anc, DESCENDANT_SCORE
-            if _comparable(code) and _division(code) in regrouped:
+            if deviation(ctx, code):
                 score *= REGROUPED_SCORE
             out[r, col[code]] = score
         return out
