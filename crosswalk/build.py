@@ -258,7 +258,10 @@ def build(config: BuildConfig, *, progress: Optional[Progress] = None) -> BuildR
         result.drafts[key] = links
         graph.add_links(links)
 
-    summary = {"files": result.files, "unused_files": result.unused, "skipped_files": skipped,
+    summary = {"files": result.files,
+               "classifications": {k: {"file": result.files.get(k, ""), "edition": c.edition,
+                                       "language": c.language, "items": len(c)} for k, c in sorted(classes.items())},
+               "unused_files": result.unused, "skipped_files": skipped,
                "rejected_rows": dict(sorted(result.rejected.items())), "embeddings": use_embeddings,
                "pairs": pair_stats, "crosswalks": {}, "candidates": {}}
     for name, cset in result.candidates.items():

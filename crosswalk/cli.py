@@ -487,21 +487,21 @@ def review():
 @review_store_options
 @click.option("--reviewer", default="crosswalk", show_default=True, help="Recorded as the proposer.")
 @click.option("--top", type=click.IntRange(min=1), default=3, show_default=True,
-              help="Candidates proposed per source item (rank ≤ TOP).")
+              help="Candidates put before reviewers per item (the proposal and alternatives of rank ≤ TOP).")
 def review_load(path, store_path, allow_network_fs, reviewer, top):
-    """Propose the candidates of a `crosswalk build` output folder (candidates/*.csv) or of a
-    candidates file. Loading the same build twice adds nothing."""
-    from .review import propose_build_output
-    from .review.store import register_build_items
+    """Put a `crosswalk build` output folder into the review store: official tables and the
+    identities the build accepted by structure as confirmed links, every other item as its
+    proposal with the next candidates (rank ≤ TOP) as alternatives. Loading the same build
+    twice adds nothing; a reviewer's decision is never overridden."""
+    from .review import load_build_output
     with open_review_store(store_path, allow_network_fs, create=True) as store:
-        added = propose_build_output(store, path, top=top, reviewer=reviewer)
-        items = register_build_items(store, path)
-    for name, n in added.items():
-        click.echo(f"{name}: {n} new proposal events")
-    for scheme, n in items.items():
-        click.echo(f"{scheme}: " + (f"{n} items added to the catalogue reviewers may retarget to" if n >= 0
-                                    else "classification file named in summary.json not found; catalogue unchanged"))
-    click.echo(f"store {store_path}: {sum(added.values())} new events")
+        got = load_build_output(store, path, top=top, reviewer=reviewer)
+    for name, n in got.files.items():
+        click.echo(f"{name}: {n['accepted']} accepted (official or same code), {n['proposals']} proposals,"
+                   f" {n['alternatives']} alternatives; {n['events']} new events")
+    for scheme, n in got.catalogue.items():
+        click.echo(f"{scheme}: {n} items added to the catalogue reviewers may pick from")
+    click.echo(f"store {store_path}: {sum(n['events'] for n in got.files.values())} new events")
 
 
 @review.command("status")
@@ -654,9 +654,15 @@ def review_policy_show(source_scheme, target_scheme, store_path, allow_network_f
               help="Also write the committed form of each pair here (<src>__<tgt>.csv + .meta.json).")
 @click.option("--base-uri", default="urn:crosswalk:", show_default=True,
               help="Start of the Turtle URIs: <base><scheme>/<code>. Use your organisation's.")
-def export_cmd(out_dir, store_path, allow_network_fs, all_links, formats, pairs, data, mappings_dir, base_uri):
+@click.option("--route", "routes", multiple=True, metavar="A,B,C",
+              help="A route composed through the store, e.g. okpdtr,okz2014,isco08: one table with the"
+                   " provenance of every step. Repeatable; with --route only the routes (and --pair) are written.")
+@click.option("--max-unmatched", type=click.FloatRange(0, 1), default=None,
+              help="Refuse to export a route whose share of unmatched items exceeds this.")
+def export_cmd(out_dir, store_path, allow_network_fs, all_links, formats, pairs, data, mappings_dir, base_uri,
+               routes, max_unmatched):
     """Write the reviewed links of the review store into OUT_DIR: crosswalks.xlsx (a sheet per
-    scheme pair and a Summary), and <src>__<tgt>.csv, .json and .ttl (XKOS/SKOS Turtle)."""
+    scheme pair or route and a Summary), and <src>__<tgt>.csv, .json and .ttl (XKOS/SKOS Turtle)."""
     from .export import FORMATS, export, load_classifications, write_mapping_csv
     from .safety import safe_path
     classes, skipped = load_classifications(data) if data else ({}, [])
@@ -664,7 +670,8 @@ def export_cmd(out_dir, store_path, allow_network_fs, all_links, formats, pairs,
         click.echo(f"warning: skipped {s}", err=True)
     with open_review_store(store_path, allow_network_fs) as store:
         result = export(store, out_dir, formats=formats or FORMATS, confirmed_only=not all_links,
-                        pairs=pairs or None, classifications=classes, base_uri=base_uri)
+                        pairs=pairs or None, routes=routes, classifications=classes, base_uri=base_uri,
+                        max_unmatched=max_unmatched)
         mapping_files, warnings = [], list(result.warnings)
         if mappings_dir:
             Path(mappings_dir).mkdir(parents=True, exist_ok=True)
@@ -681,6 +688,13 @@ def export_cmd(out_dir, store_path, allow_network_fs, all_links, formats, pairs,
                    f" rejected {e['rejected']}"
                    + (f"; coverage {cov['source_share']:.1%} of source, {cov['target_share']:.1%} of target"
                       " items" if cov else ""))
+    for name, e in result.routes.items():
+        status = ", ".join(f"{k} {v}" for k, v in e["by_status"].items()) or "none"
+        steps = "; ".join(f"{step}: " + ", ".join(f"{k} {v}" for k, v in n.items()) for step, n in e["steps"].items())
+        ch = e["checks"] or {}
+        click.echo(f"{name.replace('__', ' → ')}: {e['links']} links ({status}); steps used — {steps}"
+                   + (f"; {e['no_match']} items with no correspondence" if e["no_match"] else "")
+                   + (f"; largest group {ch['groups']['largest']} codes" if ch else ""))
     for path in result.files + mapping_files:
         click.echo(f"  wrote {path}")
     for w in warnings:

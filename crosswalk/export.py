@@ -46,14 +46,18 @@ from typing import Any, Iterable, Mapping, Optional, Sequence
 from urllib.parse import quote
 
 from .errors import ERROR, WARNING, CrosswalkError, Problem
+from .export_routes import (compose_for_export, confirmed_by, decided_by, route_columns, route_csv, route_json,
+                            route_rows, route_summary, route_ttl)
+from .review.routes import parse_route, split_weights
 from .graph import CrosswalkGraph, coverage
 from .model import SCHEMES, Classification, Link, code_sort_key
 from .safety import (atomic_save_workbook, atomic_write_bytes, cell_text, clean_xml,
                      illegal_xml_chars, safe_path, sheet_name)
 
 FORMATS = ("xlsx", "csv", "json", "ttl")
-COLUMNS = ("source_code", "source_title", "target_code", "target_title", "weight", "relation",
-           "status", "score", "origin", "reviewed_by", "reviewed_at")
+COLUMNS = ("source_scheme", "source_edition", "source_code", "source_title", "target_scheme",
+           "target_edition", "target_code", "target_title", "weight", "relation", "status", "score",
+           "origin", "reviewed_by", "reviewed_at", "comment")
 MAPPING_COLUMNS = ("source_scheme", "source_edition", "source_code", "source_title", "target_scheme",
                    "target_edition", "target_code", "target_title", "weight", "relation", "score",
                    "origin", "reviewed_by", "reviewed_at")
@@ -63,7 +67,6 @@ SUMMARY_SHEET = "Summary"
 # publishing the crosswalks passes its own namespace (--base-uri https://stat.example.ru/cw/)
 DEFAULT_BASE_URI = "urn:crosswalk:"
 XKOS_URI = "http://rdf-vocabulary.ddialliance.org/xkos#"
-WEIGHT_TOL = 1e-6
 _SCHEME_ID = re.compile(r"[A-Za-z0-9]+(?:[-_.]?[A-Za-z0-9]+)*")   # safe in a file name, no "__"
 
 
@@ -82,6 +85,7 @@ class ExportResult:
     summary: dict[str, dict] = field(default_factory=dict)   # "<src>__<tgt>" -> counts
     snapshot: tuple[int, str] = (0, "")                       # the store state exported
     unchanged: list[Path] = field(default_factory=list)      # mapping files left as they were
+    routes: dict[str, dict] = field(default_factory=dict)    # "<a>__<b>__<c>" -> links by status, checks
 
 
 @dataclass
@@ -89,7 +93,7 @@ class _Row:
     state: Any                   # a review LinkState
     weight: Optional[float]
     relation: str
-    reviewed: tuple[str, str] = ("", "")   # reviewer and time of the last decision (none: never reviewed)
+    reviewed: tuple[str, str] = ("", "")   # who decided (a reviewer, an official table, a rule) and when
 
 
 @dataclass
@@ -128,8 +132,7 @@ def _read(store, pairs) -> tuple[tuple[int, str], dict[tuple[str, str], list], d
         links = store.links()
         # a later re-proposal (a new build) updates a link's version, not who reviewed it; a
         # second review leaves the link (and so who decided it) as it was
-        reviewed = {ev.key: (ev.reviewer, ev.ts) for ev in store.events()
-                    if ev.key is not None and ev.action not in ("propose", "policy", "second_review")}
+        reviewed = decided_by(store)
         if tuple(store.snapshot()) == before:
             break
     else:
@@ -154,41 +157,31 @@ def _read(store, pairs) -> tuple[tuple[int, str], dict[tuple[str, str], list], d
     return before, dict(sorted(grouped.items())), reviewed
 
 
+def _reviewed(st, decided) -> tuple[str, str]:
+    """Who made the link's current decision and when: a reviewer (a rejection too), an official
+    table or the structure rule (:func:`confirmed_by`); empty for a link never decided."""
+    if st.status == "confirmed":
+        return confirmed_by(st, decided)
+    who, when, *_ = decided.get(st.key, ("", ""))
+    return who, when
+
+
 def _sort_key(st) -> tuple:
     return (code_sort_key(st.key.source_code), code_sort_key(st.key.target_code))
 
 
-def _weight_tolerance(n: int) -> float:
-    """How far from 1 the weights of a source with ``n`` targets may sum: 1e-6, or half a
-    unit of the 6th decimal per target (three weights typed as 0.333333 sum to 0.999999),
-    plus a little for binary floating point (0.333333 * 3 is 1 - 1.00000000003e-6). The
-    same rule as :mod:`crosswalk.apply` uses, so what one accepts the other does too."""
-    return max(WEIGHT_TOL, 5e-7 * n) + 1e-12
-
-
 def _weights(src: str, tgt: str, confirmed: list) -> tuple[dict, list[Problem]]:
     """(source, target) -> split weight of the confirmed links, and the sources whose
-    explicit weights are incomplete or do not sum to 1."""
+    explicit weights are incomplete or do not sum to 1 (:func:`split_weights`)."""
     by_source: dict[str, list] = {}
     for st in confirmed:
         by_source.setdefault(st.key.source_code, []).append(st)
     out, bad = {}, []
     for code, links in by_source.items():
-        set_ = [st for st in links if st.weight is not None]
-        listing = ", ".join(f"{st.key.target_code}={st.weight:.4f}" if st.weight is not None
-                            else f"{st.key.target_code}=unset" for st in links)
-        if not set_:
-            out.update({(code, st.key.target_code): 1.0 / len(links) for st in links})
-            continue
-        if len(set_) < len(links):
-            why = f"weights set for {len(set_)} of its {len(links)} confirmed targets ({listing}); set all or none"
-        elif abs(math.fsum(st.weight for st in links) - 1.0) > _weight_tolerance(len(links)):
-            why = f"weights {listing} sum to {math.fsum(st.weight for st in links):.6f}, not 1"
-        else:
-            out.update({(code, st.key.target_code): float(st.weight) for st in links})
-            continue
-        bad.append(Problem("weights", ERROR, f"{src}→{tgt} source {code}: {why}",
-                           column="weight", value=code))
+        weights, problem = split_weights(f"{src}→{tgt}", code, links)
+        if problem:
+            bad.append(problem)
+        out.update({(code, t): w for t, w in weights.items()})
     return out, bad
 
 
@@ -207,16 +200,23 @@ def _tables(store, pairs, confirmed_only: bool, classifications) -> tuple[tuple[
         for st in states if not confirmed_only else confirmed:
             k = (st.key.source_code, st.key.target_code)
             rows.append(_Row(st, weights.get(k, st.weight), relation.get(k, "") if st.status == "confirmed" else "",
-                             reviewed.get(st.key, ("", ""))))
+                             _reviewed(st, reviewed)))
         counts = Counter(st.status for st in states)
-        s_cls, t_cls = (classifications or {}).get(src), (classifications or {}).get(tgt)
+        editions = _editions(store, classifications)
         tables.append(_Table(src, tgt, rows, {s: counts.get(s, 0) for s in ("confirmed", "pending", "rejected")},
-                             links, s_cls.edition if s_cls else "", t_cls.edition if t_cls else ""))
+                             links, editions.get(src, ""), editions.get(tgt, "")))
     if bad:
         shown = "; ".join(p.message for p in bad[:10]) + (f"; … {len(bad) - 10} more" if len(bad) > 10 else "")
         raise ExportError(f"cannot export: the split weights of {len(bad)} source(s) do not add up"
                           f" (nothing was written; fix them with weight decisions): {shown}", bad)
     return snapshot, tables
+
+
+def _editions(store, classifications) -> dict[str, str]:
+    """scheme -> edition: of the classifications given, else as the store recorded it."""
+    out = {k: v.get("edition", "") for k, v in store.schemes().items()} if hasattr(store, "schemes") else {}
+    out.update({k: c.edition for k, c in (classifications or {}).items()})
+    return out
 
 
 def _title(st, side: str, classifications) -> str:
@@ -271,7 +271,7 @@ def _values(row: _Row, columns: Sequence[str], t: _Table, classifications) -> di
          "target_edition": t.target_edition, "target_code": st.key.target_code,
          "target_title": _title(st, "target", classifications), "weight": row.weight,
          "relation": row.relation, "status": st.status, "score": st.score, "origin": st.origin,
-         "reviewed_by": row.reviewed[0], "reviewed_at": row.reviewed[1]}
+         "reviewed_by": row.reviewed[0], "reviewed_at": row.reviewed[1], "comment": st.comment}
     return {c: v[c] for c in columns}
 
 
@@ -420,8 +420,13 @@ _SUMMARY_COLUMNS = ("pair", "source", "source edition", "target", "target editio
                     "target coverage")
 
 
+_ROUTE_SUMMARY_COLUMNS = ("route", "source edition", "target edition", "links", "confirmed", "proposed",
+                          "no correspondence", "largest group", "unmatched sources", "unreached targets",
+                          "mismatch")
+
+
 def _workbook(path: Path, tables: list[_Table], columns, summary: dict, snapshot, exported_at: str,
-              classifications, warnings: list[Problem]) -> None:
+              classifications, warnings: list[Problem], routes=(), route_summary: Optional[dict] = None) -> None:
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
@@ -445,6 +450,21 @@ def _workbook(path: Path, tables: list[_Table], columns, summary: dict, snapshot
     if tables:
         ws.auto_filter.ref = f"A1:{ws.cell(row=len(tables) + 1, column=len(_SUMMARY_COLUMNS)).coordinate}"
     r = len(tables) + 3
+    if routes:
+        for c, name in enumerate(_ROUTE_SUMMARY_COLUMNS, 1):
+            sheet.put(r, c, name, name)
+            ws.cell(row=r, column=c).font = bold
+        for route, _, _ in routes:
+            r += 1
+            e = route_summary[route.name]
+            ch = e["checks"] or {}
+            vals = [" → ".join(route.schemes), e["source_edition"], e["target_edition"], e["links"],
+                    e["by_status"].get("confirmed", 0), e["by_status"].get("proposed", 0), e["no_match"],
+                    (ch.get("groups") or {}).get("largest"), ch.get("unmatched_sources"),
+                    ch.get("unreached_targets"), ch.get("mismatch")]
+            for c, (name, v) in enumerate(zip(_ROUTE_SUMMARY_COLUMNS, vals), 1):
+                sheet.put(r, c, v, name, "0.0%" if name == "mismatch" else None)
+        r += 2
     notes = [("snapshot event", snapshot[0]), ("snapshot checksum", snapshot[1]), ("exported at", exported_at),
              ("links", "all, with their status" if "status" in columns else "confirmed only"),
              ("coverage", "linked items among the items of the levels the links use"
@@ -471,6 +491,18 @@ def _workbook(path: Path, tables: list[_Table], columns, summary: dict, snapshot
                 sheet.put(r, c, vals[name], name, formats.get(name))
         ws.auto_filter.ref = f"A1:{ws.cell(row=max(len(t.rows), 1) + 1, column=len(columns)).coordinate}"
         sheet.finish()
+    for route, cols, rows in routes:
+        ws = wb.create_sheet(sheet_name(" → ".join(route.schemes), used))
+        sheet = _Sheet(ws, path, warnings)
+        for c, name in enumerate(cols, 1):
+            sheet.put(1, c, name, name)
+            ws.cell(row=1, column=c).font = bold
+        for r, row in enumerate(rows, 2):
+            for c, name in enumerate(cols, 1):
+                fmt = "@" if name.endswith("_code") else formats.get(name)
+                sheet.put(r, c, row[name], name, fmt)
+        ws.auto_filter.ref = f"A1:{ws.cell(row=max(len(rows), 1) + 1, column=len(cols)).coordinate}"
+        sheet.finish()
     wb.properties.creator = "crosswalk"
     wb.properties.created = datetime.fromisoformat(exported_at.replace("Z", "+00:00")).replace(tzinfo=None)
     atomic_save_workbook(wb, path)
@@ -482,16 +514,22 @@ def _now() -> str:
 
 
 def export(store, out_dir: str | Path, *, formats: Iterable[str] = FORMATS, confirmed_only: bool = True,
-           pairs: Optional[Iterable] = None, classifications: Optional[Mapping[str, Classification]] = None,
-           base_uri: str = DEFAULT_BASE_URI, exported_at: Optional[str] = None) -> ExportResult:
+           pairs: Optional[Iterable] = None, routes: Optional[Iterable] = None,
+           classifications: Optional[Mapping[str, Classification]] = None,
+           base_uri: str = DEFAULT_BASE_URI, exported_at: Optional[str] = None,
+           max_unmatched: Optional[float] = None) -> ExportResult:
     """Export the links of ``store`` (a :class:`crosswalk.review.ReviewStore`) into
     ``out_dir``: ``crosswalks.xlsx`` plus ``<src>__<tgt>.csv|.json|.ttl`` per scheme pair.
 
     ``pairs``: ``("okved2", "nace2")`` tuples or ``"okved2:nace2"`` strings (default: every
-    pair in the store). ``classifications`` (scheme id -> :class:`Classification`) supply
-    editions, missing titles and coverage. ``base_uri`` starts the Turtle URIs:
-    ``<base_uri><scheme>/<code>`` (percent-encoded). Raises :class:`ExportError`, writing
-    nothing, when split weights do not add up.
+    pair in the store, unless ``routes`` are given). ``routes``: ``"okpdtr,okz2014,isco08"`` or
+    scheme lists — each composed through the store (:mod:`crosswalk.export_routes`) into
+    ``<a>__<b>__<c>.*`` and a sheet, with per-step provenance; confirmed links only unless
+    ``confirmed_only=False``. ``classifications`` (scheme id -> :class:`Classification`) supply
+    editions, missing titles and coverage (editions otherwise come from the store). ``base_uri``
+    starts the Turtle URIs: ``<base_uri><scheme>/<code>`` (percent-encoded). Raises
+    :class:`ExportError`, writing nothing, when split weights do not add up or a route's share of
+    unmatched items exceeds ``max_unmatched``.
     """
     formats = tuple(dict.fromkeys([formats] if isinstance(formats, str) else formats))
     unknown = [f for f in formats if f not in FORMATS]
@@ -502,11 +540,23 @@ def export(store, out_dir: str | Path, *, formats: Iterable[str] = FORMATS, conf
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     columns = [c for c in COLUMNS if c != "status" or not confirmed_only]
-    snapshot, tables = _tables(store, pairs, confirmed_only, classifications)
+    routes = list(routes or [])
+    if routes and pairs is None:
+        snapshot, tables = tuple(store.snapshot()), []
+    else:
+        snapshot, tables = _tables(store, pairs, confirmed_only, classifications)
     result = ExportResult(snapshot=snapshot)
     result.summary = {t.name: _summary(t, classifications, result.warnings) for t in tables}
-    targets = {(t.name, fmt): safe_path(out, f"{t.name}.{fmt}") for t in tables for fmt in formats
-               if fmt != "xlsx"}                   # every path checked before the first write
+    composed = _routes(store, routes, confirmed_only, classifications or {}, result)
+    if max_unmatched is not None:
+        over = [f"{name.replace('__', '→')} {e['checks']['mismatch']:.1%}" for name, e in result.routes.items()
+                if e["checks"] and e["checks"]["mismatch"] > max_unmatched]
+        if over:
+            raise ExportError(f"nothing was written: the share of unmatched items exceeds {max_unmatched:.1%}"
+                              f" on {', '.join(over)}")
+    targets = {(name, fmt): safe_path(out, f"{name}.{fmt}")
+               for name in [t.name for t in tables] + [r[0].name for r in composed]
+               for fmt in formats if fmt != "xlsx"}                   # every path checked before the first write
     book = safe_path(out, WORKBOOK) if "xlsx" in formats else None
     for t in tables:
         for fmt in formats:
@@ -519,12 +569,46 @@ def export(store, out_dir: str | Path, *, formats: Iterable[str] = FORMATS, conf
             else:
                 continue
             result.files.append(atomic_write_bytes(targets[t.name, fmt], data))
+    languages = {k: c.language for k, c in (classifications or {}).items()}
+    languages.update({k: v.get("language") or None for k, v in store.schemes().items()})
+    for route, cols, rows in composed:
+        summary = result.routes[route.name]
+        for fmt in formats:
+            if fmt == "csv":
+                data = route_csv(cols, rows)
+            elif fmt == "json":
+                data = route_json(route, cols, rows, summary, snapshot)
+            elif fmt == "ttl":
+                data = route_ttl(route, rows, snapshot, base_uri, languages)
+            else:
+                continue
+            result.files.append(atomic_write_bytes(targets[route.name, fmt], data))
     if book is not None:
         _workbook(book, tables, columns, result.summary, snapshot, exported_at or _now(), classifications,
-                  result.warnings)
+                  result.warnings, composed, result.routes)
         result.files.append(book)
     result.files.sort()
     return result
+
+
+def _routes(store, routes, confirmed_only: bool, classifications, result: ExportResult) -> list:
+    """(Route, columns, rows) of each route, and its summary in ``result.routes``."""
+    if not routes:
+        return []
+    decided = decided_by(store)
+    editions = _editions(store, classifications)
+    titles = {k: store.items(k) for k in {s for r in routes for s in parse_route(r)}}
+    out = []
+    for route in compose_for_export(store, routes, confirmed_only=confirmed_only):
+        cols = route_columns(route)
+        rows = route_rows(route, decided, editions, titles)
+        result.routes[route.name] = route_summary(route, classifications, editions)
+        if not rows:
+            result.warnings.append(Problem("empty_route", WARNING, f"{route.name}: no "
+                                           f"{'confirmed ' if confirmed_only else ''}links to export"
+                                           f" ({', '.join(f'{k} {v}' for k, v in route.step_counts.items())})"))
+        out.append((route, cols, rows))
+    return out
 
 
 def mapping_meta_path(path: str | Path) -> Path:

@@ -19,7 +19,7 @@ from crosswalk.cli import cli
 from crosswalk.errors import LoadError
 from crosswalk.model import Candidate
 from crosswalk.review import (
-    Decision, LinkKey, ReviewStore, StoreError, policy_report, propose_build_output,
+    Decision, LinkKey, ReviewStore, StoreError, load_build_output, policy_report,
 )
 from crosswalk.review import store as store_mod
 
@@ -45,7 +45,7 @@ def as_dict(link) -> dict:
     return {"status": link.status, "score": link.score, "evidence": link.evidence, "origin": link.origin,
             "weight": link.weight, "comment": link.comment, "source_title": link.source_title,
             "target_title": link.target_title, "flags": list(link.flags), "version": link.version,
-            "updated_by": link.updated_by, "updated_at": link.updated_at}
+            "updated_by": link.updated_by, "updated_at": link.updated_at, "rank": link.rank, "role": link.role}
 
 
 def slow_replay(events) -> dict:
@@ -58,7 +58,7 @@ def slow_replay(events) -> dict:
         if e.action == "propose":
             if s is None:
                 s = {"status": "pending", "origin": p["origin"], "weight": None, "comment": "",
-                     "source_title": "", "target_title": "", "flags": []}
+                     "source_title": "", "target_title": "", "flags": [], "rank": None, "role": ""}
             elif s["origin"] != "confirmed":
                 s["origin"] = p["origin"]
             s["score"], s["evidence"] = p["score"], p["evidence"]
@@ -67,11 +67,12 @@ def slow_replay(events) -> dict:
                     s[t] = p[t]
             flags = p["flags"] + [f for f in s["flags"] if f.startswith("replaced_by:")]
             s["flags"] = [f for i, f in enumerate(flags) if f not in flags[:i]]
+            s["rank"], s["role"] = p.get("rank"), p.get("role", "")     # the latest proposal's
         else:
             if s is None:
                 s = {"status": "confirmed", "score": None, "evidence": {}, "origin": "confirmed", "weight": None,
                      "comment": "", "source_title": p.get("source_title", ""),
-                     "target_title": p.get("target_title", ""), "flags": []}
+                     "target_title": p.get("target_title", ""), "flags": [], "rank": None, "role": ""}
             status = {"confirm": "confirmed", "add": "confirmed", "auto_accept": "confirmed",
                       "reject": "rejected", "reopen": "pending"}.get(e.action)
             if e.action == "retarget":
@@ -486,18 +487,45 @@ def _build_folder(tmp_path: Path) -> Path:
     return out
 
 
-def test_propose_build_output(tmp_path, store):
+def test_load_build_output_of_a_build_without_drafts(tmp_path, store):
+    """A build written before drafts: each item's best candidate is its proposal, the next
+    ones (rank ≤ top) its alternatives, all pending."""
     out = _build_folder(tmp_path)
-    assert propose_build_output(store, out) == {"okved2__nace2.csv": 4}   # rank ≤ 3
-    assert propose_build_output(store, out) == {"okved2__nace2.csv": 0}
+    got = load_build_output(store, out)
+    assert got.files == {"okved2__nace2.csv": {"accepted": 0, "proposals": 2, "alternatives": 2, "events": 4}}
+    assert load_build_output(store, out).files["okved2__nace2.csv"]["events"] == 0
     s = store.get(K("62.01", "62.01"))
-    assert s.flags == ("review",) and s.source_title == "Разработка ПО"
+    assert (s.role, s.rank, s.status) == ("proposal", 1, "pending") and s.source_title == "Разработка ПО"
     assert store.get(K("01.11", "01.11")).source_title == "=Выращивание"   # the text itself, unescaped
+    assert [(st.key.target_code, st.role) for st in store.links() if st.key.source_code == "01.11"] == [
+        ("01.11", "proposal"), ("01.12", "alternative"), ("01.13", "alternative")]
     (tmp_path / "empty").mkdir()
     with pytest.raises(StoreError, match="no candidates"):
-        propose_build_output(store, tmp_path / "empty")
+        load_build_output(store, tmp_path / "empty")
     with pytest.raises(LoadError, match="column 'rank' is missing"):   # not a candidates file
-        propose_build_output(store, tmp_path / "out" / "crosswalks")
+        load_build_output(store, tmp_path / "out" / "crosswalks" / "okved2__nace2__isic4.csv")
+
+
+def test_load_build_output_accepts_identities_and_never_overrides_a_person(tmp_path, store):
+    out = _build_folder(tmp_path)
+    (out / "crosswalks" / "okved2__nace2.csv").write_text(
+        "source_scheme,source_code,source_title,target_scheme,target_code,target_title,score,weight,relation,"
+        "origin,status,weakest_step,via,flags\r\n"
+        "okved2,01.11,x,nace2,01.11,y,1.0000,1.000000,1:1,structure,confirmed,,,identity\r\n"
+        "okved2,62.01,x,nace2,62.01,y,0.6000,1.000000,1:1,proposed,proposed,,,review\r\n", encoding="utf-8")
+    got = load_build_output(store, out).files["okved2__nace2.csv"]
+    # 01.11: the identity, proposed and accepted (2 events), no alternatives; 62.01: its proposal
+    assert got == {"accepted": 1, "proposals": 1, "alternatives": 0, "events": 3}
+    ident = store.get(K("01.11", "01.11"))
+    assert (ident.status, ident.origin, ident.flags) == ("confirmed", "structure", ("identity",))
+    assert [e.action for e in store.history(K("01.11", "01.11"))] == ["propose", "auto_accept"]
+    assert store.history(K("01.11", "01.11"))[1].payload == {"rule": "structure"}
+    prop = store.get(K("62.01", "62.01"))
+    assert (prop.status, prop.role, prop.flags) == ("pending", "proposal", ("review",))
+    # a reviewer rejects the identity; loading the build again leaves the rejection standing
+    store.decide([Decision(K("01.11", "01.11"), "reject", ident.version)], reviewer="anna")
+    assert load_build_output(store, out).files["okved2__nace2.csv"]["events"] == 0
+    assert store.get(K("01.11", "01.11")).status == "rejected"
 
 
 def test_cli_review_commands(tmp_path, monkeypatch):
@@ -570,7 +598,7 @@ def test_an_older_store_is_migrated_and_keeps_its_log(tmp_path, start):
     con.close()
     store = ReviewStore(path)
     store.rebuild_state()
-    assert store.pragma("user_version") == SCHEMA_VERSION == 5
+    assert store.pragma("user_version") == SCHEMA_VERSION == 6
     key = LinkKey(*link)
     assert [(e.id, e.action) for e in store.events()] == [(i, a) for i, (_, a, _, _) in enumerate(log, start=1)]
     st = store.get(key)
@@ -725,7 +753,6 @@ def test_loading_a_build_fills_the_catalogue_with_the_target_levels(tmp_path, mo
     """After `review load OUT`, a reviewer may retarget an OKPDTR→OKZ link to any OKZ unit
     group of the classification the build loaded, not only to the candidates' groups."""
     from crosswalk.build import build
-    from crosswalk.review.store import register_build_items
     from crosswalk.settings import BuildConfig
     raw = Path(__file__).parent.parent / "raw_classifiers"
     monkeypatch.chdir(raw.parent)                  # summary.json names files as the build found them
@@ -737,4 +764,4 @@ def test_loading_a_build_fills_the_catalogue_with_the_target_levels(tmp_path, mo
     with ReviewStore(tmp_path / "s.sqlite") as store:
         units = store.known_codes("okz2014")
         assert "9321" in units and "93" not in units            # unit groups, not their parents
-        assert register_build_items(store, out)["okz2014"] == 0   # loading again changes nothing
+        assert load_build_output(store, out).catalogue["okz2014"] == 0   # loading again changes nothing

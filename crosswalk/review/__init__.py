@@ -13,10 +13,10 @@ from .store import (
     LinkState,
     ReviewStore,
     StoreError,
-    propose_build_output,
 )
+from .intake import Intake, load_build_output
 from .workbook import ImportReport, export_workbook, import_workbook, write_review_workbook
 
 __all__ = ["ACTIONS", "DECISION_ACTIONS", "STATUSES", "Conflict", "Decision", "DecisionResult", "Event",
            "ImportReport", "LinkKey", "LinkState", "ReviewStore", "StoreError", "export_workbook",
-           "import_workbook", "policy_report", "propose_build_output", "write_review_workbook"]
+           "Intake", "import_workbook", "load_build_output", "policy_report", "write_review_workbook"]

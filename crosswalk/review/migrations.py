@@ -99,12 +99,34 @@ _V5 = (
         PRIMARY KEY (code, batch)) WITHOUT ROWID""",
 )
 
+# v6: items, not only links. A candidate's rank and role (the item's proposal or an
+# alternative shown beside it); an item-level decision, 'no_match' ("no correspondence in this
+# scheme", so coverage counts the item as decided); the state of each item; and the editions
+# of the classifications the store's codes come from (exports name them).
+_V6 = _widen_actions("events_v6", ("reopen", "second_review", "no_match")) + (
+    "ALTER TABLE link_state ADD COLUMN rank INTEGER CHECK (rank IS NULL OR rank >= 1)",
+    "ALTER TABLE link_state ADD COLUMN role TEXT NOT NULL DEFAULT ''"
+    " CHECK (role IN ('', 'proposal', 'alternative'))",
+    """CREATE TABLE item_state (
+        source_scheme TEXT NOT NULL, source_code TEXT NOT NULL, target_scheme TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('open', 'no_match')),
+        comment TEXT NOT NULL DEFAULT '',
+        version INTEGER NOT NULL REFERENCES events (id),
+        updated_by TEXT NOT NULL, updated_at TEXT NOT NULL,
+        PRIMARY KEY (source_scheme, source_code, target_scheme)) WITHOUT ROWID""",
+    "CREATE INDEX link_state_by_item ON link_state (source_scheme, target_scheme, source_code, status)",
+    """CREATE TABLE schemes (
+        scheme TEXT PRIMARY KEY, edition TEXT NOT NULL DEFAULT '', source TEXT NOT NULL DEFAULT '',
+        language TEXT NOT NULL DEFAULT '') WITHOUT ROWID""",
+)
+
 MIGRATIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("events, link_state, policies", _V1),
     ("action 'reopen'", _V2),
     ("action 'second_review'", _V3),
     ("items (a catalogue of codes to retarget to)", _V4),
     ("text_rows (data rows each free-text title covers)", _V5),
+    ("rank and role of candidates, item decisions (no_match), item_state, schemes", _V6),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

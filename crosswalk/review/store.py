@@ -39,7 +39,9 @@ from ..model import ORIGINS, SCHEMES, code_sort_key
 from .migrations import SCHEMA_VERSION, migrate
 
 ACTIONS = ("propose", "confirm", "reject", "retarget", "add", "weight", "comment", "policy", "auto_accept",
-           "reopen", "second_review")
+           "reopen", "second_review", "no_match")
+ROLES = ("", "proposal", "alternative")     # a candidate's role in its item ("": not said, older stores)
+ACCEPT_RULES = ("official", "structure")    # links accepted without a person: a published table, same code
 STATUSES = ("pending", "confirmed", "rejected")
 DECISION_ACTIONS = ("confirm", "reject", "retarget", "add", "weight", "comment", "reopen", "second_review")
 VERDICTS = ("confirm", "reject")      # of a second review
@@ -89,6 +91,8 @@ class LinkState:
     updated_by: str
     updated_at: str
     flags: tuple[str, ...] = ()
+    rank: Optional[int] = None          # the candidate's rank for its item (1 = the matcher's best)
+    role: str = ""                      # proposal | alternative | "" (not said)
 
 
 @dataclass(frozen=True)
@@ -148,7 +152,7 @@ class Event:
 def _new_link(payload: dict, status: str, origin: str) -> dict:
     return {"status": status, "score": None, "evidence": {}, "origin": origin, "weight": None,
             "comment": "", "source_title": payload.get("source_title", ""),
-            "target_title": payload.get("target_title", ""), "flags": []}
+            "target_title": payload.get("target_title", ""), "flags": [], "rank": None, "role": ""}
 
 
 def reduce_event(state: Optional[dict], action: str, payload: dict, *, version: int, reviewer: str,
@@ -167,6 +171,7 @@ def reduce_event(state: Optional[dict], action: str, payload: dict, *, version: 
                 s[side] = p[side]
         kept = [f for f in s["flags"] if f.startswith("replaced_by:")]  # reviewer flags survive
         s["flags"] = list(dict.fromkeys(list(p["flags"]) + kept))
+        s["rank"], s["role"] = p.get("rank"), p.get("role", "")
     elif action in ("confirm", "auto_accept", "add") or (action == "retarget" and payload["role"] == "new"):
         if s is None:
             s = _new_link(payload, "confirmed", "confirmed")
@@ -195,7 +200,7 @@ def reduce_event(state: Optional[dict], action: str, payload: dict, *, version: 
 
 # -- helpers --------------------------------------------------------------------------
 _STATE_COLS = ("status", "score", "evidence", "origin", "weight", "comment", "source_title",
-               "target_title", "flags", "version", "updated_by", "updated_at")
+               "target_title", "flags", "version", "updated_by", "updated_at", "rank", "role")
 _KEY_COLS = ("source_scheme", "source_code", "target_scheme", "target_code")
 _KEY_WHERE = " AND ".join(f"{c} = ?" for c in _KEY_COLS)
 _SAME = ("status", "score", "evidence", "origin", "weight", "comment", "source_title", "target_title", "flags")
@@ -225,7 +230,7 @@ def _to_link_state(key: LinkKey, s: dict) -> LinkState:
                      origin=s["origin"], weight=s["weight"], comment=s["comment"],
                      source_title=s["source_title"], target_title=s["target_title"],
                      version=s["version"], updated_by=s["updated_by"], updated_at=s["updated_at"],
-                     flags=tuple(s["flags"]))
+                     flags=tuple(s["flags"]), rank=s.get("rank"), role=s.get("role") or "")
 
 
 def _check_reviewer(reviewer: Any) -> str:
@@ -306,11 +311,13 @@ def _decision_problem(d: Decision) -> Optional[str]:
     return None
 
 
-def _proposal(entry: Any, n: int) -> tuple[LinkKey, dict]:
-    """A proposal (LinkState or dict) checked and turned into a propose payload."""
+def _proposal(entry: Any, n: int) -> tuple[LinkKey, dict, Optional[str]]:
+    """A proposal (LinkState or dict) checked and turned into a propose payload, with the rule
+    that accepts it without a person (``accept``: official, structure) if any."""
     if isinstance(entry, LinkState):
         e = {"key": entry.key, "score": entry.score, "evidence": entry.evidence, "origin": entry.origin,
-             "source_title": entry.source_title, "target_title": entry.target_title, "flags": entry.flags}
+             "source_title": entry.source_title, "target_title": entry.target_title, "flags": entry.flags,
+             "rank": entry.rank, "role": entry.role}
     elif isinstance(entry, dict):
         e = dict(entry)
         if "key" not in e:
@@ -340,13 +347,24 @@ def _proposal(entry: Any, n: int) -> tuple[LinkKey, dict]:
     titles = {s: e.get(s) or "" for s in ("source_title", "target_title")}
     if bad is None and not all(isinstance(t, str) for t in titles.values()):
         bad = "titles must be text"
+    rank, role, accept = e.get("rank"), e.get("role") or "", e.get("accept")
+    if bad is None and rank is not None and (isinstance(rank, bool) or not isinstance(rank, int) or rank < 1):
+        bad = f"rank {rank!r} is not a positive whole number"
+    if bad is None and role not in ROLES:
+        bad = f"role {role!r} is not one of {', '.join(r for r in ROLES if r)}"
+    if bad is None and accept is not None and accept not in ACCEPT_RULES:
+        bad = f"accept {accept!r} is not one of {', '.join(ACCEPT_RULES)}"
     if bad:
         where = str(key) if isinstance(key, LinkKey) else repr(key)
         raise StoreError(f"proposal {n} ({where}): {bad}")
     payload = {"score": None if score is None else float(score),
                "evidence": {k: float(v) for k, v in sorted(evidence.items())},
                "origin": origin, "flags": list(dict.fromkeys(flags)), **titles}
-    return key, payload
+    if rank is not None:
+        payload["rank"] = rank
+    if role:
+        payload["role"] = role
+    return key, payload, accept
 
 
 def _unescape_mount(s: str) -> str:
@@ -520,29 +538,68 @@ class ReviewStore:
     # -- proposals -----------------------------------------------------------------
     def propose(self, links: Iterable[LinkState | dict], *, reviewer: str = "crosswalk",
                 origin: str = "build") -> int:
-        """Add proposed links (status pending) or update the score, evidence, titles and flags
-        of known ones; a reviewer's status, weight and comment are kept. Idempotent: a link
-        proposed again with the same content adds nothing. Returns the number of new events.
-        All or nothing: a malformed entry raises StoreError before anything is written."""
+        """Add proposed links (status pending) or update the score, evidence, titles, flags, rank
+        and role of known ones; a reviewer's status, weight and comment are kept. Idempotent: a
+        link proposed again with the same content adds nothing. Returns the number of new events.
+        All or nothing: a malformed entry raises StoreError before anything is written.
+
+        An entry with ``accept`` (``official``: a published table; ``structure``: the same code in
+        schemes built alike) is also accepted — an ``auto_accept`` event naming the rule — while it
+        is pending and no person has ever decided on it (a reviewer's rejection stands).
+
+        Written in bulk: the last proposals and states of the pairs involved are read once, and
+        the events take consecutive ids inside the write transaction."""
         reviewer = _check_reviewer(reviewer)
         props = [_proposal(e, n) for n, e in enumerate(links, start=1)]
         seen: dict[LinkKey, int] = {}
-        for n, (key, _) in enumerate(props, start=1):
+        for n, (key, _, _) in enumerate(props, start=1):
             if key in seen:
                 raise StoreError(f"proposal {n} ({key}) repeats proposal {seen[key]}")
             seen[key] = n
-        added = 0
         ts = self._clock()
         with self._write() as con:
-            for key, payload in props:
-                last = con.execute(f"SELECT payload FROM events WHERE {_KEY_WHERE} AND action = 'propose'"
-                                   " ORDER BY id DESC LIMIT 1", _key_tuple(key)).fetchone()
-                if last is not None and json.loads(last[0]) == payload:
-                    continue
-                self._record(con, key, "propose", payload, self._state(con, key), ts=ts,
-                             reviewer=reviewer, origin=origin)
-                added += 1
-        return added
+            pairs = sorted({(k.source_scheme, k.target_scheme) for k in seen})
+            last, states, touched = {}, {}, set()
+            for a, b in pairs:
+                for sc, tc, payload in con.execute(
+                        "SELECT source_code, target_code, payload FROM events WHERE action = 'propose'"
+                        " AND source_scheme = ? AND target_scheme = ? ORDER BY id", (a, b)):
+                    last[a, sc, b, tc] = payload
+                for row in con.execute(f"SELECT {', '.join(_KEY_COLS + _STATE_COLS)} FROM link_state"
+                                       " WHERE source_scheme = ? AND target_scheme = ?", (a, b)):
+                    states[tuple(row[:4])] = _row_state(row[4:])
+                # links a person (or a policy) has decided on: never accepted by a rule again
+                touched.update((a, sc, b, tc) for sc, tc in con.execute(
+                    "SELECT DISTINCT source_code, target_code FROM events WHERE source_scheme = ?"
+                    " AND target_scheme = ? AND action NOT IN ('propose', 'auto_accept', 'policy')", (a, b)))
+            next_id = con.execute("SELECT COALESCE(MAX(id), 0) FROM events").fetchone()[0] + 1
+            seq = con.execute("SELECT seq FROM sqlite_sequence WHERE name = 'events'").fetchone()
+            next_id = max(next_id, (seq[0] if seq else 0) + 1)
+            events, new_states = [], {}
+            for key, payload, accept in props:
+                k = _key_tuple(key)
+                cur = states.get(k)
+                if k not in last or json.loads(last[k]) != payload:
+                    events.append((next_id, ts, reviewer, "propose", *k, _json(payload),
+                                   None if cur is None else _json(cur), origin))
+                    cur = reduce_event(cur, "propose", payload, version=next_id, reviewer=reviewer, ts=ts)
+                    next_id += 1
+                if accept and cur["status"] == "pending" and k not in touched:
+                    acc = {"rule": accept}
+                    events.append((next_id, ts, reviewer, "auto_accept", *k, _json(acc), _json(cur), origin))
+                    cur = reduce_event(cur, "auto_accept", acc, version=next_id, reviewer=reviewer, ts=ts)
+                    next_id += 1
+                if cur is not states.get(k):
+                    new_states[k] = cur
+            con.executemany("INSERT INTO events (id, ts, reviewer, action, source_scheme, source_code,"
+                            " target_scheme, target_code, payload, previous, origin)"
+                            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", events)
+            cols = _KEY_COLS + _STATE_COLS
+            con.executemany(f"INSERT OR REPLACE INTO link_state ({', '.join(cols)}) VALUES"
+                            f" ({', '.join('?' * len(cols))})",
+                            [k + tuple(_json(st[c]) if c in ("evidence", "flags") else st[c] for c in _STATE_COLS)
+                             for k, st in new_states.items()])
+        return len(events)
 
     def propose_candidates(self, cset: CandidateSet, *, flags_by_source: Optional[dict[str, tuple]] = None,
                            top: Optional[int] = None, reviewer: str = "crosswalk", origin: str = "build") -> int:
@@ -658,6 +715,37 @@ class ReviewStore:
         """code -> data rows a free-text title covers, summed over the batches coded."""
         with self._read() as con:
             return {c: int(n) for c, n in con.execute("SELECT code, SUM(rows) FROM text_rows GROUP BY code")}
+
+    def record_schemes(self, schemes: Mapping[str, Mapping[str, str]]) -> int:
+        """Record, per scheme, the classification its codes come from: ``{scheme: {"edition",
+        "source", "language"}}`` (exports name the editions). Returns the number changed."""
+        rows = []
+        for scheme, info in sorted(schemes.items()):
+            if scheme not in SCHEMES:
+                raise StoreError(f"scheme {scheme!r} is not one of {', '.join(sorted(SCHEMES))}")
+            vals = tuple(str(info.get(k) or "") for k in ("edition", "source", "language"))
+            rows.append((scheme, *vals))
+        changed = 0
+        with self._write() as con:
+            for row in rows:
+                changed += con.execute(
+                    "INSERT INTO schemes (scheme, edition, source, language) VALUES (?, ?, ?, ?)"
+                    " ON CONFLICT (scheme) DO UPDATE SET edition = excluded.edition, source = excluded.source,"
+                    " language = excluded.language WHERE edition != excluded.edition OR source != excluded.source"
+                    " OR language != excluded.language", row).rowcount
+        return changed
+
+    def schemes(self) -> dict[str, dict[str, str]]:
+        """scheme -> {"edition", "source", "language"} as recorded by :meth:`record_schemes`."""
+        with self._read() as con:
+            return {r[0]: dict(zip(("edition", "source", "language"), r[1:]))
+                    for r in con.execute("SELECT scheme, edition, source, language FROM schemes ORDER BY scheme")}
+
+    def no_match_items(self, source_scheme: str, target_scheme: str) -> set[str]:
+        """Source codes decided as having no correspondence in ``target_scheme``."""
+        return {r[0] for r in self._conn().execute(
+            "SELECT source_code FROM item_state WHERE source_scheme = ? AND target_scheme = ?"
+            " AND status = 'no_match'", (source_scheme, target_scheme))}
 
     def known_codes(self, scheme: str) -> set[str]:
         """Codes of ``scheme`` the store knows: those its links name and its catalogue holds."""
@@ -822,7 +910,8 @@ class ReviewStore:
             state: dict[tuple, dict] = {}
             for ev_id, ts, reviewer, action, *key, payload in con.execute(
                     "SELECT id, ts, reviewer, action, source_scheme, source_code, target_scheme, target_code,"
-                    " payload FROM events WHERE action != 'policy' ORDER BY id"):
+                    " payload FROM events WHERE source_code IS NOT NULL AND target_code IS NOT NULL"
+                    " ORDER BY id"):
                 k = tuple(key)
                 state[k] = reduce_event(state.get(k), action, json.loads(payload), version=ev_id,
                                         reviewer=reviewer, ts=ts)
@@ -885,76 +974,6 @@ class ReviewStore:
 
 
 
-# -- build output -> proposals ----------------------------------------------------------
-def _build_flags(path: Path) -> dict[str, tuple[str, ...]]:
-    """Source code -> the flags of its links in a `crosswalk build` crosswalk file."""
-    import csv
-    out: dict[str, set[str]] = {}
-    if path.is_file():
-        with path.open(encoding="utf-8-sig", newline="") as fh:
-            for row in csv.DictReader(fh):
-                out.setdefault(row.get("source_code") or "", set()).update((row.get("flags") or "").split())
-    return {s: tuple(sorted(f)) for s, f in out.items() if s and f}
-
-
-def propose_build_output(store: ReviewStore, path: str | Path, *, top: Optional[int] = 3,
-                         reviewer: str = "crosswalk") -> dict[str, int]:
-    """Propose the candidates of a `crosswalk build` output folder (its candidates/*.csv; the
-    flags of each source from crosswalks/<source>__<target>[__…].csv) or of one candidates file,
-    the first ``top`` of each source. Returns file name -> number of new events."""
-    from ..candidates import read_candidates
-    path = Path(path)
-    if path.is_dir():
-        folder = path / "candidates" if (path / "candidates").is_dir() else path
-        files = sorted(folder.glob("*.csv"))
-        if not files:
-            raise StoreError(f"{path}: no candidates/*.csv here; expected a `crosswalk build` output folder"
-                             " or a candidates file")
-    else:
-        files = [path]
-    out = {}
-    for f in files:
-        cset = read_candidates(f)
-        # flags of the shortest route starting with this pair (the direct one when written);
-        # a "review" flag only asks for a closer look, so a composed route's extra flags do no harm
-        pair, folder = f"{cset.source_scheme}__{cset.target_scheme}", f.parent.parent / "crosswalks"
-        routes = sorted([*folder.glob(f"{pair}.csv"), *folder.glob(f"{pair}__*.csv")],
-                        key=lambda p: (len(p.name), p.name))
-        flags = _build_flags(routes[0]) if routes else {}
-        out[f.name] = store.propose_candidates(cset, flags_by_source=flags, top=top, reviewer=reviewer,
-                                               origin=f"build:{f.name}")
-    return out
-
-
-def register_build_items(store: ReviewStore, path: str | Path) -> dict[str, int]:
-    """Add to the store's catalogue every item of the target classifications of a `crosswalk
-    build` output folder (the files its summary.json names), at the levels its candidates
-    target, so reviewers can retarget a link to a code no candidate named. Returns scheme ->
-    items added or changed; a classification file no longer there is skipped (scheme -> -1)."""
-    from ..candidates import read_candidates
-    from ..loaders import load
-    path = Path(path)
-    summary = path / "summary.json"
-    if not (path.is_dir() and summary.is_file()):
-        return {}
-    files = json.loads(summary.read_text(encoding="utf-8")).get("files", {})
-    folder = path / "candidates"
-    targets: dict[str, set[str]] = {}
-    for f in sorted(folder.glob("*.csv")) if folder.is_dir() else []:
-        cset = read_candidates(f)
-        targets.setdefault(cset.target_scheme, set()).update(c.target for c in cset.candidates)
-    out = {}
-    for scheme in sorted(targets):
-        where = files.get(scheme)
-        if not where or not Path(where).is_file():
-            out[scheme] = -1
-            continue
-        cls = load(where).data
-        wanted = {cls.get(c).level for c in targets[scheme] if c in cls}
-        out[scheme] = store.register_items(scheme, [(it.code, it.title) for it in cls if it.level in wanted])
-    return out
-
-
 __all__ = ["ACTIONS", "Conflict", "DECISION_ACTIONS", "Decision", "DecisionResult", "Event", "LinkKey",
            "LinkState", "NETWORK_FS", "ReviewStore", "STATUSES", "STATUS_ACTIONS", "SCHEMA_VERSION",
-           "StoreError", "VERDICTS", "propose_build_output", "reduce_event", "register_build_items"]
+           "StoreError", "VERDICTS", "reduce_event"]
