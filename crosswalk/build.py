@@ -75,14 +75,14 @@ def _join_notes(chosen: Classification, others: list[tuple[str, Classification]]
     got: dict[str, int] = {}
     items = []
     for it in chosen:
-        if not it.notes.strip():
-            for path, other in others:
-                if it.code in other and other.get(it.code).notes.strip():
-                    edition = other.edition or path
-                    it = replace(it, notes=other.get(it.code).notes,
-                                 attrs={**it.attrs, "notes_edition": edition})
-                    got[path] = got.get(path, 0) + 1
-                    break
+        offers = [(path, other) for path, other in others if it.code in other and other.get(it.code).notes.strip()]
+        if not it.notes.strip() and offers:
+            # of two copies of a note, the one whose line breaks survived (the 2016 data.json
+            # runs sentences together: «…животныхЭта группировка…»), then the first file
+            path, other = max(offers, key=lambda o: o[1].get(it.code).notes.count("\n"))
+            it = replace(it, notes=other.get(it.code).notes,
+                         attrs={**it.attrs, "notes_edition": other.edition or path})
+            got[path] = got.get(path, 0) + 1
         items.append(it)
     if not got:
         return chosen, got
@@ -126,8 +126,6 @@ def _load_all(files, result: BuildResult):
     for scheme, offers in sorted(loaded.items()):
         offers.sort(key=lambda o: o[0])
         (_, path, chosen), rest = offers[0], offers[1:]
-        # notes from the file with the fewest problems first (the 2016 data.json lost the line
-        # breaks its sorted.json keeps)
         chosen, joined = _join_notes(chosen, [(p, c) for _, p, c in sorted(rest, key=lambda o: o[0][1:])])
         classes[scheme] = chosen
         result.files[scheme] = path
