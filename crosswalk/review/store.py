@@ -143,6 +143,7 @@ class Event:
     payload: dict
     previous: Optional[dict]
     origin: str
+    item: Optional[tuple[str, str, str]] = None    # (source scheme, code, target scheme) of an item event
 
 
 # -- the reducer: one event applied to one link's state -------------------------------
@@ -518,8 +519,13 @@ class ReviewStore:
 
     def _event(self, con, *, ts: str, reviewer: str, action: str, key: Optional[LinkKey],
                schemes: Optional[tuple[str, str]] = None, payload: dict, previous: Optional[dict],
-               origin: str) -> int:
-        k = _key_tuple(key) if key is not None else (schemes[0], None, schemes[1], None)
+               origin: str, item=None) -> int:
+        if key is not None:
+            k = _key_tuple(key)
+        elif item is not None:      # an item decision: the item's source code, no target code
+            k = (item.source_scheme, item.source_code, item.target_scheme, None)
+        else:
+            k = (schemes[0], None, schemes[1], None)
         cur = con.execute(
             "INSERT INTO events (ts, reviewer, action, source_scheme, source_code, target_scheme,"
             " target_code, payload, previous, origin) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -741,6 +747,43 @@ class ReviewStore:
             return {r[0]: dict(zip(("edition", "source", "language"), r[1:]))
                     for r in con.execute("SELECT scheme, edition, source, language FROM schemes ORDER BY scheme")}
 
+    # -- items: one decision per source item (crosswalk.review.items) -------------------
+    def decide_items(self, decisions, *, reviewer: str, all_or_nothing: bool = False):
+        """Apply :class:`~crosswalk.review.items.ItemDecision` s (accept, pick, split, no_match,
+        reopen), each settling the item's other candidates, in one transaction."""
+        from .items import decide_items
+        return decide_items(self, decisions, reviewer=reviewer, all_or_nothing=all_or_nothing)
+
+    def item(self, key) -> "Any":
+        """The :class:`~crosswalk.review.items.Item` (status, version, ranked candidates)."""
+        from .items import read_item
+        with self._read() as con:
+            got = read_item(con, key)
+        if not got.links and got.status != "no_match":
+            raise StoreError(f"no item {key} in the review store {self.path}")
+        return got
+
+    def items_of(self, source_scheme: Optional[str] = None, target_scheme: Optional[str] = None) -> list:
+        """Every item (source code and target scheme with at least one link), its candidates
+        ranked — read in one pass, for queues of thousands."""
+        from .items import ItemKey, item_of
+        links = self.links(source_scheme=source_scheme, target_scheme=target_scheme)
+        by: dict[tuple, list] = {}
+        for st in links:
+            by.setdefault((st.key.source_scheme, st.key.source_code, st.key.target_scheme), []).append(st)
+        states = {}
+        for r in self._conn().execute("SELECT source_scheme, source_code, target_scheme, status, comment, version,"
+                                      " updated_by, updated_at FROM item_state"):
+            states[r[:3]] = dict(zip(("status", "comment", "version", "updated_by", "updated_at"), r[3:]))
+        return [item_of(lns, states.get(k), ItemKey(*k)) for k, lns in by.items()]
+
+    def known_codes_in(self, con, scheme: str) -> set[str]:
+        """Codes of ``scheme`` the catalogue or a link names, read inside a transaction."""
+        out = {r[0] for r in con.execute("SELECT code FROM items WHERE scheme = ?", (scheme,))}
+        out.update(r[0] for r in con.execute("SELECT DISTINCT target_code FROM link_state WHERE target_scheme = ?",
+                                             (scheme,)))
+        return out
+
     def no_match_items(self, source_scheme: str, target_scheme: str) -> set[str]:
         """Source codes decided as having no correspondence in ``target_scheme``."""
         return {r[0] for r in self._conn().execute(
@@ -876,9 +919,10 @@ class ReviewStore:
     def _events(rows) -> list[Event]:
         out = []
         for r in rows:
-            key = LinkKey(r[4], r[5], r[6], r[7]) if r[5] is not None else None
+            key = LinkKey(r[4], r[5], r[6], r[7]) if r[5] is not None and r[7] is not None else None
+            item = (r[4], r[5], r[6]) if r[5] is not None and r[7] is None else None
             out.append(Event(r[0], r[1], r[2], r[3], key, json.loads(r[8]),
-                             None if r[9] is None else json.loads(r[9]), r[10]))
+                             None if r[9] is None else json.loads(r[9]), r[10], item))
         return out
 
     _EVENT_SELECT = ("SELECT id, ts, reviewer, action, source_scheme, source_code, target_scheme,"
@@ -902,6 +946,9 @@ class ReviewStore:
             for r in con.execute("SELECT source_scheme, target_scheme, threshold, set_by, set_at, event_id"
                                  " FROM policies ORDER BY 1, 2"):
                 h.update((_json(["policy", *r]) + "\n").encode("utf-8"))
+            for r in con.execute("SELECT source_scheme, source_code, target_scheme, status, comment, version,"
+                                 " updated_by, updated_at FROM item_state ORDER BY 1, 2, 3"):
+                h.update((_json(["item", *r]) + "\n").encode("utf-8"))
         return last, h.hexdigest()
 
     def rebuild_state(self) -> None:
@@ -918,6 +965,17 @@ class ReviewStore:
             con.execute("DELETE FROM link_state")
             for k, s in state.items():
                 self._put_state(con, LinkKey(*k), s)
+            from .items import ItemKey, put_item_state, reduce_item
+            items: dict[tuple, dict] = {}
+            for ev_id, ts, reviewer, action, *key, payload in con.execute(
+                    "SELECT id, ts, reviewer, action, source_scheme, source_code, target_scheme, payload"
+                    " FROM events WHERE source_code IS NOT NULL AND target_code IS NULL ORDER BY id"):
+                k = tuple(key)
+                items[k] = reduce_item(items.get(k), action, json.loads(payload), version=ev_id,
+                                       reviewer=reviewer, ts=ts)
+            con.execute("DELETE FROM item_state")
+            for k, s in items.items():
+                put_item_state(con, ItemKey(*k), s)
 
     # -- auto-accept policy --------------------------------------------------------
     def set_policy(self, source_scheme: str, target_scheme: str, threshold: float, *, reviewer: str,
