@@ -1,0 +1,109 @@
+"""The forecasting team's path end to end on the bundled excerpts: build → review load →
+one decision per item → export both routes with the provenance of every step."""
+import csv
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from crosswalk.build import build
+from crosswalk.cli import cli
+from crosswalk.review import ReviewStore
+from crosswalk.review.items import ItemDecision, ItemKey
+from crosswalk.settings import BuildConfig
+
+RAW = Path(__file__).parent.parent / "raw_classifiers"
+
+
+def rows(path):
+    with open(path, encoding="utf-8", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+@pytest.fixture(scope="module")
+def reviewed(tmp_path_factory):
+    """A build of the excerpts in a review store, with decisions of every kind on OKPDTR items."""
+    tmp = tmp_path_factory.mktemp("deliver")
+    out = tmp / "out"
+    build(BuildConfig.discover(RAW, output=str(out), embeddings=False))
+    store_path = tmp / "review.sqlite"
+    res = CliRunner().invoke(cli, ["review", "load", str(out), "--store", str(store_path)])
+    assert res.exit_code == 0, res.output
+    with ReviewStore(store_path) as store:
+        items = sorted(store.items_of("okpdtr", "okz2014"), key=lambda it: it.key)
+        assert all(it.status == "open" and it.proposal.role == "proposal" for it in items)
+        # OKZ groups the excerpts carry on to ISCO-08 (the others are dead ends of the route)
+        onward = {s.key.source_code for s in store.links(source_scheme="okz2014", target_scheme="isco08")}
+        through = [it for it in items if it.proposal.key.target_code in onward]
+        accept, pick, split = through[0], through[1], through[2]
+        none = next(it for it in items if it not in (accept, pick, split))
+        other = next(c for c in sorted(onward) if c != pick.proposal.key.target_code)
+        decisions = [ItemDecision(accept.key, "accept", accept.version, comment="проверено", origin="test"),
+                     ItemDecision(pick.key, "pick", pick.version, ((other, None),), origin="test"),
+                     ItemDecision(split.key, "split", split.version, (("2511", 0.6), ("2512", 0.4)), origin="test"),
+                     ItemDecision(none.key, "no_match", none.version, origin="test")]
+        got = store.decide_items(decisions, reviewer="anna")
+        assert len(got.applied) == 4, (got.invalid, got.conflicts)
+    return out, store_path, {"accept": accept.key.source_code, "pick": (pick.key.source_code, other),
+                             "split": split.key.source_code, "none": none.key.source_code}
+
+
+def test_review_load_accepts_official_tables_and_identities_and_proposes_the_rest(reviewed):
+    out, store_path, _ = reviewed
+    with ReviewStore(store_path) as store:
+        counts = store.counts()
+        # official tables enter both ways, all confirmed
+        for pair in (("nace2", "isic4"), ("isic4", "nace2"), ("isco08", "isco88"), ("isco88", "isco08")):
+            assert counts[pair]["pending"] == 0 and counts[pair]["confirmed"] > 0, pair
+        okved = {s.key.source_code: s for s in store.links(source_scheme="okved2", status="confirmed")}
+        assert okved["62.01"].origin == "structure" and okved["62.01"].key.target_code == "62.01"
+        # a regrouped class is not accepted: it waits as a proposal with its alternatives
+        item = store.item(ItemKey("okved2", "19.31", "nace2"))
+        assert item.status == "open" and item.proposal.role == "proposal"
+        assert store.schemes()["okved2"]["edition"].startswith("2023")
+
+
+def test_export_both_routes_with_the_provenance_of_every_step(reviewed, tmp_path):
+    out, store_path, codes = reviewed
+    res = CliRunner().invoke(cli, ["export", str(tmp_path / "x"), "--store", str(store_path), "--all",
+                                   "--route", "okpdtr,okz2014,isco08", "--route", "okved2,nace2,isic4"])
+    assert res.exit_code == 0, res.output
+    occ = rows(tmp_path / "x" / "okpdtr__okz2014__isco08.csv")
+    by = {}
+    for r in occ:
+        by.setdefault(r["source_code"], []).append(r)
+    (acc,) = by[codes["accept"]]
+    assert acc["status"] in ("confirmed", "proposed") and acc["step1_status"] == "confirmed"
+    assert acc["step1_by"] == "anna" and acc["step1_comment"] == "проверено"
+    assert acc["source_scheme"] == "okpdtr" and acc["target_scheme"] == "isco08" and acc["source_edition"]
+    split = {r["step1_code"]: float(r["weight"]) for r in by.get(codes["split"], [])}
+    assert sum(split.values()) == pytest.approx(1.0)
+    assert codes["none"] not in by                       # no correspondence: no link, counted apart
+    summary = json.loads((tmp_path / "x" / "okpdtr__okz2014__isco08.json").read_text(encoding="utf-8"))
+    assert summary["route"] == ["okpdtr", "okz2014", "isco08"]
+    assert "1 items with no correspondence" in res.output
+    ind = {r["source_code"]: r for r in rows(tmp_path / "x" / "okved2__nace2__isic4.csv")}
+    sure = ind["62.01"]
+    assert (sure["status"], sure["target_code"], sure["via"]) == ("confirmed", "6201", "nace2:62.01")
+    assert sure["step1_by"] == "same code (structure)"
+    assert sure["step2_by"].startswith("official table") and "concordance" in sure["step2_by"]
+    # undecided items travel as proposed, naming the step that awaits review
+    waiting = [r for r in occ if r["status"] == "proposed"]
+    assert waiting and all(r["weakest_step"] == "okpdtr→okz2014" for r in waiting if r["step1_status"] == "pending")
+    # confirmed only (the default): nothing unreviewed leaves the store
+    res = CliRunner().invoke(cli, ["export", str(tmp_path / "y"), "--store", str(store_path),
+                                   "--route", "okpdtr,okz2014,isco08", "--format", "csv"])
+    assert res.exit_code == 0, res.output
+    assert {r["status"] for r in rows(tmp_path / "y" / "okpdtr__okz2014__isco08.csv")} == {"confirmed"}
+
+
+def test_pair_exports_carry_schemes_editions_and_comments(reviewed, tmp_path):
+    _, store_path, codes = reviewed
+    res = CliRunner().invoke(cli, ["export", str(tmp_path / "p"), "--store", str(store_path), "--pair",
+                                   "okpdtr:okz2014", "--format", "csv"])
+    assert res.exit_code == 0, res.output
+    got = {r["source_code"]: r for r in rows(tmp_path / "p" / "okpdtr__okz2014.csv")}
+    acc = got[codes["accept"]]
+    assert (acc["source_scheme"], acc["target_scheme"], acc["comment"]) == ("okpdtr", "okz2014", "проверено")
+    assert acc["source_edition"] and acc["target_edition"] and acc["reviewed_by"] == "anna"
