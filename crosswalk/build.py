@@ -29,6 +29,9 @@ from typing import Callable, Optional
 from .candidates import CandidateSet, atomic_write, sheet_safe, write_candidates
 from .errors import CrosswalkError, LoadError
 from .graph import CrosswalkGraph, coverage
+from .index import CodingIndex
+from .match.hubs import attractors
+from .loaders.combine import combine
 from .loaders import load
 from .match import match
 from .match.structure import DESCENDANT_SCORE, regrouped_divisions, shares_codes
@@ -49,6 +52,8 @@ class BuildResult:
     crosswalks: dict[str, list[Link]] = field(default_factory=dict)
     summary: dict = field(default_factory=dict)
     rejected: dict[str, int] = field(default_factory=dict)       # file -> rows rejected on load
+    indexes: list[CodingIndex] = field(default_factory=list)     # coding indexes among the files
+    combined: dict[str, list] = field(default_factory=dict)      # scheme -> files whose codes were added
 
 
 def _load_all(files, result: BuildResult):
@@ -64,6 +69,7 @@ def _load_all(files, result: BuildResult):
             table[key] = (len(obj), path, obj)
 
     extras: dict[str, tuple[int, str, Classification]] = {}
+    others: list[tuple[str, Classification]] = []       # classifications that lost to a larger file
     for path in sorted(str(f) for f in files):
         try:
             res = load(path)
@@ -79,7 +85,11 @@ def _load_all(files, result: BuildResult):
         if res.report.rows_rejected:
             result.rejected[path] = res.report.rows_rejected
         if isinstance(res.data, Classification):
+            others.append((path, res.data))
             offer(classes, res.data.scheme.id, res.data, path)
+        elif isinstance(res.data, CodingIndex):
+            result.indexes.append(res.data)
+            result.files[f"index:{res.data.name}"] = path
         elif isinstance(res.data, Correspondence):
             key = (res.data.source_scheme.id, res.data.target_scheme.id)
             offer(corrs, key, res.data, path)
@@ -90,7 +100,17 @@ def _load_all(files, result: BuildResult):
     # its own gives, whatever the order of the file names
     for scheme, entry in extras.items():
         classes.setdefault(scheme, entry)
-    result.files = {**{k: v[1] for k, v in sorted(classes.items())},
+    # files of one scheme and edition that complement each other combine (loaders/combine.py)
+    for path, data in others:
+        n, best, base = classes[data.scheme.id]
+        if path != best:
+            merged, added = combine(base, data)
+            if added:
+                classes[data.scheme.id] = (n, best, merged)
+                result.combined.setdefault(data.scheme.id, []).append(
+                    {"file": path, "codes_added": added})
+    indexes = {k: v for k, v in result.files.items() if k.startswith("index:")}
+    result.files = {**{k: v[1] for k, v in sorted(classes.items())}, **indexes,
                     **{f"{a}-{b}": v[1] for (a, b), v in sorted(corrs.items())}}
     return ({k: v[2] for k, v in classes.items()}, {k: v[2] for k, v in corrs.items()}, skipped)
 
@@ -148,6 +168,8 @@ def build(config: BuildConfig, *, progress: Optional[Progress] = None) -> BuildR
         raise CrosswalkError("nothing to build: no file could be loaded"
                              + (": " + "; ".join(skipped[:5]) + more if skipped else ""))
     note("load", 1, 1)
+    from .api import read_indexes
+    indexes = result.indexes + read_indexes(config.indexes)
     use_embeddings = config.embeddings
     if use_embeddings is None:                      # auto: on when the optional model is installed
         from .embeddings import available
@@ -164,7 +186,7 @@ def build(config: BuildConfig, *, progress: Optional[Progress] = None) -> BuildR
         src, tgt = classes[pair.source], classes[pair.target]
         ctx = [classes[c] for c in pair.context if c in classes]
         name = f"{pair.source}→{pair.target}"
-        cset = match(src, tgt, target_context=ctx, embeddings=use_embeddings, limit=pair.limit,
+        cset = match(src, tgt, target_context=ctx, embeddings=use_embeddings, limit=pair.limit, indexes=indexes,
                      progress=lambda d, t, name=name: note(f"match {name}", d, t),
                      embed_progress=lambda what, d, t, name=name: note(f"embed {name} {what}", d, t))
         write_candidates(out / "candidates" / f"{pair.source}__{pair.target}.csv", cset)
@@ -183,6 +205,13 @@ def build(config: BuildConfig, *, progress: Optional[Progress] = None) -> BuildR
             "top": [{"source": s, "source_title": cset.source_titles.get(s, ""), "target": c[0].target,
                      "target_title": cset.target_titles.get(c[0].target, ""), "score": c[0].score}
                     for s, c in sorted(by.items(), key=lambda kv: (-kv[1][0].score, kv[0]))[:5]]}
+    # targets many sources take first, far beyond their share (match/hubs.py)
+    summary["attractors"] = {name: attractors(cset, len(classes[name.split("__")[1]].by_level(
+        max(it.level for it in classes[name.split("__")[1]]))), top=10)
+        for name, cset in result.candidates.items()}
+    summary["indexes"] = {ix.name: ix.counts_by_source() for ix in indexes}
+    if result.combined:
+        summary["combined"] = result.combined
     routes = [r for r in config.routes if all(s in graph.schemes() for s in r)]
     for route in routes:
         name = "__".join(route)

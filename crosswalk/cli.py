@@ -176,6 +176,9 @@ def formats_cmd():
 @click.option("--embeddings/--no-embeddings", default=False, show_default=True,
               help="Add the meaning-based signals: whole titles and word by word (needs"
                    " crosswalk[embeddings]; vectors cached on disk).")
+@click.option("--index", "indexes", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="A coding index: titles already coded to TARGET's codes (ESCO occupations_en.csv;"
+                   " a CSV/xlsx of past codings with a title and a <scheme>_code column). Repeatable.")
 @click.option("--limit", type=click.IntRange(min=1), default=5, show_default=True,
               help="Candidates kept per source item.")
 @click.option("--score-cutoff", type=click.FloatRange(0, 1), default=0.0, show_default=True,
@@ -184,7 +187,7 @@ def formats_cmd():
               help="Threads for the fuzzy title comparison (-1 = all cores).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False),
               help="Write the candidates here (.csv or .json); default: CSV to standard output.")
-def match_cmd(source, target, source_scheme, target_scheme, context, confirmed, embeddings, limit,
+def match_cmd(source, target, source_scheme, target_scheme, context, confirmed, embeddings, indexes, limit,
               score_cutoff, workers, output):
     """Propose, for every item of SOURCE, ranked candidate items of TARGET with a score in
     [0, 1] and the evidence (which signals fired and how strongly)."""
@@ -193,7 +196,8 @@ def match_cmd(source, target, source_scheme, target_scheme, context, confirmed, 
         cset = api.match_files(source, target, source_scheme=source_scheme,
                                target_scheme=target_scheme, context=context, confirmed=confirmed,
                                embeddings=embeddings, limit=limit, score_cutoff=score_cutoff,
-                               workers=workers, output=output, progress=lambda d, t: stages("matching", d, t),
+                               workers=workers, output=output, indexes=indexes,
+                               progress=lambda d, t: stages("matching", d, t),
                                embed_progress=lambda what, d, t: stages(f"embedding {what}", d, t))
     if output is None:
         import tempfile
@@ -277,10 +281,13 @@ def evaluate_cmd(predicted, gold, reverse, all_rows, ks, min_score, misses_path,
               help="Output folder (default: the configuration's, else ./out).")
 @click.option("--embeddings/--no-embeddings", default=None,
               help="Use the meaning signal (default: when crosswalk[embeddings] is installed).")
+@click.option("--index", "indexes", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="A coding index (ESCO occupations_en.csv, a CSV of past codings) for the pairs"
+                   " whose target shares its codes. Repeatable; added to the configuration's.")
 @click.option("--write-config", type=click.Path(dir_okay=False),
               help="Write the configuration to this file (refuses to overwrite) and stop.")
 @click.option("--force", is_flag=True, help="With --write-config: overwrite an existing file.")
-def build_cmd(config_path, data, output, embeddings, write_config, force):
+def build_cmd(config_path, data, output, embeddings, indexes, write_config, force):
     """Load classifiers, match the configured pairs, compose crosswalks through pivot
     classifications, and write candidates, crosswalks and a summary to one folder."""
     from .settings import BuildConfig
@@ -289,6 +296,7 @@ def build_cmd(config_path, data, output, embeddings, write_config, force):
         cfg.output = output
     if embeddings is not None:
         cfg.embeddings = embeddings
+    cfg.indexes = list(cfg.indexes) + [str(p) for p in indexes]
     if write_config:
         click.echo(f"configuration written to {cfg.save(write_config, overwrite=force)}")
         return
@@ -853,6 +861,10 @@ def _apply_totals(result) -> None:
 @click.option("--embeddings/--no-embeddings", default=False, show_default=True,
               help="Add the meaning-based signals: whole titles and word by word (needs"
                    " crosswalk[embeddings]; vectors cached on disk).")
+@click.option("--index", "indexes", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="A coding index: titles already coded to SCHEME's codes (ESCO occupations_en.csv; a"
+                   " CSV/xlsx of past codings with a title and a <scheme>_code column). Repeatable; indexes"
+                   " among --classifiers are used too.")
 @click.option("--sheet", help="The sheet of an xlsx DATA (default: the first visible one).")
 @click.option("--delimiter", help="The delimiter of a CSV DATA (default: sniffed).")
 @click.option("--workers", type=int, default=-1, show_default=True,
@@ -863,7 +875,7 @@ def _apply_totals(result) -> None:
               help="Also write one row per distinct title with the number of rows it covers.")
 @_format_option
 def code_cmd(data, column, to_scheme, classifiers, level, top, min_score, store_path, allow_network_fs, reviewer,
-             embeddings, sheet, delimiter, workers, output, titles_path, fmt):
+             embeddings, indexes, sheet, delimiter, workers, output, titles_path, fmt):
     """Code the free-text titles in a COLUMN of DATA (CSV in UTF-8 or cp1251 with any delimiter,
     xlsx, parquet) to a classification: each distinct title is matched once, and every row
     comes out with the top codes, titles, scores, evidence and a status (coded, review,
@@ -875,7 +887,7 @@ def code_cmd(data, column, to_scheme, classifiers, level, top, min_score, store_
             result = code(data, column=column, to=to_scheme, classifiers=classifiers, output=output,
                           titles_output=titles_path, level=level, limit=top, min_score=min_score,
                           embeddings=embeddings, store=store, reviewer=reviewer, sheet=sheet,
-                          delimiter=delimiter, workers=workers, progress=progress)
+                          delimiter=delimiter, workers=workers, indexes=indexes, progress=progress)
     finally:
         if store is not None:
             store.close()

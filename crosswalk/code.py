@@ -128,7 +128,7 @@ def code_titles(titles: Iterable[str], target: Classification, *, context: Seque
                 confirmed: Iterable[tuple[str, str]] = (), level: Union[int, str, None] = None,
                 limit: int = 3, min_score: float = DEFAULT_MIN_SCORE, score_cutoff: float = 0.0,
                 embeddings: bool = False, embedder=None, workers: int = -1,
-                weights: Optional[Mapping[str, float]] = None,
+                weights: Optional[Mapping[str, float]] = None, indexes: Sequence = (),
                 progress: Optional[Progress] = None) -> TitleCoding:
     """Code distinct free-text titles to ``target`` (its items of ``level``).
 
@@ -151,14 +151,14 @@ def code_titles(titles: Iterable[str], target: Classification, *, context: Seque
             spelled[k] = t
     return _code_keys(spelled, {}, target, lvl, context=context, confirmed=confirmed, limit=limit,
                       min_score=min_score, score_cutoff=score_cutoff, embeddings=embeddings,
-                      embedder=embedder, workers=workers, weights=weights, progress=progress, report=report)
+                      embedder=embedder, workers=workers, weights=weights, progress=progress, report=report,
+                      indexes=indexes)
 
 
 def _code_keys(spelled: dict[str, str], counts: Mapping[str, int], target: Classification, lvl: int, *,
                context, confirmed, limit, min_score, score_cutoff, embeddings, embedder, workers, weights,
-               progress, report: Report) -> TitleCoding:
+               progress, report: Report, indexes: Sequence = ()) -> TitleCoding:
     from .match import match
-    from .normalize import TokenWeights, tokens
     keys = sorted(spelled)
     codes = [key_code(k) for k in keys]
     shown = [spelled[k] for k in keys]
@@ -221,11 +221,10 @@ def _code_keys(spelled: dict[str, str], counts: Mapping[str, int], target: Class
             items.setdefault(c, Item(c, train_title[k], 1))
             pairs += [(c, t) for t in ts if t in against_flat]
         source = Classification(TEXT_SCHEME, items.values(), language=lang)
-        # word weights from the classification alone: a title gets the same codes and scores
-        # in every file, whatever other titles the file holds
-        idf = TokenWeights.fit([tokens(it.title, against_flat.language) for it in against_flat])
+        # word weights from the classification and the indexes alone (match's default): a title
+        # gets the same codes and scores in every file, whatever other titles the file holds
         cset = match(source, against_flat, target_context=ctx, confirmed=pairs or None, embeddings=embeddings,
-                     idf=idf, embedder=embedder, weights=weights, limit=limit if against is target else limit * 2,
+                     indexes=indexes, embedder=embedder, weights=weights, limit=limit if against is target else limit * 2,
                      score_cutoff=score_cutoff, workers=workers,
                      progress=(lambda d, t, lang=lang: progress(f"coding {_LANG[lang]} titles", d, t))
                      if progress else None,
@@ -292,7 +291,8 @@ def code_frame(df: pd.DataFrame, column: str, target: Classification, *, where: 
                level: Union[int, str, None] = None, limit: int = 3, min_score: float = DEFAULT_MIN_SCORE,
                score_cutoff: float = 0.0, embeddings: bool = False, embedder=None, workers: int = -1,
                weights: Optional[Mapping[str, float]] = None, store=None, reviewer: str = "crosswalk",
-               progress: Optional[Progress] = None, report: Optional[Report] = None) -> CodeResult:
+               progress: Optional[Progress] = None, report: Optional[Report] = None,
+               indexes: Sequence = ()) -> CodeResult:
     """Code the texts of ``df[column]``: the rows come back in input order with the top
     ``limit`` codes, titles, scores, evidence and a status; ``titles`` lists each distinct title
     with the number of rows it covers. With a ``store`` (a ReviewStore), titles marked
@@ -330,7 +330,8 @@ def code_frame(df: pd.DataFrame, column: str, target: Classification, *, where: 
     lvl = resolve_level(target, level)
     coding = _code_keys(spelled, counts, target, lvl, context=context, confirmed=learned, limit=limit,
                         min_score=min_score, score_cutoff=score_cutoff, embeddings=embeddings,
-                        embedder=embedder, workers=workers, weights=weights, progress=progress, report=report)
+                        embedder=embedder, workers=workers, weights=weights, progress=progress, report=report,
+                        indexes=indexes)
     per = _per_title(coding, limit)
     if list(key_uniques) != coding.keys:    # factorize(sort=True) numbered the keys in this order
         raise AssertionError("title keys out of order")   # pragma: no cover
@@ -406,15 +407,21 @@ def _empty_index(key_uniques) -> int:
     return int(hits[0]) if len(hits) else -1
 
 
-def load_target(paths: Iterable[Union[str, Path]], scheme: str) -> tuple[Classification, list[Classification]]:
+def load_target(paths: Iterable[Union[str, Path]], scheme: str, *, indexes: Optional[list] = None,
+                ) -> tuple[Classification, list[Classification]]:
     """The classification of ``scheme`` and its same-coded siblings from files or folders (of
-    several files of one scheme, the largest: the full table over an excerpt)."""
+    several files of one scheme, the largest: the full table over an excerpt, with the codes
+    only a complementary file of the same edition holds). ``indexes``: a list the coding
+    indexes found among the files (ESCO occupations) are appended to."""
     from .api import expand_paths
     from .build import BuildResult, _load_all
     from .model import get_scheme
     get_scheme(scheme)
     files = expand_paths(paths)
-    classes, _, skipped = _load_all(files, BuildResult(Path(".")))
+    found = BuildResult(Path("."))
+    classes, _, skipped = _load_all(files, found)
+    if indexes is not None:
+        indexes += found.indexes
     if scheme not in classes:
         why = ("; could not load: " + "; ".join(skipped[:3])) if skipped else ""
         raise CrosswalkError(f"no {scheme} classification among {', '.join(map(str, paths))}"
@@ -427,19 +434,23 @@ def code(data: Union[str, Path], *, column: str, to: str, classifiers: Iterable[
          level: Union[int, str, None] = None, limit: int = 3, min_score: float = DEFAULT_MIN_SCORE,
          embeddings: bool = False, embedder=None, store=None, reviewer: str = "crosswalk",
          sheet: Optional[str] = None, delimiter: Optional[str] = None, workers: int = -1,
-         progress: Optional[Progress] = None) -> CodeResult:
+         indexes: Iterable[Union[str, Path]] = (), progress: Optional[Progress] = None) -> CodeResult:
     """``crosswalk code``: read DATA (CSV in UTF-8 or cp1251 with any delimiter, xlsx, parquet),
     code ``column`` to scheme ``to`` (loaded from ``classifiers``: files or folders), and write
     the rows (and the distinct titles) as CSV, xlsx or parquet by suffix — atomic and
-    spreadsheet-safe."""
+    spreadsheet-safe. ``indexes``: coding-index files (ESCO occupations, past codings); those
+    among the ``classifiers`` are used too."""
+    from .api import read_indexes
     from .io.frames import read_data, write_frame
-    target, context = load_target(classifiers, to)
+    found: list = []
+    target, context = load_target(classifiers, to, indexes=found)
+    ixs = found + read_indexes(indexes, to)
     df, report = read_data(data, sheet=sheet, delimiter=delimiter, min_columns=1)
     if progress:
         progress("read", 1, 1)
     result = code_frame(df, column, target, where=str(data), context=context, level=level, limit=limit,
                         min_score=min_score, embeddings=embeddings, embedder=embedder, store=store,
-                        reviewer=reviewer, workers=workers, progress=progress, report=report)
+                        reviewer=reviewer, workers=workers, progress=progress, report=report, indexes=ixs)
     code_cols = [c for c in output_columns(to, limit) if c.startswith(f"{to}_code_")]
     if output is not None:
         write_frame(result.rows, Path(output), code_cols + ["text_key"], report.problems)

@@ -41,6 +41,13 @@ DEFAULT_ROUTES = [
 ]
 
 
+def _relative(f: str, base: str) -> str:
+    try:
+        return Path(os.path.relpath(os.path.abspath(f), base)).as_posix()
+    except ValueError:      # another drive (Windows): only an absolute name works
+        return os.path.abspath(f)
+
+
 @dataclass
 class BuildConfig:
     files: list[str]                                   # classifier and correspondence files
@@ -50,6 +57,7 @@ class BuildConfig:
     embeddings: Optional[bool] = None   # the optional meaning signal; None: use it when installed
     auto_accept: float = 0.95      # candidates at or above this (and not in a regrouped division) need no review
     review_top: int = 3            # candidates kept for an item that needs review
+    indexes: list[str] = field(default_factory=list)   # coding-index files (ESCO, past codings)
 
     # -- checking ----------------------------------------------------------------
     def check(self, origin: str = "configuration") -> "BuildConfig":
@@ -86,6 +94,8 @@ class BuildConfig:
                 schemes(r, f"route {k}")
                 if isinstance(r, list) and len(r) < 2:
                     bad.append(f"route {k} needs at least two schemes, not {r!r}")
+        if not isinstance(self.indexes, list) or not all(isinstance(f, str) and f for f in self.indexes):
+            bad.append(f"'indexes' must be a list of file names, not {self.indexes!r}")
         if not isinstance(self.output, str) or not self.output:
             bad.append(f"'output' must be a folder name, not {self.output!r}")
         if self.embeddings not in (None, True, False):
@@ -108,13 +118,8 @@ class BuildConfig:
         data = asdict(self)
         if relative_to is not None:
             base = os.path.abspath(relative_to)
-            out = []
-            for f in data["files"]:
-                try:
-                    out.append(Path(os.path.relpath(os.path.abspath(f), base)).as_posix())
-                except ValueError:      # another drive (Windows): only an absolute name works
-                    out.append(os.path.abspath(f))
-            data["files"] = out
+            data["files"] = [_relative(f, base) for f in data["files"]]
+            data["indexes"] = [_relative(f, base) for f in data["indexes"]]
         return data
 
     @classmethod
@@ -174,6 +179,8 @@ class BuildConfig:
         # relative file names are relative to the configuration file
         cfg.files = [str(f) if Path(f).is_absolute() else os.path.normpath(path.parent / f)
                      for f in cfg.files]
+        cfg.indexes = [str(f) if Path(f).is_absolute() else os.path.normpath(path.parent / f)
+                       for f in cfg.indexes]
         return cfg
 
     @classmethod

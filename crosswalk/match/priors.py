@@ -24,6 +24,7 @@ _PART_OF_DIGIT = {"1": "worker", "3": "worker", "2": "employee", "4": "employee"
 class PartSignal:
     name = "part"
     standalone = False
+    prior = True        # evidence only where another signal found some
 
     def applies(self, ctx: MatchContext) -> bool:
         return ctx.source.scheme.id == "okpdtr" and ctx.target.scheme.id in _ISCO_LIKE

@@ -1,0 +1,187 @@
+"""The ``index`` signal: the nearest labelled titles of the coding indexes (crosswalk.index),
+by words and by meaning, in any language.
+
+For a source title, every index entry coding to a target code is compared with it:
+
+* by words, where the entry is in the source's language: the IDF-weighted Jaccard of the
+  lemmatised tokens and the rapidfuzz ``token_sort_ratio`` of the normalised titles (the
+  latter only for pairs sharing a token), averaged;
+* by meaning (with embeddings): the cosine of the two titles' vectors, mapped to [0, 1]
+  above the floor where unrelated titles sit — in any language, so a Russian title meets
+  an English ESCO label.
+
+An entry's similarity is the mean of the parts it has; a target scores its best entry.
+Head-first index titles («Cook, vegetable») are read in natural order. The entries'
+tokens and vectors are computed once per index version: adding entries (reviewers'
+decisions while they review) costs only the new entries, and a rescoring compares the
+sources with them — nothing is refit.
+"""
+from __future__ import annotations
+
+from typing import Optional, Sequence
+
+import numpy as np
+from rapidfuzz import fuzz, process
+
+from .. import normalize
+from ..index import CodingIndex, IndexEntry, natural_order
+from .context import MatchContext
+from .text import _csr, _gather, _mass, item_tokens, weights
+
+# e5 cosine of two unrelated occupation titles sits near 0.83 (reports/embeddings_probe.json,
+# okz_sym: median 0.831, p95 0.866): the scale starts a little above it, as learned.TITLE_FLOOR
+TITLE_FLOOR = 0.85
+FUZZY_CUTOFF = 50          # token_sort_ratio below this counts 0
+MAX_PAIRS = 8_000_000       # source × entry pairs compared at once (float32 blocks of 32 MB)
+
+
+class IndexSignal:
+    """Nearest labelled titles of ``indexes`` (CodingIndex objects coding to the target's
+    codes, or to a scheme sharing them)."""
+    name = "index"
+
+    def __init__(self, indexes: Sequence[CodingIndex], *, embeddings: bool = False, embedder=None):
+        self.indexes = list(indexes)
+        self.embeddings = embeddings or embedder is not None
+        self.embedder = embedder
+
+    # entries -------------------------------------------------------------------------------
+    def _indexes(self, ctx: MatchContext) -> list[CodingIndex]:
+        return self.indexes
+
+    def entries(self, ctx: MatchContext) -> list[IndexEntry]:
+        return [e for ix in self._indexes(ctx) for e in ix if e.code in ctx.target_index]
+
+    def applies(self, ctx: MatchContext) -> bool:
+        ixs = self._indexes(ctx)
+        if not any(e.code in ctx.target_index for ix in ixs for e in ix):
+            return False
+        return self.embeddings or ctx.source.language in {e.language for ix in ixs for e in ix}
+
+    def _key(self, ctx: MatchContext):
+        return (self.name, tuple((id(ix), ix.version, len(ix)) for ix in self._indexes(ctx)))
+
+    def _prepare(self, ctx: MatchContext):
+        key = self._key(ctx)
+        if key in ctx.cache:
+            return ctx.cache[key]
+        ents = self.entries(ctx)
+        order = sorted(range(len(ents)), key=lambda k: ctx.target_index[ents[k].code])
+        ents = [ents[k] for k in order]
+        owner = np.array([ctx.target_index[e.code] for e in ents], dtype=np.int64)
+        texts = [natural_order(e.title) for e in ents]
+        lang = ctx.source.language
+        same = np.array([e.language == lang for e in ents], dtype=bool)
+        toks = [normalize.tokens(t, lang) if s else [] for t, s in zip(texts, same)]
+        idf = weights(ctx)
+        vocab = {t: k for k, t in enumerate(sorted({t for d in toks for t in d}))}
+        ptr, ids = _csr(toks, vocab)
+        wvec = np.array([idf[t] for t in vocab], dtype=np.float32)
+        mass = _mass(toks, idf)
+        keys = np.array([" ".join(sorted(d)) for d in toks], dtype=object)
+        vecs = None
+        if self.embeddings and ents:
+            from ..embeddings import Embedder
+            emb = self.embedder or Embedder()
+            vecs = ctx.embed(emb, texts, kind="query", what="index titles")
+        items = np.array([ctx.source_index.get(e.item, -1) if e.item else -1 for e in ents], dtype=np.int64)
+        prep = dict(ents=ents, owner=owner, same=same, ptr=ptr, ids=ids, vocab=vocab, wvec=wvec, mass=mass,
+                    keys=keys, vecs=vecs, items=items)
+        ctx.cache[key] = prep
+        return prep
+
+    def _source_parts(self, ctx: MatchContext, prep):
+        key = (self._key(ctx), "sources")
+        if key not in ctx.cache:
+            toks = item_tokens(ctx, "source")
+            ptr, ids = _csr(toks, prep["vocab"])
+            keys = np.array([" ".join(sorted(set(d))) for d in toks], dtype=object)
+            vecs = None
+            if prep["vecs"] is not None:
+                from ..embeddings import Embedder
+                emb = self.embedder or Embedder()
+                vecs = ctx.embed(emb, [natural_order(it.title) for it in ctx.sources], kind="query",
+                                 what="titles")
+            ctx.cache[key] = (ptr, ids, _mass(toks, weights(ctx)), keys, vecs)
+        return ctx.cache[key]
+
+    # scores --------------------------------------------------------------------------------
+    def similarity(self, ctx: MatchContext, src: np.ndarray) -> np.ndarray:
+        """Similarity in [0, 1] of each source (rows) with each entry (columns): the mean of
+        the IDF-weighted Jaccard of the tokens, the spelling similarity (``token_sort_ratio``)
+        and the meaning (cosine above the floor) for an entry in the source's language; the
+        meaning alone for an entry in another language."""
+        prep = self._prepare(ctx)
+        s_ptr, s_ids, s_mass, s_keys, s_vecs = self._source_parts(ctx, prep)
+        n_e = len(prep["ents"])
+        same = prep["same"]
+        sim = np.zeros((len(src), n_e), dtype=np.float32)
+        cols = np.flatnonzero(same)
+        if len(cols):
+            e_rows, e_ids = _gather(prep["ptr"], prep["ids"], cols)
+            emat = np.zeros((len(prep["vocab"]), len(cols)), dtype=np.float32)
+            emat[e_ids, e_rows] = prep["wvec"][e_ids]
+            r, c = _gather(s_ptr, s_ids, src)
+            smat = np.zeros((len(src), len(prep["vocab"])), dtype=np.float32)
+            smat[r, c] = 1.0
+            inter = smat @ emat
+            union = s_mass[src][:, None] + prep["mass"][cols][None, :] - inter
+            with np.errstate(invalid="ignore", divide="ignore"):
+                tok = np.where(union > 0, inter / union, 0.0)
+            # spelling of every pair («газосварщик» and «сварщик» share no token); below half
+            # alike it is noise, and the best of a thousand noisy entries would favour big groups
+            fz = process.cdist(s_keys[src], prep["keys"][cols], scorer=fuzz.ratio, workers=ctx.workers,
+                               dtype=np.float32, score_cutoff=FUZZY_CUTOFF) / np.float32(100.0)
+            sim[:, cols] = np.clip(tok, 0.0, 1.0) + fz
+        if prep["vecs"] is not None:
+            from ..embeddings import cosine_scores
+            cos = cosine_scores(s_vecs[src], prep["vecs"], floor=TITLE_FLOOR)
+            sim = np.where(same[None, :], (sim + cos) / 3.0, cos)
+        else:
+            sim = sim / 2.0
+        # a confirmed decision never teaches the item it was about
+        own = prep["items"]
+        if (own >= 0).any():
+            sim[own[None, :] == src[:, None]] = 0.0
+        return sim.astype(np.float32)
+
+    def scores(self, ctx: MatchContext, src: np.ndarray, tgt: np.ndarray) -> np.ndarray:
+        prep = self._prepare(ctx)
+        n_e = max(len(prep["ents"]), 1)
+        step = max(1, MAX_PAIRS // n_e)
+        return np.vstack([self._scores(ctx, src[i:i + step], tgt) for i in range(0, len(src), step)]) \
+            if len(src) else np.zeros((0, len(tgt)), dtype=np.float32)
+
+    def _scores(self, ctx: MatchContext, src: np.ndarray, tgt: np.ndarray) -> np.ndarray:
+        prep = self._prepare(ctx)
+        out = np.zeros((len(src), len(tgt)), dtype=np.float32)
+        owner = prep["owner"]
+        if not len(owner):
+            return out
+        sim = self.similarity(ctx, src)
+        # best entry per target: entries are sorted by target, one reduceat over the runs
+        starts = np.r_[0, np.flatnonzero(np.diff(owner)) + 1]
+        best = np.maximum.reduceat(sim, starts, axis=1)
+        run_target = owner[starts]
+        col = np.full(len(ctx.targets), -1, dtype=np.int64)
+        col[tgt] = np.arange(len(tgt))
+        keep = col[run_target] >= 0
+        out[:, col[run_target[keep]]] = best[:, keep]
+        return out
+
+
+def confirmed_index(ctx: MatchContext, confirmed: Sequence[tuple[str, str]], scheme: str,
+                    ) -> tuple[CodingIndex, list[str]]:
+    """Reviewers' decisions as an index: the confirmed source item's title under its target
+    code; and the confirmed sources not among the items matched (their titles are unknown)."""
+    entries, missing = [], []
+    for s, t in confirmed:
+        if s not in ctx.source_index:
+            missing.append(s)
+            continue
+        it = ctx.sources[ctx.source_index[s]]
+        entries.append(IndexEntry(it.title, t, "confirmed", ctx.source.language, item=s))
+    return CodingIndex(scheme, entries, name="confirmed"), missing
+
+
+__all__ = ["IndexSignal", "confirmed_index", "TITLE_FLOOR"]
