@@ -105,6 +105,7 @@ def okpdtr_to_okz(d: Data, embeddings: bool, *, learned: bool = True, indexes=No
     sources = sorted(gold.primary)
     random.Random(SEED).shuffle(sources)
     hits1 = hits3 = 0
+    l_scores, l_correct, l_sig = [], [], set()
     for k in range(FOLDS):
         test = set(sources[k::FOLDS])
         confirmed = [(s, t) for s in sources if s not in test for t in sorted(gold.primary[s])]
@@ -115,6 +116,12 @@ def okpdtr_to_okz(d: Data, embeddings: bool, *, learned: bool = True, indexes=No
                         gold.name), ks=(1, 3))
         hits1 += round(fold.top_k[1] * fold.n)
         hits3 += round(fold.top_k[3] * fold.n)
+        top = {s: cs[0] for s, cs in sub.by_source().items()}
+        for s in sorted(test):
+            l_scores.append(top[s].score if s in top else 0.0)
+            l_correct.append(s in top and top[s].target in gold.acceptable[s])
+        l_sig |= set(_signals(_subset(sub, test)))
+    out["_calibration_learned"] = (l_scores, l_correct, sorted(l_sig))
     out["learned_cv_top1"] = round(hits1 / len(sources), 4)
     out["learned_cv_top3"] = round(hits3 / len(sources), 4)
     out["learned_cv_folds"] = FOLDS
@@ -128,11 +135,60 @@ def _signals(cset: CandidateSet) -> list[str]:
     return sorted(names)
 
 
-def okpdtr_attractors(d: Data, embeddings: bool) -> dict:
-    """Every OKPDTR title matched: how the best candidates spread over the OKZ groups."""
-    cset = match(d.okpdtr, d.okz, target_context=[d.isco08], embeddings=embeddings, indexes=[d.esco], limit=1)
+def okpdtr_as_text(d: Data, embeddings: bool, **kw) -> dict:
+    """The dev titles coded as free text (`crosswalk code`): no OKPDTR code, so no worker/employee
+    prior — the calibration `crosswalk code` reads for Russian titles."""
+    from crosswalk.code import code_titles, title_key
+    gold = d.gold
+    titles = {d.okpdtr.get(s).title: s for s in gold.primary if s in d.okpdtr}
+    coding = code_titles(sorted(titles), d.okz, context=[d.isco08], indexes=[d.esco], embeddings=embeddings,
+                         limit=5, min_score=0.0, **kw)
+    by_key = {k: c for k, c in zip(coding.keys, coding.codes)}
+    h1 = h3 = 0
+    scores, correct = [], []
+    for t, s in sorted(titles.items()):
+        cands = coding.candidates.get(by_key[title_key(t)], [])
+        got = [c.target for c in cands]
+        ok = gold.acceptable[s]
+        h1 += bool(set(got[:1]) & ok)
+        h3 += bool(set(got[:3]) & ok)
+        scores.append(cands[0].score if cands else 0.0)
+        correct.append(bool(set(got[:1]) & ok))
+    sig = sorted({n for cs in coding.candidates.values() for c in cs for n in c.evidence})
+    return {"n": len(titles), "top1": round(h1 / len(titles), 4), "top3": round(h3 / len(titles), 4),
+            "_calibration": (scores, correct, sig)}
+
+
+def model_speed(d: Data, models: list[str], n: int = 512) -> dict:
+    """Texts per second of each model on an empty cache (ESCO labels and OKZ examples, half each)."""
+    import tempfile
+    from crosswalk.embeddings import Embedder
+    from crosswalk.index import CodingIndex
+    rng = random.Random(SEED)
+    ru = [e.title for e in rng.sample(list(CodingIndex.from_classification(d.okz)), n // 2)]
+    en = [e.title for e in rng.sample(list(d.esco), n // 2)]
+    out = {}
+    for m in models:
+        if "+" in m:
+            continue
+        with tempfile.TemporaryDirectory() as tmp, Embedder(cache_dir=tmp, model=m) as emb:
+            t0 = time.perf_counter()
+            emb.embed(ru + en, kind="query")
+            out[m] = {"texts": n, "texts_per_second": round(n / (time.perf_counter() - t0), 1)}
+    return out
+
+
+def okpdtr_attractors(d: Data, embeddings: bool, **kw) -> dict:
+    """Every OKPDTR title matched: how the best candidates spread over the OKZ groups, and how
+    many titles take each national group (1325, 1432, …) first."""
+    cset = match(d.okpdtr, d.okz, target_context=[d.isco08], embeddings=embeddings, indexes=[d.esco], limit=1,
+                 **kw)
     n = len(d.okz.by_level(4))
-    return {**concentration(cset, n), "top": attractors(cset, n, top=10)}
+    first = {}
+    for cs in cset.by_source().values():
+        first[cs[0].target] = first.get(cs[0].target, 0) + 1
+    return {**concentration(cset, n), "top": attractors(cset, n, top=10),
+            "national_groups_top1": {c: first.get(c, 0) for c in d.okz_added}}
 
 
 # -- ESCO hold-out -----------------------------------------------------------------------
@@ -172,19 +228,19 @@ def esco_holdout(d: Data, embeddings: bool, sample: int = 0, **kw) -> dict:
 
 
 # -- ISCO-88 → ISCO-08, OKVED2 → ISIC4, editions -----------------------------------------
-def isco88_to_isco08(root: Path, embeddings: bool) -> dict:
+def isco88_to_isco08(root: Path, embeddings: bool, **kw) -> dict:
     corr = load(root / "isco08_isco88/corrtab08-88.xls")
     isco88 = corr.extra["isco88"]
     isco08 = load(root / "isco08/ISCO-08 EN Structure and definitions.xlsx").classification
     gold = load_gold(root / "isco08_isco88/corrtab08-88.xls", reverse=True)
     t0 = time.perf_counter()
-    cset = match(isco88, isco08, embeddings=embeddings, limit=5)
+    cset = match(isco88, isco08, embeddings=embeddings, limit=5, **kw)
     ev = evaluate(cset, gold, ks=(1, 3, 5))
     return {"top1": round(ev.top_k[1], 4), "top3": round(ev.top_k[3], 4), "top5": round(ev.top_k[5], 4),
             "n": ev.n, "seconds": round(time.perf_counter() - t0, 2)}
 
 
-def okved2_to_isic4(root: Path, gold_dir: Path, embeddings: bool) -> dict:
+def okved2_to_isic4(root: Path, gold_dir: Path, embeddings: bool, **kw) -> dict:
     """OKVED2 classes → ISIC4 through NACE2, as `crosswalk build` composes them. Outside
     divisions 19/85/92 the gold is NACE2→ISIC4 of the same code; inside, the regrouped gold."""
     import csv
@@ -194,7 +250,7 @@ def okved2_to_isic4(root: Path, gold_dir: Path, embeddings: bool) -> dict:
     nace = load(root / "nace2/nace2_structure_en.csv").classification
     conc = load(root / "nace2/nace2_isic4_concordance.csv").correspondence
     t0 = time.perf_counter()
-    cset = match(okved, nace, embeddings=embeddings, limit=5)
+    cset = match(okved, nace, embeddings=embeddings, limit=5, **kw)
     graph = CrosswalkGraph()
     graph.add_correspondence(conc)
     graph.add_links(_proposed_links(cset, _needs_review(cset, okved, nace, 0.95), 3))
@@ -237,8 +293,8 @@ def okved2_editions(root: Path) -> dict:
 
 
 # -- calibration -------------------------------------------------------------------------
-def calibrate(section: dict, language: str, target: str, maps: dict) -> dict:
-    scores, correct, signals = section.pop("_calibration")
+def calibrate(section: dict, language: str, target: str, maps: dict, key: str = "_calibration") -> dict:
+    scores, correct, signals = section.pop(key)
     cal = Calibration.fit(scores, correct)
     maps[signature(language, target, signals)] = cal.to_dict()
     cv = cross_validated(scores, correct, folds=FOLDS, seed=SEED)
@@ -256,38 +312,58 @@ def main() -> None:
     ap.add_argument("--force", action="store_true", help="overwrite --out and --calibration if they exist")
     ap.add_argument("--no-embeddings", action="store_true", help="core signals only")
     ap.add_argument("--esco-sample", type=int, default=0, help="code this many held-out ESCO labels (0: all)")
+    ap.add_argument("--models", default="e5,use,e5+use",
+                    help="embedding models to measure besides the core signals (comma-separated; the"
+                         " last available one is reported at the top level)")
     args = ap.parse_args()
     out_path, cal_path = Path(args.out), Path(args.calibration)
     for p in (out_path, cal_path):
         if p.exists() and not args.force:
             sys.exit(f"{p} exists; pass --force to overwrite it (or --out/--calibration elsewhere)")
-    emb = available() and not args.no_embeddings
+    from crosswalk.embeddings import DEFAULT_MODEL, Embedder
+    models = [] if args.no_embeddings else [m for m in args.models.split(",") if m and available(m)]
     d = Data(root, Path(args.gold))
     maps: dict = {}
-    report: dict = {"config": {"embeddings": emb, "seed": SEED, "gold": Path(args.gold).name,
-                               "okz_national_groups_added": d.okz_added}}
-    runs = [False, True] if emb else [False]
+    report: dict = {"config": {"embedding_models": models, "default_model": DEFAULT_MODEL, "seed": SEED,
+                               "gold": Path(args.gold).name, "okz_national_groups_added": d.okz_added}}
     results = {}
-    for e in runs:
-        tag = "with embeddings" if e else "core"
+    for m in [None] + models:
+        tag = m or "core"
+        emb = Embedder(model=m) if m else None
+        kw = {"embedder": emb} if emb else {}
+        e = emb is not None
         say(f"ISCO-88 → ISCO-08 ({tag})")
-        i88 = isco88_to_isco08(root, e)
+        i88 = isco88_to_isco08(root, e, **kw)
         say(f"OKPDTR → OKZ ({tag}), learning 5-fold")
-        okp = okpdtr_to_okz(d, e)
+        okp = okpdtr_to_okz(d, e, **kw)
+        say(f"OKPDTR dev titles as free text ({tag})")
+        txt = okpdtr_as_text(d, e, **kw)
         say(f"ESCO hold-out ({tag})")
-        esc = esco_holdout(d, e, args.esco_sample)
+        esc = esco_holdout(d, e, args.esco_sample, **kw)
         say(f"OKVED2 → ISIC4 ({tag})")
-        okv = okved2_to_isic4(root, gold_dir, e)
+        okv = okved2_to_isic4(root, gold_dir, e, **kw)
         cal = {"okpdtr_dev": calibrate(okp, "ru", "okz2014", maps),
+               "okpdtr_dev_learned_cv": calibrate(okp, "ru", "okz2014", maps, key="_calibration_learned"),
+               "okpdtr_dev_free_text": calibrate(txt, "ru", "okz2014", maps),
                "esco_holdout": calibrate(esc, "en", "isco08", maps)}
-        results[e] = {"isco88_to_isco08": i88, "okpdtr_to_okz": okp, "esco_holdout": esc,
-                      "okved2_to_isic4": okv, "calibration": cal}
-    best = results[runs[-1]]
-    report.update(best)
-    if emb:
-        report["without_embeddings"] = results[False]
+        results[tag] = {"isco88_to_isco08": i88, "okpdtr_to_okz": okp, "okpdtr_dev_free_text": txt,
+                        "esco_holdout": esc, "okved2_to_isic4": okv, "calibration": cal}
+    best = DEFAULT_MODEL if DEFAULT_MODEL in results else list(results)[-1]
+    report.update(results[best])
+    report["config"]["reported_at_top_level"] = best
+    report["by_model"] = {tag: {"okpdtr_to_okz": {k: r["okpdtr_to_okz"][k] for k in
+                                                  ("top1", "top3", "learned_cv_top1", "learned_cv_top3")},
+                                "esco_holdout": {k: r["esco_holdout"][k] for k in ("n", "top1", "top3")},
+                                "isco88_to_isco08": {k: r["isco88_to_isco08"][k] for k in ("top1", "top3")},
+                                "calibration": {k: {x: v[x] for x in ("coded_precision", "coded_share")}
+                                                for k, v in r["calibration"].items()}}
+                          for tag, r in results.items()}
+    if "core" in results and best != "core":
+        report["without_embeddings"] = results["core"]
+    report["model_speed"] = model_speed(d, models)
+    emb = best != "core"
     say("OKPDTR attractors (every title)")
-    report["okpdtr_attractors"] = okpdtr_attractors(d, emb)
+    report["okpdtr_attractors"] = okpdtr_attractors(d, emb, **({"embedder": Embedder(model=best)} if emb else {}))
     report["okved2_editions"] = okved2_editions(root)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     out_path.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
@@ -296,8 +372,7 @@ def main() -> None:
                                             " signals", "maps": dict(sorted(maps.items()))},
                                    indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     say(f"written {out_path} and {cal_path}")
-    print(json.dumps({k: v for k, v in report.items() if k != "okpdtr_attractors"}, indent=1,
-                     ensure_ascii=False)[:6000])
+    print(json.dumps(report["by_model"], indent=1, ensure_ascii=False))
 
 
 if __name__ == "__main__":

@@ -851,8 +851,10 @@ def _apply_totals(result) -> None:
 @click.option("--level", metavar="N", help="The level coded to (a number or a name; default: unit groups,"
                                            " classes, titles).")
 @click.option("--top", type=click.IntRange(min=1), default=3, show_default=True, help="Codes kept per row.")
-@click.option("--min-score", type=click.FloatRange(0, 1), default=0.5, show_default=True,
-              help="Titles whose best score is lower are marked review (and, with --store, proposed there).")
+@click.option("--min-score", type=click.FloatRange(0, 1), default=None,
+              help="Titles whose best score is lower are marked review (and, with --store, proposed there)."
+                   " Default: where a calibration against gold fits the run, `coded` means a measured"
+                   " precision of at least 95 %; elsewhere a score of at least 0.5.")
 @click.option("--store", "store_path", type=click.Path(dir_okay=False),
               help="A review store: titles to review are proposed there as pending links, and the codings"
                    " confirmed in it are learned from.")
@@ -906,7 +908,10 @@ def code_cmd(data, column, to_scheme, classifiers, level, top, min_score, store_
     if store_path:
         click.echo(f"  proposed to review in {store_path}: {s['proposed_to_review']} new link event(s)")
     elif titles["review"]:
-        click.echo(f"  {titles['review']} titles score below {s['min_score']}: give --store FILE to review them")
+        from .code import DEFAULT_MIN_SCORE
+        rule = ("are below 95 % calibrated precision" if s["min_score"] is None and any(s["calibration"].values())
+                else f"score below {DEFAULT_MIN_SCORE if s['min_score'] is None else s['min_score']}")
+        click.echo(f"  {titles['review']} titles {rule}: give --store FILE to review them")
     head = result.titles.head(5)
     if len(head):
         click.echo("  most frequent titles:")

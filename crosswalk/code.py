@@ -15,7 +15,11 @@ matching engine (the same signals, scores and evidence as crosswalk links):
    and confirmed links of any classification (an OKPDTR title confirmed to an OKZ group) —
    are training data: a title confirmed before gets its confirmed code(s) outright, and the
    nearest confirmed titles vote for the rest (the ``learned`` signal).
-4. **Review**: a title whose best score is below ``min_score`` is marked ``review``; given a
+4. **Review**: a title is ``coded`` when its best candidate is right often enough: where a
+   calibration map fitted on gold exists for the run (match/calibrate.py: same language,
+   classification and signals), when the map's precision for its score is at least 95 %;
+   elsewhere (or with an explicit ``min_score``) when its score is at least ``min_score``
+   (0.5 by default). Other titles are marked ``review``; given a
    review store, its candidates are proposed there as pending links ``text:T… → scheme:code``,
    so reviewers settle them with the browser app or the workbook like any other link.
 
@@ -86,6 +90,7 @@ class TitleCoding:
     target_titles: dict[str, str]
     report: Report
     learned_from: int = 0                               # confirmed (title, code) pairs used
+    calibration: dict = field(default_factory=dict)     # language -> calibration signature used (None: none)
 
     def candidate_set(self) -> CandidateSet:
         """Every candidate as a CandidateSet of ``text`` → target (the review store reads it)."""
@@ -126,7 +131,7 @@ def _route(target: Classification, context: Sequence[Classification], language: 
 
 def code_titles(titles: Iterable[str], target: Classification, *, context: Sequence[Classification] = (),
                 confirmed: Iterable[tuple[str, str]] = (), level: Union[int, str, None] = None,
-                limit: int = 3, min_score: float = DEFAULT_MIN_SCORE, score_cutoff: float = 0.0,
+                limit: int = 3, min_score: Optional[float] = None, score_cutoff: float = 0.0,
                 embeddings: bool = False, embedder=None, workers: int = -1,
                 weights: Optional[Mapping[str, float]] = None, indexes: Sequence = (),
                 progress: Optional[Progress] = None) -> TitleCoding:
@@ -139,7 +144,7 @@ def code_titles(titles: Iterable[str], target: Classification, *, context: Seque
     if limit < 1:
         raise CrosswalkError(f"top must be a positive number of codes, not {limit}")
     for name, v in (("min_score", min_score), ("score_cutoff", score_cutoff)):
-        if not 0.0 <= v <= 1.0:
+        if v is not None and not 0.0 <= v <= 1.0:
             raise CrosswalkError(f"{name} must lie in [0, 1], not {v}")
     lvl = resolve_level(target, level)
     report = Report(scheme=TEXT_SCHEME)
@@ -189,6 +194,7 @@ def _code_keys(spelled: dict[str, str], counts: Mapping[str, int], target: Class
 
     out: dict[str, list[Candidate]] = {}
     status: dict[str, str] = {}
+    calibrations: dict[str, Optional[str]] = {}
     for code, k in zip(codes, keys):
         if not k:
             status[code] = "empty"
@@ -229,6 +235,7 @@ def _code_keys(spelled: dict[str, str], counts: Mapping[str, int], target: Class
                      progress=(lambda d, t, lang=lang: progress(f"coding {_LANG[lang]} titles", d, t))
                      if progress else None,
                      embed_progress=(lambda what, d, t: progress(f"embedding {what}", d, t)) if progress else None)
+        good, calibrations[lang] = _coded_rule(cset, lang, against.scheme.id, min_score, report)
         wanted = {codes[i] for i in todo}
         dropped = set()
         for src, cands in cset.by_source().items():
@@ -244,9 +251,24 @@ def _code_keys(spelled: dict[str, str], counts: Mapping[str, int], target: Class
                         f" {_listing(sorted(dropped, key=code_sort_key))}")
         for i in todo:
             c = out.get(codes[i])
-            status[codes[i]] = ("no_match" if not c else "review" if c[0].score < min_score else "coded")
+            status[codes[i]] = ("no_match" if not c else "coded" if good(c[0].score) else "review")
     return TitleCoding(target.scheme.id, keys, codes, shown, langs, out, status, t_titles, report,
-                       learned_from=sum(len(v) for v in train.values()))
+                       learned_from=sum(len(v) for v in train.values()), calibration=calibrations)
+
+
+def _coded_rule(cset, lang: str, scheme: str, min_score: Optional[float], report: Report):
+    """``score -> coded?`` and the calibration signature used (None: the plain threshold)."""
+    from .match.calibrate import CODED_PRECISION, lookup, signature
+    if min_score is None:
+        signals = {n for c in cset.candidates for n in c.evidence}
+        cal = lookup(lang, scheme, signals)
+        if cal is not None:
+            return (lambda score: cal.precision(score) >= CODED_PRECISION), signature(lang, scheme, signals)
+        report.info("calibration", f"no calibration against gold for {_LANG[lang]} titles matched to {scheme}"
+                    f" with the signals {', '.join(sorted(signals)) or 'none'}: `coded` means a score of at"
+                    f" least {DEFAULT_MIN_SCORE}, not a measured precision")
+        min_score = DEFAULT_MIN_SCORE
+    return (lambda score: score >= min_score), None
 
 
 _LANG = {"ru": "Russian", "en": "English"}
@@ -288,7 +310,7 @@ def _per_title(coding: TitleCoding, limit: int) -> dict[str, list]:
 
 def code_frame(df: pd.DataFrame, column: str, target: Classification, *, where: str = "data",
                context: Sequence[Classification] = (), confirmed: Iterable[tuple[str, str]] = (),
-               level: Union[int, str, None] = None, limit: int = 3, min_score: float = DEFAULT_MIN_SCORE,
+               level: Union[int, str, None] = None, limit: int = 3, min_score: Optional[float] = None,
                score_cutoff: float = 0.0, embeddings: bool = False, embedder=None, workers: int = -1,
                weights: Optional[Mapping[str, float]] = None, store=None, reviewer: str = "crosswalk",
                progress: Optional[Progress] = None, report: Optional[Report] = None,
@@ -378,7 +400,7 @@ def code_frame(df: pd.DataFrame, column: str, target: Classification, *, where: 
                "rows_by_status": by_status_rows, "titles_by_status": by_status_titles,
                "languages": {lang: coding.languages.count(lang) for lang in sorted(set(coding.languages))},
                "learned_from": coding.learned_from, "proposed_to_review": proposed,
-               "min_score": min_score, "top": limit}
+               "min_score": min_score, "calibration": coding.calibration, "top": limit}
     return CodeResult(rows, titles, coding, report, summary, proposed)
 
 
@@ -431,7 +453,7 @@ def load_target(paths: Iterable[Union[str, Path]], scheme: str, *, indexes: Opti
 
 def code(data: Union[str, Path], *, column: str, to: str, classifiers: Iterable[Union[str, Path]],
          output: Union[str, Path, None] = None, titles_output: Union[str, Path, None] = None,
-         level: Union[int, str, None] = None, limit: int = 3, min_score: float = DEFAULT_MIN_SCORE,
+         level: Union[int, str, None] = None, limit: int = 3, min_score: Optional[float] = None,
          embeddings: bool = False, embedder=None, store=None, reviewer: str = "crosswalk",
          sheet: Optional[str] = None, delimiter: Optional[str] = None, workers: int = -1,
          indexes: Iterable[Union[str, Path]] = (), progress: Optional[Progress] = None) -> CodeResult:

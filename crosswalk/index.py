@@ -46,13 +46,16 @@ class IndexEntry:
     """One labelled title. ``source``: where it comes from (``okz-examples``, ``esco``,
     ``isco08-included``, a file name, ``confirmed``); ``group``: what entries belong together
     (an ESCO occupation's URI: its preferred and alternative labels), for held-out splits;
-    ``item``: the source item a confirmed decision was about (it never teaches itself)."""
+    ``item``: the source item a confirmed decision was about (it never teaches itself);
+    ``primary``: False for a variant label (ESCO's alternative labels) — read by meaning across
+    languages only when primary (one label per occupation; 2,942 ESCO labels to embed, not 32,381)."""
     title: str
     code: str
     source: str
     language: str
     group: str = ""
     item: str = ""
+    primary: bool = True        # the main label of its group (ESCO's preferred label), not a variant
 
 
 class CodingIndex:

@@ -243,9 +243,11 @@ def test_reference_okpdtr_titles_coded_as_free_text(ref):
 
 
 def test_cli_and_api_share_the_review_threshold():
-    from crosswalk.code import DEFAULT_MIN_SCORE
+    """Both default to the calibrated rule (None), falling back to the same plain threshold."""
+    import inspect
+    from crosswalk.code import code
     opt = next(p for p in cli.commands["code"].params if p.name == "min_score")
-    assert opt.default == DEFAULT_MIN_SCORE
+    assert opt.default is None and inspect.signature(code).parameters["min_score"].default is None
 
 
 def test_the_readme_example_is_what_the_command_prints(tmp_path, monkeypatch):

@@ -84,8 +84,10 @@ def test_adding_entries_rescores_without_refitting():
                           st.sampled_from(["8131", "8311", "7212"])), min_size=1, max_size=8),
        st.permutations(range(4)))
 def test_matches_the_obvious_nearest_title_rule(rows, perm):
-    """The vectorised scores equal a loop over every source, target and entry: the best
-    entry of the target, by the mean of IDF Jaccard, spelling and meaning (fake vectors)."""
+    """The vectorised scores equal a loop over every source, target and entry: each entry's
+    similarity is the mean of IDF Jaccard, spelling and meaning (fake vectors; meaning alone
+    for an English entry), a target mixes its best entry with its share of the k nearest
+    entries' squared votes."""
     from crosswalk.code import language_of
     ix = CodingIndex("okz2014", [IndexEntry(t, c, "t", language_of(t)) for t, c in rows])
     vec = lambda t: np.array([len(t) % 3 + 1, len(t) % 5, 1.0], dtype=np.float32) / np.linalg.norm(
@@ -98,21 +100,27 @@ def test_matches_the_obvious_nearest_title_rule(rows, perm):
     ctx = MatchContext(src, OKZ, indexes=(ix,))
     fast = IndexSignal([ix], embedder=Emb()).scores(ctx, np.arange(len(src)), np.arange(len(OKZ)))
     w, toks = weights(ctx), item_tokens(ctx, "source")
+    sig = IndexSignal
     for i, it in enumerate(src):
+        sims = []                                   # (target code, similarity) of every entry
+        for e in ix:
+            cos = min(1.0, max(0.0, (float(vec(it.title) @ vec(e.title)) - TITLE_FLOOR) / (1 - TITLE_FLOOR)))
+            if e.language == "ru":
+                et = normalize.tokens(e.title, "ru")
+                jac = w.weighted_overlap(toks[i], et)
+                fz = fuzz.token_sort_ratio(" ".join(toks[i]), " ".join(et), score_cutoff=50) / 100
+                sims.append((e.code, (jac + fz + cos) / 3))
+            else:
+                sims.append((e.code, cos))
+        # the k nearest entries vote (ties at the k-th included), squared
+        kth = sorted((v for _, v in sims), reverse=True)[min(sig.knn, len(sims)) - 1]
+        votes = {c: sum(v ** sig.power for c2, v in sims if c2 == c and v >= kth) for c, _ in sims}
+        total = sum(votes.values())
         for j, t in enumerate(OKZ):
-            best = 0.0
-            for e in ix:
-                if e.code != t.code:
-                    continue
-                cos = min(1.0, max(0.0, (float(vec(it.title) @ vec(e.title)) - TITLE_FLOOR) / (1 - TITLE_FLOOR)))
-                if e.language == "ru":
-                    et = normalize.tokens(e.title, "ru")
-                    jac = w.weighted_overlap(toks[i], et)
-                    fz = fuzz.token_sort_ratio(" ".join(toks[i]), " ".join(et), score_cutoff=50) / 100
-                    best = max(best, (jac + fz + cos) / 3)
-                else:
-                    best = max(best, cos)
-            assert abs(fast[i, j] - best) < 1e-5
+            best = max((v for c, v in sims if c == t.code), default=0.0)
+            share = votes.get(t.code, 0.0) / total if total > 0 else 0.0
+            want = (1 - sig.mix) * best + sig.mix * share * (best > 0)
+            assert abs(fast[i, j] - want) < 1e-5
 
 
 def test_learning_is_never_skipped_silently():

@@ -75,11 +75,11 @@ def load(path, format: Optional[str] = None) -> LoadResult:
             continue
         seen_uri[uri] = r.number
         labels = [pref] + [x for x in str(get("altLabels") or "").split("\n") if x.strip()]
-        for raw in labels:
+        for k, raw in enumerate(labels):
             t = _clean(raw)
             if _INVISIBLE.search(raw) or "\xa0" in raw or any(bad in raw for bad, _ in _MOJIBAKE):
                 repaired += 1
-            entries.append(IndexEntry(t, group, "esco", language, group=uri))
+            entries.append(IndexEntry(t, group, "esco", language, group=uri, primary=k == 0))
         hidden += len([x for x in str(get("hiddenLabels") or "").split("\n") if x.strip()])
         report.rows_loaded += 1
     if repaired:

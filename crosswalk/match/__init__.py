@@ -42,9 +42,12 @@ from .text import NotesSignal, TitleFuzzySignal, TitleTokensSignal
 # Measured on ISCO-88→ISCO-08 (official table) and OKPDTR→OKZ (dev gold): word-level
 # evidence (lemmas, IDF) beats spelling similarity, which keeps a small weight for
 # spelling variants; meaning (embeddings) is the strongest single signal where present.
+# The nearest labelled titles of the coding indexes weigh most (4): on the ESCO hold-out
+# weight 2 → 4 gives 42.0/62.4 → 44.4/66.2 % top-1/top-3, dev 27.3/42.4 → 25.0/39.4 % alone
+# but 26.5/43.2 % with the k-nearest vote; ISCO-88→08 stays at 92.5/97.4 %.
 DEFAULT_WEIGHTS: dict[str, float] = {
     "structure": 4.0, "reference": 4.0, "title_tokens": 1.0, "title_fuzzy": 0.25, "notes": 1.0, "part": 1.0,
-    "hierarchy": 1.0, "learned": 2.0, "embedding": 2.0, "word_meaning": 2.0, "index": 2.0,
+    "hierarchy": 1.0, "learned": 2.0, "embedding": 2.0, "word_meaning": 2.0, "index": 4.0,
 }
 
 __all__ = ["DEFAULT_WEIGHTS", "match", "default_signals", "compatible_levels", "regrouped_divisions",

@@ -10,7 +10,10 @@ For a source title, every index entry coding to a target code is compared with i
   above the floor where unrelated titles sit — in any language, so a Russian title meets
   an English ESCO label.
 
-An entry's similarity is the mean of the parts it has; a target scores its best entry.
+An entry's similarity is the mean of the parts it has. A target scores its best entry's
+similarity mixed with its share of the votes of the source's k nearest entries (each vote
+the squared similarity), so a group that many close titles name beats one a single
+look-alike names; only the entries and the source decide it, never the other sources.
 Head-first index titles («Cook, vegetable») are read in natural order. The entries'
 tokens and vectors are computed once per index version: adding entries (reviewers'
 decisions while they review) costs only the new entries, and a rescoring compares the
@@ -39,6 +42,14 @@ class IndexSignal:
     """Nearest labelled titles of ``indexes`` (CodingIndex objects coding to the target's
     codes, or to a scheme sharing them)."""
     name = "index"
+    # the k nearest entries vote (squared similarity) besides the best entry's own score:
+    # a target many close titles name beats one a single look-alike names. Chosen on the ESCO
+    # hold-out (1,000 labels, embeddings, index weight 4): max alone 44.4/66.2 % top-1/3,
+    # k = 30, mix 0.7, power 2: 49.1/67.1 %; on the dev gold 25.0/39.4 → 26.5/43.2 %
+    knn = 30
+    mix = 0.7
+    power = 2.0
+    fuzzy_cutoff = FUZZY_CUTOFF
 
     def __init__(self, indexes: Sequence[CodingIndex], *, embeddings: bool = False, embedder=None):
         self.indexes = list(indexes)
@@ -50,7 +61,11 @@ class IndexSignal:
         return self.indexes
 
     def entries(self, ctx: MatchContext) -> list[IndexEntry]:
-        return [e for ix in self._indexes(ctx) for e in ix if e.code in ctx.target_index]
+        """The entries coding to a target; in another language than the source's (compared by
+        meaning alone) only the primary labels — variants add cost and chance look-alikes."""
+        lang = ctx.source.language
+        return [e for ix in self._indexes(ctx) for e in ix
+                if e.code in ctx.target_index and (e.primary or e.language == lang)]
 
     def applies(self, ctx: MatchContext) -> bool:
         ixs = self._indexes(ctx)
@@ -131,7 +146,7 @@ class IndexSignal:
             # spelling of every pair («газосварщик» and «сварщик» share no token); below half
             # alike it is noise, and the best of a thousand noisy entries would favour big groups
             fz = process.cdist(s_keys[src], prep["keys"][cols], scorer=fuzz.ratio, workers=ctx.workers,
-                               dtype=np.float32, score_cutoff=FUZZY_CUTOFF) / np.float32(100.0)
+                               dtype=np.float32, score_cutoff=self.fuzzy_cutoff or None) / np.float32(100.0)
             sim[:, cols] = np.clip(tok, 0.0, 1.0) + fz
         if prep["vecs"] is not None:
             from ..embeddings import cosine_scores
@@ -144,6 +159,14 @@ class IndexSignal:
         if (own >= 0).any():
             sim[own[None, :] == src[:, None]] = 0.0
         return sim.astype(np.float32)
+
+    def _vote(self, sim: np.ndarray, starts: np.ndarray, best: np.ndarray) -> np.ndarray:
+        k = min(self.knn, sim.shape[1])
+        kth = -np.partition(-sim, k - 1, axis=1)[:, k - 1:k]
+        near = np.where(sim >= kth, sim, 0.0) ** self.power
+        votes = np.add.reduceat(near, starts, axis=1)
+        share = votes / np.maximum(votes.sum(axis=1, keepdims=True), 1e-9)
+        return ((1 - self.mix) * best + self.mix * share * (best > 0)).astype(np.float32)
 
     def scores(self, ctx: MatchContext, src: np.ndarray, tgt: np.ndarray) -> np.ndarray:
         prep = self._prepare(ctx)
@@ -159,9 +182,12 @@ class IndexSignal:
         if not len(owner):
             return out
         sim = self.similarity(ctx, src)
-        # best entry per target: entries are sorted by target, one reduceat over the runs
+        # best entry per target (entries are sorted by target: one reduceat over the runs),
+        # mixed with the share of the k nearest entries' votes it gets
         starts = np.r_[0, np.flatnonzero(np.diff(owner)) + 1]
         best = np.maximum.reduceat(sim, starts, axis=1)
+        if self.knn:
+            best = self._vote(sim, starts, best)
         run_target = owner[starts]
         col = np.full(len(ctx.targets), -1, dtype=np.int64)
         col[tgt] = np.arange(len(tgt))

@@ -26,6 +26,8 @@ class LearningWarning(UserWarning):
 
 class LearnedSignal(IndexSignal):
     name = "learned"
+    knn = 0             # the nearest confirmed item decides (a few hundred decisions: no vote)
+    fuzzy_cutoff = 0    # and its spelling counts in full («Фасовщик» inside «Старший упаковщик-фасовщик»)
 
     def __init__(self, confirmed: Iterable[tuple[str, str]], *, embeddings: bool = False, embedder=None):
         # (source code, target code) pairs people confirmed; sorted for determinism
