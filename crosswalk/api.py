@@ -125,7 +125,8 @@ def match_files(source: str | Path, target: str | Path, *, source_scheme: Option
                 target_scheme: Optional[str] = None, context: Iterable[str | Path] = (),
                 confirmed: Optional[str | Path] = None, embeddings: bool = False, limit: int = 5,
                 score_cutoff: float = 0.0, workers: int = 1, output: Optional[str | Path] = None,
-                indexes: Iterable[str | Path] = (), progress=None, embed_progress=None):
+                indexes: Iterable[str | Path] = (), embedding_model: Optional[str] = None,
+                progress=None, embed_progress=None):
     """``crosswalk match``: load both files, match, and write the candidates (CSV or
     JSON by the output's suffix) when ``output`` is given. Returns the CandidateSet."""
     from .candidates import write_candidates
@@ -140,7 +141,11 @@ def match_files(source: str | Path, target: str | Path, *, source_scheme: Option
         gold = load_gold(confirmed, source_scheme=src.scheme.id, target_scheme=tgt.scheme.id)
         pairs = [(s, t) for s, ts in gold.primary.items() for t in ts]
     ixs = read_indexes(indexes, tgt.scheme.id)
-    cset = match(src, tgt, target_context=ctx, confirmed=pairs, embeddings=embeddings, limit=limit,
+    embedder = None
+    if embeddings and embedding_model:
+        from .embeddings import Embedder
+        embedder = Embedder(model=embedding_model)
+    cset = match(src, tgt, target_context=ctx, confirmed=pairs, embeddings=embeddings, limit=limit, embedder=embedder,
                  score_cutoff=score_cutoff, workers=workers, progress=progress, embed_progress=embed_progress,
                  indexes=ixs)
     if output is not None:

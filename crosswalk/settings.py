@@ -58,6 +58,7 @@ class BuildConfig:
     auto_accept: float = 0.95      # candidates at or above this (and not in a regrouped division) need no review
     review_top: int = 3            # candidates kept for an item that needs review
     indexes: list[str] = field(default_factory=list)   # coding-index files (ESCO, past codings)
+    embedding_model: str = "e5"    # with embeddings: e5, use or e5+use
 
     # -- checking ----------------------------------------------------------------
     def check(self, origin: str = "configuration") -> "BuildConfig":
@@ -96,6 +97,8 @@ class BuildConfig:
                     bad.append(f"route {k} needs at least two schemes, not {r!r}")
         if not isinstance(self.indexes, list) or not all(isinstance(f, str) and f for f in self.indexes):
             bad.append(f"'indexes' must be a list of file names, not {self.indexes!r}")
+        if self.embedding_model not in ("e5", "use", "e5+use"):
+            bad.append(f"'embedding_model' must be e5, use or e5+use, not {self.embedding_model!r}")
         if not isinstance(self.output, str) or not self.output:
             bad.append(f"'output' must be a folder name, not {self.output!r}")
         if self.embeddings not in (None, True, False):

@@ -151,7 +151,7 @@ def match(source: Classification, target: Classification, *,
           confirmed: Optional[Iterable[tuple[str, str]]] = None, embeddings: bool = False,
           embedder=None, signals: Optional[Sequence] = None, indexes: Sequence = (), examples: bool = True,
           weights: Optional[Mapping[str, float]] = None, limit: int = 5, score_cutoff: float = 0.0,
-          workers: int = 1, chunk: int = 8192, idf=None,
+          workers: int = 1, chunk: int = 8192, idf=None, hubness: bool = False,
           progress: Optional[Callable[[int, int], None]] = None,
           embed_progress: Optional[Callable[[str, int, int], None]] = None) -> CandidateSet:
     """Propose, for every source item, up to ``limit`` target items scoring at least
@@ -166,6 +166,8 @@ def match(source: Classification, target: Classification, *,
     target's scheme or one sharing its codes) for the ``index`` signal, besides the example
     occupations the target and its context list (``examples=False``: not those); the word weights are
     fitted on the target's titles and these indexes' titles when ``idf`` is not given.
+    ``hubness``: lower the scores of targets that attract the probes drawn from the indexes'
+    titles (match/hubs.py). Off by default: measured, it costs accuracy (below).
     ``progress(done, total)``: sources matched; ``embed_progress(what, done, total)``: texts
     the embedding model computes because no cache holds them (a first run's long part).
     """
@@ -198,6 +200,14 @@ def match(source: Classification, target: Classification, *,
             f" ({target.language}): give a target_context in the source's language, confirmed links,"
             " or embeddings=True")
     prior = {s.name: getattr(s, "prior", False) for s in active}
+    hub = None
+    if hubness and any(s.name == "index" for s in active):
+        from .hubs import BETA, hubness as _hubness
+        r = _hubness(source, target, target_context=target_context, indexes=indexes, weights=weights,
+                     embeddings=embeddings, embedder=embedder, workers=workers)
+        if r:
+            med = float(np.median([r.get(it.code, 0.0) for it in ctx.targets]))
+            hub = np.array([BETA * (r.get(it.code, 0.0) - med) for it in ctx.targets], dtype=np.float32)
     blocks = ctx.blocks()
     total = sum(len(b.src) for b in blocks)
     done = 0
@@ -225,6 +235,8 @@ def match(source: Classification, target: Classification, *,
                         evidence = m > 0 if evidence is None else evidence | (m > 0)
                 combined = np.where(evidence, combined, 0).astype(combined.dtype) if evidence is not None \
                     else np.zeros_like(combined)
+            if hub is not None:     # hubness: targets attracting the probes give way
+                combined = np.clip(combined - hub[block.tgt][None, :], 0.0, 1.0) * (combined > 0)
             # scores are rounded to 6 decimals (top_k_rounded); rounding is monotone, so the
             # rounded extremes are the extremes rounded
             if combined.size and not (np.round(np.float64(combined.min()), 6) >= 0.0

@@ -42,9 +42,13 @@ class Calibration:
         order = np.argsort(np.asarray(scores, dtype=np.float64), kind="stable")
         s = np.asarray(scores, dtype=np.float64)[order]
         y = np.asarray(correct, dtype=np.float64)[order]
+        # equal scores are one observation: grouped before pooling
+        uniq, first = np.unique(s, return_index=True)
+        sums = np.add.reduceat(y, first) if len(y) else np.zeros(0)
+        counts = np.diff(np.r_[first, len(y)])
         blocks: list[list[float]] = []      # [sum, count, lowest score]
-        for v, sc in zip(y, s):
-            blocks.append([v, 1.0, sc])
+        for v, n, sc in zip(sums, counts, uniq):
+            blocks.append([float(v), float(n), float(sc)])
             # merge while the order is violated or the last block is too small to trust
             while len(blocks) > 1 and (blocks[-2][0] / blocks[-2][1] >= blocks[-1][0] / blocks[-1][1]
                                        or blocks[-2][1] < min_step):
@@ -67,7 +71,7 @@ class Calibration:
                     del blocks[i + 1]
                     changed = True
                     break
-        return cls([round(float(b[2]), 6) for b in blocks], [round(b[0] / b[1], 4) for b in blocks],
+        return cls([float(b[2]) for b in blocks], [round(float(b[0] / b[1]), 4) for b in blocks],
                    [int(b[1]) for b in blocks])
 
     def precision(self, score: float) -> float:

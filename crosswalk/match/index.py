@@ -62,10 +62,11 @@ class IndexSignal:
 
     def entries(self, ctx: MatchContext) -> list[IndexEntry]:
         """The entries coding to a target; in another language than the source's (compared by
-        meaning alone) only the primary labels — variants add cost and chance look-alikes."""
+        meaning alone: only with embeddings) only the primary labels — variants add cost and
+        chance look-alikes."""
         lang = ctx.source.language
-        return [e for ix in self._indexes(ctx) for e in ix
-                if e.code in ctx.target_index and (e.primary or e.language == lang)]
+        return [e for ix in self._indexes(ctx) for e in ix if e.code in ctx.target_index
+                and (e.language == lang or (self.embeddings and e.primary))]
 
     def applies(self, ctx: MatchContext) -> bool:
         ixs = self._indexes(ctx)
