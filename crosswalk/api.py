@@ -102,6 +102,11 @@ def inspect(path: str | Path, scheme: Optional[str] = None, *, sample: int = 5) 
         out["scheme_name"] = f"{data.source_scheme.name} → {data.target_scheme.name}"
         out["sample"] = [{"source": p.source, "target": p.target, "partial": p.partial}
                          for p in data.pairs[:sample]]
+    else:
+        from .index import CodingIndex
+        if isinstance(data, CodingIndex):
+            out["scheme_name"] = f"coding index → {data.scheme.name}"
+            out["sample"] = [{"title": e.title, "code": e.code, "source": e.source} for e in list(data)[:sample]]
     for key, extra in sorted(result.extra.items()):
         if isinstance(extra, Classification):
             out.setdefault("also_loaded", {})[key] = extra.counts_by_level()

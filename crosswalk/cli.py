@@ -122,7 +122,9 @@ def inspect(file, scheme, fmt, sample, min_severity, max_problems):
         click.echo(f"  also carries {key}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
     click.echo("  sample:")
     for row in info.get("sample", []):
-        if "title" in row:
+        if "depth" not in row and "title" in row:      # a coding index: title → code
+            click.echo(f"    {row['code']:<10} {row['title'][:90]}  ({row['source']})")
+        elif "title" in row:
             click.echo(f"    {'  ' * row['depth']}{row['code']:<10} {row['title'][:90]}")
         else:
             click.echo(f"    {row['source']} → {row['target']}" + (" (partial)" if row["partial"] else ""))

@@ -98,6 +98,16 @@ class CodingIndex:
     def languages(self) -> set[str]:
         return {e.language for e in self.entries}
 
+    def counts_by_level(self) -> dict[str, int]:
+        """Titles by the level of the code they are coded to (what `crosswalk inspect` shows)."""
+        from .codes import code_level
+        out: dict[str, int] = {}
+        for e in self.entries:
+            lvl = code_level(self.scheme.id, e.code)
+            name = self.scheme.level_name(lvl) if lvl else "?"
+            out[name] = out.get(name, 0) + 1
+        return out
+
     def counts_by_source(self) -> dict[str, int]:
         out: dict[str, int] = {}
         for e in self.entries:

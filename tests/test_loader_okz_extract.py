@@ -83,3 +83,12 @@ def test_combine_keeps_editions_apart(data_dir):
     from crosswalk.model import Classification
     other = Classification(b.scheme, list(b), edition="ОК 010-93")
     assert combine(a, other) == (a, [])
+
+
+def test_validate_and_inspect_read_an_index(data_dir):
+    from crosswalk import api
+    out = api.inspect(data_dir / "esco/occupations_en.csv")
+    assert out["kind"] == "index" and out["items_by_level"] == {"unit": 10}
+    assert out["sample"][0] == {"title": "cook", "code": "5120", "source": "esco"}
+    v = api.validate([data_dir / "esco/occupations_en.csv"])
+    assert v["files"][0]["rows_rejected"] == 2
