@@ -293,13 +293,14 @@ def okved2_editions(root: Path) -> dict:
 
 
 # -- calibration -------------------------------------------------------------------------
-def calibrate(section: dict, language: str, target: str, maps: dict, key: str = "_calibration") -> dict:
+def calibrate(section: dict, language: str, target: str, maps: dict, key: str = "_calibration",
+              model=None) -> dict:
     scores, correct, signals = section.pop(key)
     cal = Calibration.fit(scores, correct)
-    maps[signature(language, target, signals)] = cal.to_dict()
+    sig = signature(language, target, signals, model)
+    maps[sig] = cal.to_dict()
     cv = cross_validated(scores, correct, folds=FOLDS, seed=SEED)
-    return {**cv, "threshold_all_rows": cal.threshold(), "curve": curve(scores, correct),
-            "signature": signature(language, target, signals)}
+    return {**cv, "threshold_all_rows": cal.threshold(), "curve": curve(scores, correct), "signature": sig}
 
 
 def main() -> None:
@@ -342,10 +343,10 @@ def main() -> None:
         esc = esco_holdout(d, e, args.esco_sample, **kw)
         say(f"OKVED2 → ISIC4 ({tag})")
         okv = okved2_to_isic4(root, gold_dir, e, **kw)
-        cal = {"okpdtr_dev": calibrate(okp, "ru", "okz2014", maps),
-               "okpdtr_dev_learned_cv": calibrate(okp, "ru", "okz2014", maps, key="_calibration_learned"),
-               "okpdtr_dev_free_text": calibrate(txt, "ru", "okz2014", maps),
-               "esco_holdout": calibrate(esc, "en", "isco08", maps)}
+        cal = {"okpdtr_dev": calibrate(okp, "ru", "okz2014", maps, model=m),
+               "okpdtr_dev_learned_cv": calibrate(okp, "ru", "okz2014", maps, key="_calibration_learned", model=m),
+               "okpdtr_dev_free_text": calibrate(txt, "ru", "okz2014", maps, model=m),
+               "esco_holdout": calibrate(esc, "en", "isco08", maps, model=m)}
         results[tag] = {"isco88_to_isco08": i88, "okpdtr_to_okz": okp, "okpdtr_dev_free_text": txt,
                         "esco_holdout": esc, "okved2_to_isic4": okv, "calibration": cal}
     best = DEFAULT_MODEL if DEFAULT_MODEL in results else list(results)[-1]

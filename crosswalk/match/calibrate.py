@@ -10,7 +10,7 @@ what a threshold chosen on the other folds codes — the honest figure for a sma
 
 The maps ship in ``calibration.json`` beside this module (written by
 ``benchmarks/evaluate.py``), keyed by :func:`signature`: the source language, the target
-scheme and the signals that scored.
+scheme, the signals that scored and the embedding model.
 """
 from __future__ import annotations
 
@@ -26,9 +26,15 @@ CODED_PRECISION = 0.95          # `coded` means at least this precision on gold
 MIN_STEP = 5                    # a step holds at least this many gold rows (no 1-row certainties)
 
 
-def signature(language: str, target_scheme: str, signals: Iterable[str]) -> str:
-    """``ru→okz2014:embedding+index+notes+…``: which map applies to a run."""
-    return f"{language}→{target_scheme}:" + "+".join(sorted(set(signals) - {"confirmed"}))
+_MEANING = {"embedding", "word_meaning"}
+
+
+def signature(language: str, target_scheme: str, signals: Iterable[str], model: Optional[str] = None) -> str:
+    """``ru→okz2014:embedding+index+notes+…@e5``: which map applies to a run (the embedding
+    model is part of it where a meaning signal scored)."""
+    names = sorted(set(signals) - {"confirmed"})
+    tail = f"@{model or 'e5'}" if _MEANING & set(names) else ""
+    return f"{language}→{target_scheme}:" + "+".join(names) + tail
 
 
 @dataclass
@@ -146,8 +152,9 @@ def stored() -> dict:
     return _STORE
 
 
-def lookup(language: str, target_scheme: str, signals: Iterable[str]) -> Optional[Calibration]:
-    return stored().get(signature(language, target_scheme, signals))
+def lookup(language: str, target_scheme: str, signals: Iterable[str],
+           model: Optional[str] = None) -> Optional[Calibration]:
+    return stored().get(signature(language, target_scheme, signals, model))
 
 
 __all__ = ["CODED_PRECISION", "Calibration", "cross_validated", "curve", "lookup", "signature", "stored"]

@@ -101,8 +101,14 @@ class IndexSignal:
             emb = self.embedder or Embedder()
             vecs = ctx.embed(emb, texts, kind="query", what="index titles")
         items = np.array([ctx.source_index.get(e.item, -1) if e.item else -1 for e in ents], dtype=np.int64)
+        # postings: for each token, the same-language entries holding it (as positions among them)
+        cols = np.flatnonzero(same)
+        e_rows, e_ids = _gather(ptr, ids, cols)
+        order = np.argsort(e_ids, kind="stable")
+        postings = (np.r_[0, np.cumsum(np.bincount(e_ids, minlength=len(vocab)))].astype(np.int64),
+                    e_rows[order].astype(np.int64))
         prep = dict(ents=ents, owner=owner, same=same, ptr=ptr, ids=ids, vocab=vocab, wvec=wvec, mass=mass,
-                    keys=keys, vecs=vecs, items=items)
+                    keys=keys, vecs=vecs, items=items, postings=postings)
         ctx.cache[key] = prep
         return prep
 
@@ -134,13 +140,14 @@ class IndexSignal:
         sim = np.zeros((len(src), n_e), dtype=np.float32)
         cols = np.flatnonzero(same)
         if len(cols):
-            e_rows, e_ids = _gather(prep["ptr"], prep["ids"], cols)
-            emat = np.zeros((len(prep["vocab"]), len(cols)), dtype=np.float32)
-            emat[e_ids, e_rows] = prep["wvec"][e_ids]
-            r, c = _gather(s_ptr, s_ids, src)
-            smat = np.zeros((len(src), len(prep["vocab"])), dtype=np.float32)
-            smat[r, c] = 1.0
-            inter = smat @ emat
+            # Σ idf of the shared tokens, through the entries holding each source token (an
+            # inverted index): the cost is the postings touched, not sources × vocabulary × entries
+            p_ptr, p_ids = prep["postings"]
+            r, tok = _gather(s_ptr, s_ids, src)
+            r2, e = _gather(p_ptr, p_ids, tok)
+            flat = r[r2] * len(cols) + e
+            inter = np.bincount(flat, weights=prep["wvec"][tok[r2]].astype(np.float64),
+                                minlength=len(src) * len(cols)).reshape(len(src), len(cols)).astype(np.float32)
             union = s_mass[src][:, None] + prep["mass"][cols][None, :] - inter
             with np.errstate(invalid="ignore", divide="ignore"):
                 tok = np.where(union > 0, inter / union, 0.0)
