@@ -51,8 +51,9 @@ SIBLINGS: dict[str, tuple[str, ...]] = {
 # the level coded to by default: the deepest one every branch reaches (OKVED2 classes,
 # not the subclasses and types only some classes have); otherwise the deepest level
 DEFAULT_LEVEL = {"okved2": "class", "nace2": "class", "isic4": "class"}
-# below this best score a title goes to review: on the OKPDTR dev titles coded as free text,
-# top-1 precision is 10-19 % from 0.1 to 0.3 and 40-100 % from 0.4 up (reports/code.json)
+# where no calibration map fits a run, a title scoring below this goes to review: a plain
+# threshold, not a measured precision (on the OKPDTR dev titles coded as free text, before the
+# indexes: top-1 precision 10-19 % from 0.1 to 0.3 and 40-100 % from 0.4 up, reports/code.json)
 DEFAULT_MIN_SCORE = 0.5
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 _LATIN = re.compile(r"[A-Za-z]")
