@@ -294,10 +294,10 @@ def okved2_editions(root: Path) -> dict:
 
 # -- calibration -------------------------------------------------------------------------
 def calibrate(section: dict, language: str, target: str, maps: dict, key: str = "_calibration",
-              model=None) -> dict:
+              model=None, indexes=()) -> dict:
     scores, correct, signals = section.pop(key)
     cal = Calibration.fit(scores, correct)
-    sig = signature(language, target, signals, model)
+    sig = signature(language, target, signals, model, indexes)
     maps[sig] = cal.to_dict()
     cv = cross_validated(scores, correct, folds=FOLDS, seed=SEED)
     return {**cv, "threshold_all_rows": cal.threshold(), "curve": curve(scores, correct), "signature": sig}
@@ -343,10 +343,12 @@ def main() -> None:
         esc = esco_holdout(d, e, args.esco_sample, **kw)
         say(f"OKVED2 → ISIC4 ({tag})")
         okv = okved2_to_isic4(root, gold_dir, e, **kw)
-        cal = {"okpdtr_dev": calibrate(okp, "ru", "okz2014", maps, model=m),
-               "okpdtr_dev_learned_cv": calibrate(okp, "ru", "okz2014", maps, key="_calibration_learned", model=m),
-               "okpdtr_dev_free_text": calibrate(txt, "ru", "okz2014", maps, model=m),
-               "esco_holdout": calibrate(esc, "en", "isco08", maps, model=m)}
+        esco = [d.esco.name]       # every run below has ESCO's labels (the hold-out: the rest of them)
+        cal = {"okpdtr_dev": calibrate(okp, "ru", "okz2014", maps, model=m, indexes=esco),
+               "okpdtr_dev_learned_cv": calibrate(okp, "ru", "okz2014", maps, key="_calibration_learned", model=m,
+                                                  indexes=esco),
+               "okpdtr_dev_free_text": calibrate(txt, "ru", "okz2014", maps, model=m, indexes=esco),
+               "esco_holdout": calibrate(esc, "en", "isco08", maps, model=m, indexes=esco)}
         results[tag] = {"isco88_to_isco08": i88, "okpdtr_to_okz": okp, "okpdtr_dev_free_text": txt,
                         "esco_holdout": esc, "okved2_to_isic4": okv, "calibration": cal}
     best = DEFAULT_MODEL if DEFAULT_MODEL in results else list(results)[-1]

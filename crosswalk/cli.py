@@ -931,8 +931,10 @@ def code_cmd(data, column, to_scheme, classifiers, level, top, min_score, store_
         click.echo(f"  proposed to review in {store_path}: {s['proposed_to_review']} new link event(s)")
     elif titles["review"]:
         from .code import DEFAULT_MIN_SCORE
-        rule = ("are below 95 % calibrated precision" if s["min_score"] is None and any(s["calibration"].values())
-                else f"score below {DEFAULT_MIN_SCORE if s['min_score'] is None else s['min_score']}")
+        calibrated = s["min_score"] is None and any(s["calibration"].values())
+        plain = f"score below {DEFAULT_MIN_SCORE if s['min_score'] is None else s['min_score']}"
+        rule = (plain if not calibrated else "are below 95 % calibrated precision"
+                if all(s["calibration"].values()) else f"are below 95 % calibrated precision or {plain}")
         click.echo(f"  {titles['review']} titles {rule}: give --store FILE to review them")
     head = result.titles.head(5)
     if len(head):

@@ -237,7 +237,7 @@ def _code_keys(spelled: dict[str, str], counts: Mapping[str, int], target: Class
                      if progress else None,
                      embed_progress=(lambda what, d, t: progress(f"embedding {what}", d, t)) if progress else None)
         good, calibrations[lang] = _coded_rule(cset, lang, against.scheme.id, min_score, report,
-                                               getattr(embedder, "model", None))
+                                               getattr(embedder, "model", None), indexes)
         wanted = {codes[i] for i in todo}
         dropped = set()
         for src, cands in cset.by_source().items():
@@ -258,14 +258,17 @@ def _code_keys(spelled: dict[str, str], counts: Mapping[str, int], target: Class
                        learned_from=sum(len(v) for v in train.values()), calibration=calibrations)
 
 
-def _coded_rule(cset, lang: str, scheme: str, min_score: Optional[float], report: Report, model=None):
+def _coded_rule(cset, lang: str, scheme: str, min_score: Optional[float], report: Report, model=None,
+                indexes: Sequence = ()):
     """``score -> coded?`` and the calibration signature used (None: the plain threshold)."""
     from .match.calibrate import CODED_PRECISION, lookup, signature
     if min_score is None:
         signals = {n for c in cset.candidates for n in c.evidence}
-        cal = lookup(lang, scheme, signals, model)
+        names = [ix.name for ix in indexes]
+        cal = lookup(lang, scheme, signals, model, names)
         if cal is not None:
-            return (lambda score: cal.precision(score) >= CODED_PRECISION), signature(lang, scheme, signals, model)
+            return ((lambda score: cal.precision(score) >= CODED_PRECISION),
+                    signature(lang, scheme, signals, model, names))
         report.info("calibration", f"no calibration against gold for {_LANG[lang]} titles matched to {scheme}"
                     f" with the signals {', '.join(sorted(signals)) or 'none'}: `coded` means a score of at"
                     f" least {DEFAULT_MIN_SCORE}, not a measured precision")

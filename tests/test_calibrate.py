@@ -52,6 +52,7 @@ def test_signature_names_language_target_and_signals():
     assert signature("ru", "okz2014", ["notes", "index", "confirmed", "index"]) == "ru→okz2014:index+notes"
     assert signature("en", "isco08", ["embedding", "index"], "use") == "en→isco08:embedding+index@use"
     assert signature("en", "isco08", ["embedding", "index"]) == "en→isco08:embedding+index@e5"
+    assert signature("en", "isco08", ["index"], indexes=["esco", "past.csv"]) == "en→isco08:index|esco+past.csv"
 
 
 def test_attractors_count_top1_against_the_expected_share():

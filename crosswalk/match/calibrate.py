@@ -29,12 +29,15 @@ MIN_STEP = 5                    # a step holds at least this many gold rows (no 
 _MEANING = {"embedding", "word_meaning"}
 
 
-def signature(language: str, target_scheme: str, signals: Iterable[str], model: Optional[str] = None) -> str:
-    """``ru→okz2014:embedding+index+notes+…@e5``: which map applies to a run (the embedding
-    model is part of it where a meaning signal scored)."""
+def signature(language: str, target_scheme: str, signals: Iterable[str], model: Optional[str] = None,
+              indexes: Iterable[str] = ()) -> str:
+    """``ru→okz2014:embedding+index+…@e5|ESCO (occupations_en.csv)``: which map applies to a run —
+    the embedding model where a meaning signal scored, and the names of the indexes given (a
+    precision measured with ESCO's labels says nothing of a run without them)."""
     names = sorted(set(signals) - {"confirmed"})
     tail = f"@{model or 'e5'}" if _MEANING & set(names) else ""
-    return f"{language}→{target_scheme}:" + "+".join(names) + tail
+    given = sorted(set(indexes))
+    return f"{language}→{target_scheme}:" + "+".join(names) + tail + ("|" + "+".join(given) if given else "")
 
 
 @dataclass
@@ -152,9 +155,9 @@ def stored() -> dict:
     return _STORE
 
 
-def lookup(language: str, target_scheme: str, signals: Iterable[str],
-           model: Optional[str] = None) -> Optional[Calibration]:
-    return stored().get(signature(language, target_scheme, signals, model))
+def lookup(language: str, target_scheme: str, signals: Iterable[str], model: Optional[str] = None,
+           indexes: Iterable[str] = ()) -> Optional[Calibration]:
+    return stored().get(signature(language, target_scheme, signals, model, indexes))
 
 
 __all__ = ["CODED_PRECISION", "Calibration", "cross_validated", "curve", "lookup", "signature", "stored"]
