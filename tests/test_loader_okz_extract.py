@@ -87,6 +87,13 @@ def test_combine_keeps_editions_apart(data_dir):
     from crosswalk.model import Classification
     other = Classification(b.scheme, list(b), edition="ОК 010-93")
     assert combine(a, other) == (a, [])
+    # the other way round: a label list as the base gains the extract's examples on shared codes
+    from crosswalk.model import Item
+    labels = Classification(a.scheme, [Item(it.code, it.title + " (метка)", it.level) for it in a],
+                            edition=a.edition)
+    back, added_back = combine(labels, a)
+    assert added_back == [] and back.get("1114").attrs["examples"] == a.get("1114").attrs["examples"]
+    assert back.get("1114").title.endswith("(метка)")
 
 
 def test_validate_and_inspect_read_an_index(data_dir):
