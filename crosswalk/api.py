@@ -102,6 +102,11 @@ def inspect(path: str | Path, scheme: Optional[str] = None, *, sample: int = 5) 
         out["scheme_name"] = f"{data.source_scheme.name} → {data.target_scheme.name}"
         out["sample"] = [{"source": p.source, "target": p.target, "partial": p.partial}
                          for p in data.pairs[:sample]]
+    else:
+        from .index import CodingIndex
+        if isinstance(data, CodingIndex):
+            out["scheme_name"] = f"coding index → {data.scheme.name}"
+            out["sample"] = [{"title": e.title, "code": e.code, "source": e.source} for e in list(data)[:sample]]
     for key, extra in sorted(result.extra.items()):
         if isinstance(extra, Classification):
             out.setdefault("also_loaded", {})[key] = extra.counts_by_level()
@@ -125,6 +130,7 @@ def match_files(source: str | Path, target: str | Path, *, source_scheme: Option
                 target_scheme: Optional[str] = None, context: Iterable[str | Path] = (),
                 confirmed: Optional[str | Path] = None, embeddings: bool = False, limit: int = 5,
                 score_cutoff: float = 0.0, workers: int = 1, output: Optional[str | Path] = None,
+                indexes: Iterable[str | Path] = (), embedding_model: Optional[str] = None,
                 progress=None, embed_progress=None):
     """``crosswalk match``: load both files, match, and write the candidates (CSV or
     JSON by the output's suffix) when ``output`` is given. Returns the CandidateSet."""
@@ -139,11 +145,33 @@ def match_files(source: str | Path, target: str | Path, *, source_scheme: Option
         from .evaluate import load_gold
         gold = load_gold(confirmed, source_scheme=src.scheme.id, target_scheme=tgt.scheme.id)
         pairs = [(s, t) for s, ts in gold.primary.items() for t in ts]
-    cset = match(src, tgt, target_context=ctx, confirmed=pairs, embeddings=embeddings, limit=limit,
-                 score_cutoff=score_cutoff, workers=workers, progress=progress, embed_progress=embed_progress)
+    ixs = read_indexes(indexes, tgt.scheme.id)
+    embedder = None
+    if embeddings and embedding_model:
+        from .embeddings import Embedder
+        embedder = Embedder(model=embedding_model)
+    cset = match(src, tgt, target_context=ctx, confirmed=pairs, embeddings=embeddings, limit=limit, embedder=embedder,
+                 score_cutoff=score_cutoff, workers=workers, progress=progress, embed_progress=embed_progress,
+                 indexes=ixs)
     if output is not None:
         write_candidates(output, cset)
     return cset
+
+
+def read_indexes(paths: Iterable[str | Path], scheme: Optional[str] = None) -> list:
+    """Coding indexes from files (ESCO occupations, CSVs of past codings); a file whose rows
+    were partly rejected is used for what loaded, with a warning naming the count."""
+    from .index import read_index
+    out = []
+    for p in paths:
+        ix, report = read_index(p, scheme)
+        if report.rows_rejected:
+            import logging
+            logging.getLogger("crosswalk").warning(
+                "%s: %d rows rejected (run `crosswalk validate` to see why); %d titles used",
+                p, report.rows_rejected, len(ix))
+        out.append(ix)
+    return out
 
 
 def build(config, *, progress=None):

@@ -40,9 +40,12 @@ from .analyse import analyse
 from .candidates import CandidateSet, atomic_write, sheet_safe, write_candidates
 from .errors import CrosswalkError, LoadError
 from .graph import CrosswalkGraph, coverage
+from .index import CodingIndex
 from .loaders import load
+from .loaders.combine import combine
 from .match import match
 from .match.context import MatchContext
+from .match.hubs import attractors
 from .match.structure import DESCENDANT_SCORE, deviation, regrouped_divisions, reshuffled_parents, shares_codes
 from .model import Classification, Correspondence, Link
 from .settings import BuildConfig
@@ -62,6 +65,8 @@ class BuildResult:
     summary: dict = field(default_factory=dict)
     rejected: dict[str, int] = field(default_factory=dict)       # file -> rows rejected on load
     unused: list[dict] = field(default_factory=list)             # files loaded but not used, and why
+    indexes: list[CodingIndex] = field(default_factory=list)     # coding indexes among the files
+    combined: dict[str, list] = field(default_factory=dict)      # scheme -> files whose codes were added
 
 
 def _problems(res) -> int:
@@ -119,6 +124,9 @@ def _load_all(files, result: BuildResult):
         elif isinstance(res.data, Correspondence):
             key = (res.data.source_scheme.id, res.data.target_scheme.id)
             corrs.setdefault(key, []).append((rank, path, res.data))
+        elif isinstance(res.data, CodingIndex):
+            result.indexes.append(res.data)
+            result.files[f"index:{res.data.name}"] = path
         for extra in res.extra.values():
             if isinstance(extra, Classification) and len(extra):
                 extras.setdefault(extra.scheme.id, []).append(((-len(extra), 0, path), path, extra))
@@ -126,6 +134,17 @@ def _load_all(files, result: BuildResult):
     for scheme, offers in sorted(loaded.items()):
         offers.sort(key=lambda o: o[0])
         (_, path, chosen), rest = offers[0], offers[1:]
+        # files of one scheme and edition that complement each other combine (loaders/combine.py:
+        # the OKZ examples extract and the label scrape with the ten national groups)
+        kept = []
+        for offer in rest:
+            merged, added = combine(chosen, offer[2])
+            if merged is not chosen:
+                chosen = merged
+                result.combined.setdefault(scheme, []).append({"file": offer[1], "codes_added": added})
+            else:
+                kept.append(offer)
+        rest = kept
         chosen, joined = _join_notes(chosen, [(p, c) for _, p, c in sorted(rest, key=lambda o: o[0][1:])])
         classes[scheme] = chosen
         result.files[scheme] = path
@@ -150,7 +169,7 @@ def _load_all(files, result: BuildResult):
         if scheme not in classes:
             classes[scheme] = offers[0][2]
             result.files[scheme] = offers[0][1]
-    result.files = dict(sorted(result.files.items(), key=lambda kv: ("-" in kv[0], kv[0])))
+    result.files = dict(sorted(result.files.items(), key=lambda kv: (":" in kv[0], "-" in kv[0], kv[0])))
     return classes, {k: v[0][2] for k, v in corrs.items()}, skipped
 
 
@@ -228,10 +247,16 @@ def build(config: BuildConfig, *, progress: Optional[Progress] = None) -> BuildR
         raise CrosswalkError("nothing to build: no file could be loaded"
                              + (": " + "; ".join(skipped[:5]) + more if skipped else ""))
     note("load", 1, 1)
+    from .api import read_indexes
+    indexes = result.indexes + read_indexes(config.indexes)
     use_embeddings = config.embeddings
     if use_embeddings is None:                      # auto: on when the optional model is installed
         from .embeddings import available
-        use_embeddings = available()
+        use_embeddings = available(config.embedding_model)
+    embedder = None
+    if use_embeddings and config.embedding_model != "e5":
+        from .embeddings import Embedder
+        embedder = Embedder(model=config.embedding_model)
 
     graph = CrosswalkGraph()
     for (a, b), corr in sorted(corrs.items()):
@@ -246,7 +271,8 @@ def build(config: BuildConfig, *, progress: Optional[Progress] = None) -> BuildR
         src, tgt = classes[pair.source], classes[pair.target]
         ctx = [classes[c] for c in pair.context if c in classes]
         name = f"{pair.source}→{pair.target}"
-        cset = match(src, tgt, target_context=ctx, embeddings=use_embeddings, limit=pair.limit,
+        cset = match(src, tgt, target_context=ctx, embeddings=use_embeddings, limit=pair.limit, indexes=indexes,
+                     embedder=embedder,
                      progress=lambda d, t, name=name: note(f"match {name}", d, t),
                      embed_progress=lambda what, d, t, name=name: note(f"embed {name} {what}", d, t))
         key = f"{pair.source}__{pair.target}"
@@ -269,6 +295,13 @@ def build(config: BuildConfig, *, progress: Optional[Progress] = None) -> BuildR
             "top": [{"source": s, "source_title": cset.source_titles.get(s, ""), "target": c[0].target,
                      "target_title": cset.target_titles.get(c[0].target, ""), "score": c[0].score}
                     for s, c in sorted(by.items(), key=lambda kv: (-kv[1][0].score, kv[0]))[:5]]}
+    # targets many sources take first, far beyond their share (match/hubs.py)
+    summary["attractors"] = {name: attractors(cset, len(classes[name.split("__")[1]].by_level(
+        max(it.level for it in classes[name.split("__")[1]]))), top=10)
+        for name, cset in result.candidates.items()}
+    summary["indexes"] = {ix.name: ix.counts_by_source() for ix in indexes}
+    if result.combined:
+        summary["combined"] = result.combined
     # every matched pair is written as it stands (one link per item), then every route
     steps = [[p.source, p.target] for p in pairs]
     routes = steps + [r for r in config.routes if r not in steps and all(s in graph.schemes() for s in r)]

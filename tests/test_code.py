@@ -243,9 +243,11 @@ def test_reference_okpdtr_titles_coded_as_free_text(ref):
 
 
 def test_cli_and_api_share_the_review_threshold():
-    from crosswalk.code import DEFAULT_MIN_SCORE
+    """Both default to the calibrated rule (None), falling back to the same plain threshold."""
+    import inspect
+    from crosswalk.code import code
     opt = next(p for p in cli.commands["code"].params if p.name == "min_score")
-    assert opt.default == DEFAULT_MIN_SCORE
+    assert opt.default is None and inspect.signature(code).parameters["min_score"].default is None
 
 
 def test_the_readme_example_is_what_the_command_prints(tmp_path, monkeypatch):
@@ -326,3 +328,26 @@ def test_a_title_gets_the_same_codes_and_scores_in_any_file(okz):
         k = key_code(title_key(t))
         assert [(c.target, c.score, dict(c.evidence)) for c in alone.candidates[k]] == \
             [(c.target, c.score, dict(c.evidence)) for c in crowd.candidates[k]]
+
+
+def test_coded_means_a_calibrated_precision_where_a_map_fits_the_run(okz, monkeypatch):
+    """With a calibration map for the run's language, target and signals, `coded` is a measured
+    precision of at least 95 % — not a raw score; without one, the plain 0.5 threshold (said)."""
+    from crosswalk.match import calibrate
+    target, ctx = okz
+    titles = ["Программист", "Инженер-программист", "Бухгалтер"]
+    plain = code_titles(titles, target, context=ctx)
+    scores = {t: plain.candidates[c][0].score for t, c in zip(plain.titles, plain.codes)}
+    assert plain.calibration == {"ru": None} and any(p.kind == "calibration" for p in plain.report.problems)
+    signals = {n for cs in plain.candidates.values() for c in cs for n in c.evidence}
+    edge = sorted(scores.values())[1]                  # the two best titles reach 96 %
+    cal = calibrate.Calibration([0.0, edge], [0.2, 0.96], [50, 50])
+    monkeypatch.setattr(calibrate, "_STORE", {calibrate.signature("ru", "okz2014", signals): cal})
+    coded = code_titles(titles, target, context=ctx)
+    status = dict(zip(coded.titles, coded.codes))
+    assert coded.calibration == {"ru": calibrate.signature("ru", "okz2014", signals)}
+    for t, s in scores.items():
+        assert coded.status[status[t]] == ("coded" if s >= edge else "review"), t
+    # an explicit threshold is a plain threshold again
+    forced = code_titles(titles, target, context=ctx, min_score=0.0)
+    assert set(forced.status.values()) == {"coded"} and forced.calibration == {"ru": None}

@@ -35,9 +35,8 @@ def reviewed(tmp_path_factory):
         assert all(it.status == "open" and it.proposal.role == "proposal" for it in items)
         # OKZ groups the excerpts carry on to ISCO-08 (the others are dead ends of the route)
         onward = {s.key.source_code for s in store.links(source_scheme="okz2014", target_scheme="isco08")}
-        through = [it for it in items if it.proposal.key.target_code in onward]
-        accept, pick, split = through[0], through[1], through[2]
-        none = next(it for it in items if it not in (accept, pick, split))
+        accept = next(it for it in items if it.proposal.key.target_code in onward)
+        pick, split, none = [it for it in items if it is not accept][:3]
         other = next(c for c in sorted(onward) if c != pick.proposal.key.target_code)
         decisions = [ItemDecision(accept.key, "accept", accept.version, comment="проверено", origin="test"),
                      ItemDecision(pick.key, "pick", pick.version, ((other, None),), origin="test"),

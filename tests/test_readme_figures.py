@@ -15,15 +15,17 @@ def test_readme_quality_table_matches_the_committed_evaluation_report():
     rep = json.loads((ROOT / "reports" / "evaluation.json").read_text(encoding="utf-8"))
     core = rep["without_embeddings"]
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    rows = {m.group(1).split()[0]: m.group(2) for m in re.finditer(r"^\| ((?:ISCO-88|OKPDTR) [^|]*)\|(.*)\|$",
+    rows = {m.group(1).split()[0]: m.group(2) for m in re.finditer(r"^\| ((?:ISCO-88|OKPDTR|ESCO) [^|]*)\|(.*)\|$",
                                                                     readme, re.M)}
-    isco, okz = rep["isco88_to_isco08"], rep["okpdtr_to_okz"]
+    isco, okz, esco = rep["isco88_to_isco08"], rep["okpdtr_to_okz"], rep["esco_holdout"]
     want = {
         "ISCO-88": [f"{_pct(core['isco88_to_isco08']['top1'])} / {_pct(core['isco88_to_isco08']['top3'])} %",
                     f"{_pct(isco['top1'])} / {_pct(isco['top3'])} %"],
         "OKPDTR": [f"{_pct(core['okpdtr_to_okz']['top1'])} / {_pct(core['okpdtr_to_okz']['top3'])} %",
                    f"{_pct(okz['top1'])} / {_pct(okz['top3'])} %",
                    f"{_pct(okz['learned_cv_top1'])} / {_pct(okz['learned_cv_top3'])} %"],
+        "ESCO": [f"{_pct(core['esco_holdout']['top1'])} / {_pct(core['esco_holdout']['top3'])} %",
+                 f"{_pct(esco['top1'])} / {_pct(esco['top3'])} %"],
     }
     for task, figures in want.items():
         cells = [c.strip() for c in rows[task].split("|")]

@@ -21,7 +21,7 @@ from ..io.encoding import decode_head
 from .base import ItemCollector, LoadResult
 
 # format id -> loader module (relative). The format id is what --scheme accepts.
-_MODULES = ("okpdtr", "okz", "isco08", "isco88", "okved2", "nace2", "isic4")
+_MODULES = ("okpdtr", "okz", "okz_extract", "isco08", "isco88", "okved2", "nace2", "isic4", "esco")
 
 
 def _modules():

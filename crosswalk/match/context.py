@@ -58,6 +58,8 @@ class MatchContext:
     # (what, done, total) while the embedding model computes vectors no cache holds: the
     # first run with embeddings embeds thousands of texts, minutes with a still bar otherwise
     embed_progress: Optional[Callable[[str, int, int], None]] = None
+    # coding indexes (crosswalk.index.CodingIndex) whose codes are the target's
+    indexes: Sequence[Any] = ()
 
     def embed(self, embedder, texts: Sequence[str], *, kind: str, what: str):
         """``embedder.embed(texts, kind=kind)``, reporting progress as ``what`` when asked to

@@ -52,10 +52,15 @@ def note_tokens(ctx: MatchContext) -> list[list[str]]:
 
 
 def weights(ctx: MatchContext) -> normalize.TokenWeights:
-    """IDF over every title of both sides: a word rare among the titles decides a match."""
+    """IDF over the target's titles and the titles of its coding indexes (in its language):
+    a word rare among them decides a match. Never over the sources: a source item scores the
+    same whatever else is matched with it."""
     if "idf" not in ctx.cache:
-        ctx.cache["idf"] = normalize.TokenWeights.fit(
-            item_tokens(ctx, "source") + item_tokens(ctx, "target"))
+        from ..index import natural_order
+        lang = _language(ctx, "target")
+        docs = item_tokens(ctx, "target") + [normalize.tokens(natural_order(e.title), lang)
+                                             for ix in ctx.indexes for e in ix if e.language == lang]
+        ctx.cache["idf"] = normalize.TokenWeights.fit(docs)
     return ctx.cache["idf"]
 
 
