@@ -89,9 +89,11 @@ class Model:
         self.text_rows: dict[str, int] = {}     # free-text title -> data rows it covers
         self.text_rows_sig: tuple[int, int] = (0, 0)
 
-    def open(self) -> ReviewStore:
-        # one connection per request: a ReviewStore is not shared between threads
-        return ReviewStore(self.store_path, create=False, allow_network_fs=self.allow_network_fs)
+    def open(self, check: bool = False) -> ReviewStore:
+        # one connection per request: a ReviewStore is not shared between threads; the page
+        # check (quick_check) runs once when the server starts, not on every request
+        return ReviewStore(self.store_path, create=False, allow_network_fs=self.allow_network_fs,
+                           quick_check=check)
 
     def refresh(self, store: ReviewStore) -> None:
         with self.lock:
