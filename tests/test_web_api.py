@@ -160,7 +160,7 @@ def test_pick_a_candidate_then_undo_with_compensating_events(served):
     c = Client(base)
     old, new = K("01.11", "01.11"), K("01.11", "01.12")
     v = c.link(old)["link"]["version"]
-    status, res = c.decide(old, "retarget", v, new_target="01.12")
+    status, res = c.decide(old, "retarget", v, new_target="01.12", target_version=c.link(new)["link"]["version"])
     assert status == 200
     with ReviewStore(path, create=False) as s:
         assert (s.get(old).status, s.get(new).status) == ("rejected", "confirmed")
@@ -183,6 +183,30 @@ def test_pick_a_candidate_then_undo_with_compensating_events(served):
         assert status == 409
     with ReviewStore(path, create=False) as s:
         assert len(s.events()) == n_events + 2
+
+
+def test_picking_a_candidate_another_reviewer_just_rejected_is_a_409(served):
+    """The page shows candidate 01.12 at version v; boris rejects it; anna then picks it: a
+    conflict naming the rejection, and neither link changes (before: the rejection was
+    silently overturned because only the old link's version was checked)."""
+    path, base = served
+    anna, boris = Client(base), Client(base, "boris")
+    old, new = K("01.11", "01.11"), K("01.11", "01.12")
+    page = anna.link(old)
+    seen = next(c["version"] for c in page["candidates"] if c["target_code"] == "01.12")
+    assert boris.decide(new, "reject", boris.link(new)["link"]["version"], comment="не то")[0] == 200
+    with ReviewStore(path, create=False) as s:
+        before = s.snapshot()
+    status, res = anna.decide(old, "retarget", page["link"]["version"], new_target="01.12", target_version=seen)
+    assert status == 409 and "01.12" in res["error"] and "boris" in res["error"]
+    assert res["current"]["status"] == "rejected" and res["current"]["key"][3] == "01.12"
+    # a typed code the page knew no link for, although one exists: a conflict too
+    status, res = anna.decide(old, "retarget", page["link"]["version"], new_target="01.12")
+    assert status == 409 and "already exists" in res["error"]
+    status, res = anna.decide(old, "retarget", page["link"]["version"], new_target="01.12", target_version="7")
+    assert status == 400
+    with ReviewStore(path, create=False) as s:
+        assert s.snapshot() == before and s.get(new).status == "rejected" and s.get(old).status == "pending"
 
 
 def test_undo_restores_an_earlier_status(tmp_path):
@@ -421,7 +445,8 @@ def test_undo_is_all_or_nothing_when_one_link_changed_since(served):
     path, base = served
     c = Client(base)
     old, new = K("01.11", "01.11"), K("01.11", "01.12")
-    status, res = c.decide(old, "retarget", c.link(old)["link"]["version"], new_target="01.12")
+    status, res = c.decide(old, "retarget", c.link(old)["link"]["version"], new_target="01.12",
+                           target_version=c.link(new)["link"]["version"])
     assert status == 200
     # another reviewer rejects the new target meanwhile
     other = Client(base, "boris")

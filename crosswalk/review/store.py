@@ -102,6 +102,10 @@ class Decision:
     comment: Optional[str] = None      # (second_review: a note kept in the event, not on the link)
     origin: str = "cli"
     verdict: Optional[str] = None      # second_review only: confirm | reject
+    # retarget only: the version of the new target's link the reviewer saw (None: there was no
+    # such link). A retarget touches two links and is checked against both: onto a candidate
+    # someone rejected (or re-proposed) since, it is a conflict, never a silent overturn.
+    target_version: Optional[int] = None
 
 
 @dataclass(frozen=True)
@@ -288,8 +292,13 @@ def _decision_problem(d: Decision) -> Optional[str]:
             return bad
         if d.new_target == d.key.target_code:
             return f"retarget to the same target {d.new_target!r}"
+        if d.target_version is not None and (isinstance(d.target_version, bool)
+                                             or not isinstance(d.target_version, int)):
+            return f"target_version must be an event id (an integer), not {d.target_version!r}"
     elif d.new_target is not None:
         return f"new_target only goes with retarget, not {d.action}"
+    elif d.target_version is not None:
+        return f"target_version only goes with retarget, not {d.action}"
     if d.weight is not None and not _unit(d.weight):
         return f"weight {d.weight!r} is not a number in [0, 1]"
     if d.action == "weight" and d.weight is None:
@@ -858,8 +867,10 @@ class ReviewStore:
             payload["comment"] = d.comment
         if d.weight is not None:
             payload["weight"] = float(d.weight)
-        # the event(s) this decision makes: (key, action, payload, current state)
+        # the event(s) this decision makes: (key, action, payload, current state), and the
+        # version the reviewer saw of each link touched
         steps: list[tuple[LinkKey, str, dict, Optional[dict]]]
+        seen: dict[LinkKey, Optional[int]] = {key: d.expected_version}
         if cur is None:
             if d.action != "add":
                 return f"no link {key} in the review store (add it with action 'add')"
@@ -875,12 +886,18 @@ class ReviewStore:
             if d.comment is not None:
                 old_payload["comment"] = d.comment
             new_cur = self._state(con, new_key)
-            new_payload = {**payload, "role": "new", "replaces": key.target_code}
+            if new_cur is None and d.target_version is not None:
+                return (f"no link {new_key} in the review store, but target_version {d.target_version} was"
+                        " given (a new link has no version: pass None)")
+            # the new link's event records the version of the new link its reviewer saw
+            new_payload = {**payload, "expected_version": d.target_version, "role": "new",
+                           "replaces": key.target_code}
             if new_cur is None:
                 new_payload.update(source_title=cur["source_title"] or self._title(
                     con, "source", key.source_scheme, key.source_code),
                     target_title=self._title(con, "target", key.target_scheme, d.new_target))
             steps = [(key, "retarget", old_payload, cur), (new_key, "retarget", new_payload, new_cur)]
+            seen[new_key] = d.target_version
         elif d.action == "second_review":
             return self._second_review(con, d, cur, reviewer, ts)
         else:
@@ -889,11 +906,15 @@ class ReviewStore:
         changes = [c is None or any(e[f] != c[f] for f in _SAME) for (_, _, _, c), e in zip(steps, effects)]
         if not any(changes):
             return "unchanged"
-        if cur is not None and d.expected_version != cur["version"]:
-            now = f"version {cur['version']}: {cur['status']} by {cur['updated_by']} at {cur['updated_at']}"
-            reason = (f"link already exists ({now}); decide against that version" if d.expected_version is None
-                      else f"link changed since you saw it (version {d.expected_version}, now {now})")
-            return Conflict(d, _to_link_state(key, cur), reason)
+        # checked against the version the reviewer saw of EVERY link the decision touches
+        for k, _, _, c in steps:
+            if c is None or seen[k] == c["version"]:
+                continue
+            now = f"version {c['version']}: {c['status']} by {c['updated_by']} at {c['updated_at']}"
+            what = "link" if k == key else f"the new target's link {k}"
+            reason = (f"{what} already exists ({now}); decide against that version" if seen[k] is None
+                      else f"{what} changed since you saw it (version {seen[k]}, now {now})")
+            return Conflict(d, _to_link_state(k, c), reason)
         for (k, a, p, c), changed in zip(steps, changes):
             if changed:
                 self._record(con, k, a, p, c, ts=ts, reviewer=reviewer, origin=d.origin)
