@@ -123,7 +123,7 @@ class Staging:
                             f" {reason}; nothing in {self.folder} was changed — the files of an earlier"
                             " run are as they were. Free space (or fix the permissions) and run again")
 
-    def __exit__(self, kind, exc, tb) -> None:
+    def __exit__(self, kind, error, tb) -> None:
         if kind is not None:
             shutil.rmtree(self.dir, ignore_errors=True)
             return

@@ -377,3 +377,22 @@ def test_second_reviews_before_and_after_the_export_do_not_disturb_the_import(st
     rep = import_workbook(store, path, reviewer="anna")
     assert (rep.applied, rep.rejected, rep.conflicts) == (2, [], []), rep.as_dict()
     assert store.get(a).status == "rejected" and store.get(b).comment == "ok"
+
+
+def test_a_workbook_damaged_inside_is_a_clear_error_and_nothing_is_imported(store, tmp_path):
+    """The review sheet's XML cut off mid-tag: openpyxl reads rows lazily, so the damage shows
+    only while rows are read. Before: a raw ParseError traceback."""
+    path = export_workbook(store, tmp_path / "review.xlsx")
+    edit(path, {("0110", "0110"): {"decision": "confirm"}})
+    damaged = tmp_path / "damaged.xlsx"
+    with zipfile.ZipFile(path) as zin, zipfile.ZipFile(damaged, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            data = zin.read(info.filename)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                data = data[: len(data) * 2 // 3] + b"<row r=<<"
+            zout.writestr(info, data)
+    before = store.snapshot()
+    r = CliRunner().invoke(cli, ["review", "import", str(damaged), "--store", str(store.path), "--reviewer", "anna"])
+    assert r.exit_code == 1 and "damaged" in r.output and "nothing was imported" in r.output, r.output
+    assert r.exception is None or isinstance(r.exception, SystemExit)
+    assert store.snapshot() == before

@@ -401,6 +401,22 @@ def _check_size(path: Path) -> None:
                              f" {MAX_UNZIPPED // 2**20} MB a review workbook may hold; refused")
 
 
+def _damaged_kinds() -> tuple[type, ...]:
+    """What reading a damaged xlsx raises: bad zip data, bad deflate data, bad XML (ElementTree's
+    and lxml's ParseError are SyntaxErrors), refused XML (defusedxml)."""
+    import zlib
+    kinds: list[type] = [zipfile.BadZipFile, zlib.error, EOFError, SyntaxError]
+    try:
+        from defusedxml import DefusedXmlException
+        kinds.append(DefusedXmlException)
+    except ImportError:
+        pass
+    return tuple(kinds)
+
+
+_DAMAGED = _damaged_kinds()
+
+
 def _digest(path: Path) -> str:
     """sha256 of the workbook file: with the reviewer, what identifies one import."""
     h = hashlib.sha256()
@@ -662,6 +678,10 @@ def import_workbook(store: ReviewStore, path: str | Path, *, reviewer: str) -> I
                 rep.unchanged += 1
             else:
                 pending.append((row, decision))
+    except _DAMAGED as exc:   # read lazily: a damaged sheet shows only while its rows are read
+        raise CrosswalkError(f"{path}: cannot read the workbook, it is damaged ({type(exc).__name__}: {exc});"
+                             " nothing was imported. Export a fresh workbook, or save it again from the"
+                             " spreadsheet program") from None
     finally:
         wb.close()
 
