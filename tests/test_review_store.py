@@ -3,7 +3,6 @@ durability settings, network file systems, policies, crashes and concurrent writ
 from __future__ import annotations
 
 import copy
-import importlib.util
 import json
 import sqlite3
 import threading
@@ -479,28 +478,6 @@ def test_policy_events_apply_and_report(store):
     snap = store.snapshot()
     store.rebuild_state()
     assert store.snapshot() == snap
-
-
-# -- crashes and concurrent processes (small versions of benchmarks/reliability.py) ------
-def _bench():
-    spec = importlib.util.spec_from_file_location("reliability", ROOT / "benchmarks" / "reliability.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-def test_importer_killed_mid_transaction_leaves_before_or_after(tmp_path):
-    res = _bench().kill_trials(3, 500, seed=11, folder=tmp_path)
-    assert res["kill_trials"] == 3 and res["kill_bad_states"] == 0, res["bad"]
-    assert sum(res["outcomes"].get(s, 0) for s in ("before", "after")) == 3
-
-
-def test_four_processes_with_conflicting_edits_lose_nothing(tmp_path):
-    res = _bench().conflict_run(4, 8, 1, seed=3, folder=tmp_path, slot=0.02)
-    d = res["details"]
-    assert res["lost_updates"] == 0 and d["applied"] == 4 * 8 == d["events_in_log"]
-    assert res["conflicts_reported"] == res["conflicting_edits"] > 0
-    assert d["conflicts_not_stale"] == d["stale_not_reported"] == 0 and d["state_equals_replay"]
 
 
 # -- build output and the command line ----------------------------------------------------
