@@ -3,14 +3,17 @@
 Decisions are *events* appended to a log that SQLite triggers keep append-only; the
 current state of each link (``link_state``) is maintained in the same transaction as
 each event and can be recomputed from the log (:meth:`ReviewStore.rebuild_state`).
-Each event keeps the reviewer, UTC time, origin (``browser``, ``workbook:<file>:<row>``,
-``cli``…) and the link's previous state.
+Each event keeps the reviewer, UTC time, origin (``browser``,
+``workbook:<file>:<row>@<sha256 of the file>``, ``cli``…) and the link's previous state.
 
 Concurrency is optimistic: a link's ``version`` is the id of the last event that touched
-it; a decision carries the version its reviewer saw, and one made against a stale
-version is returned as a :class:`Conflict`, never applied. Writes run in
+it; a decision carries the version its reviewer saw of every link it touches (a retarget:
+the old link and the new target's, ``Decision.target_version``), and one made against a
+stale version is returned as a :class:`Conflict`, never applied. Writes run in
 ``BEGIN IMMEDIATE`` transactions (one writer at a time, waiting up to the busy timeout),
-in WAL mode with ``synchronous=FULL`` so a committed decision survives a crash.
+in WAL mode with ``synchronous=FULL`` so a committed decision survives a crash. Opening
+the file and every SQLite error go through :mod:`.storefile` (checks before any write, a
+read-only medium opened read-only, errors as :class:`StoreError`).
 
 A ``second_review`` event is a blind second reviewer's verdict (``confirm``/``reject``) on a
 decided link: it is checked against the link's version like any decision, but it changes
@@ -314,7 +317,7 @@ def _decision_problem(d: Decision) -> Optional[str]:
     if d.action != "second_review" and d.verdict is not None:
         return f"a verdict only goes with second_review, not {d.action}"
     if not isinstance(d.origin, str) or not d.origin.strip():
-        return "origin must name where the decision came from (browser, workbook:<file>:<row>, cli)"
+        return "origin must name where the decision came from (browser, workbook:<file>:<row>@<sha256>, cli)"
     return None
 
 
