@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -35,6 +36,9 @@ class _Cli(click.Group):
             return super().invoke(ctx)
         except CrosswalkError as exc:
             raise click.ClickException(str(exc)) from None
+        except sqlite3.Error as exc:   # the store maps its own; this catches a helper reading it directly
+            from .review.storefile import store_error
+            raise click.ClickException(str(store_error(exc, "the review store"))) from None
         except OSError as exc:   # a full disk, a read-only folder…: the file and the reason, no traceback
             if isinstance(exc, (BrokenPipeError, ConnectionError)) or exc.errno is None:
                 raise
