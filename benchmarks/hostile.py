@@ -96,8 +96,21 @@ def or_refused(judge: Callable[[Run], Verdict], *words: str) -> Callable[[Run], 
 
 
 def _last(run: Run) -> str:
-    lines = [ln for ln in run.text.strip().splitlines() if ln.strip()]
-    return (lines[-1] if lines else "")[:240]
+    """The message a user would read: the last line of stderr (else of stdout); for a JSON
+    report, its first error or warning."""
+    data = run.json()
+    if isinstance(data, dict):
+        probs = [p for f in data.get("files") or [] for p in f.get("problems", [])
+                 if p.get("severity") in ("error", "warning")] + [p for p in data.get("problems") or []
+                                                               if isinstance(p, dict)]
+        if probs:
+            p = probs[0]
+            return f"{p.get('severity', '')} {p.get('kind', '')}: {p.get('message', '')}"[:240]
+    for text in (run.stderr, run.stdout):
+        lines = [ln for ln in text.strip().splitlines() if ln.strip()]
+        if lines:
+            return lines[-1][:240]
+    return ""
 
 
 def _problems(run: Run) -> list[dict]:

@@ -168,6 +168,8 @@ def main(argv=None) -> int:
     ap.add_argument("--procs", type=int, default=4)
     ap.add_argument("--sources", type=int, default=100, help="sources (two candidates each) decided on concurrently")
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--slot", type=float, default=0.05,
+                    help="seconds between two sources: all processes take up a source at the same moment")
     ap.add_argument("--seed", type=int, default=5)
     ap.add_argument("--keep", help="generate the hostile corpus into this folder (default: a temporary one)")
     args = ap.parse_args(argv)
@@ -204,7 +206,7 @@ def main(argv=None) -> int:
             report["kill"] = kills
         if "conflict" in parts:
             progress(f"{args.procs} processes deciding on {args.sources} sources, {args.rounds} rounds")
-            c = conflict_run(args.procs, args.sources, args.rounds, args.seed, tmp / "conflict")
+            c = conflict_run(args.procs, args.sources, args.rounds, args.seed, tmp / "conflict", slot=args.slot)
             report.update({k: c[k] for k in ("lost_updates", "conflict_processes")})
             report["conflicts"] = {k: v for k, v in c.items() if k not in report}
     first = ("hostile_cases", "refused_as_expected", "silent_changes", "max_peak_mb", "kill_trials",

@@ -34,7 +34,8 @@ def test_killed_mid_work_leaves_the_state_before_or_after(bench, tmp_path, kind)
 
 
 def test_two_processes_deciding_on_the_same_links_lose_nothing(bench, tmp_path):
-    res = bench["store_crashes"].conflict_run(2, 8, 1, seed=3, folder=tmp_path, slot=0.03)
+    # both read a source at the same moment, then think up to 0.1 s: the later one must conflict
+    res = bench["store_crashes"].conflict_run(2, 8, 1, seed=3, folder=tmp_path, slot=0.25, think=0.1)
     d = res["details"]
     assert res["lost_updates"] == 0 and d["state_equals_replay"] and d["made_equals_applied_plus_conflicts"]
     assert d["applied"] == 2 * 8 and d["retargets_applied"] > 0
