@@ -564,7 +564,7 @@ def review_decide(source, target, action, store_path, allow_network_fs, reviewer
 @_format_option
 def review_check(store_path, allow_network_fs, fmt):
     """A full check of the store, writing nothing: every page and index (integrity_check),
-    references, and every link's state rebuilt from the log compared with the stored state.
+    references, and every link's and item's state rebuilt from the log compared with the stored state.
     Exits 1 when anything is wrong."""
     from .review import ReviewStore, StoreError
     problems, last = [], None

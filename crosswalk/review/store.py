@@ -1052,8 +1052,9 @@ class ReviewStore:
 
     def check(self, *, shown: int = 20) -> list[str]:
         """A full check of the store, writing nothing: ``PRAGMA integrity_check`` (every page,
-        every index against its table), foreign keys, and the state of every link rebuilt from
-        the log compared with ``link_state``. Returns the problems found (empty: all is well)."""
+        every index against its table), foreign keys, and the state of every link and item
+        rebuilt from the log compared with ``link_state`` and ``item_state``. Returns the problems
+        found (empty: all is well)."""
         problems: list[str] = []
         con = self._conn()
         try:
