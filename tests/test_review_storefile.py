@@ -163,6 +163,18 @@ def test_review_check_compares_the_state_with_the_replay_of_the_log(tmp_path):
     with ReviewStore(path) as s:      # the log is the record: rebuilding the state repairs it
         s.rebuild_state()
         assert s.check() == []
+        # an item decided "no correspondence", its item_state row then edited by hand
+        from crosswalk.review.items import ItemDecision, ItemKey
+        item = ItemKey("okved2", "10.02", "nace2")
+        version = s.item(item).version
+        assert len(s.decide_items([ItemDecision(item, "no_match", version)], reviewer="anna").applied) == 1
+        assert s.check() == []
+    con = sqlite3.connect(path)
+    con.execute("UPDATE item_state SET status = 'open' WHERE source_code = '10.02'")
+    con.commit()
+    con.close()
+    r = run("review", "check", "--store", path)
+    assert r.exit_code == 1 and "item okved2:10.02 → nace2: item_state differs from the log in status" in r.output
 
 
 # -- SQLite errors while working ----------------------------------------------------------
