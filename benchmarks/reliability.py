@@ -1,27 +1,30 @@
-"""Reliability of the review store under crashes and concurrent reviewers (issue 5).
-Writes reports/review-reliability.json.
+"""Reliability: hostile inputs, kill -9 and concurrent reviewers (issues 5 and 16).
+Writes reports/reliability.json.
 
-    python benchmarks/reliability.py [--trials 50] [--batch 2000] [--links 200] [--seed 5]
+    nice python benchmarks/reliability.py [--out reports/reliability.json] [--force]
+        [--parts hostile,kill,conflict] [--cases 'apply-*,csv-*'] [--trials 210] [--procs 4]
 
-1. Kill trials: a child process applies a batch of decisions in ONE transaction; the
-   parent kills it with SIGKILL at a random (seeded) moment. Afterwards the store must
-   pass ``PRAGMA integrity_check`` and hold exactly the state before or the state after the
-   batch (snapshot checksums from a dry run that was not killed; the child uses a fixed
-   clock so both runs write identical events). The child keeps a tiny page cache so SQLite
-   spills uncommitted pages into the WAL mid-transaction: the kill then also hits a WAL
-   holding half a transaction.
-2. Conflicting edits: four processes edit the same links at once, each reading a link's
-   version, deciding, and retrying on conflict. From the log alone we then check that no
-   update was lost (every applied decision is an event; every event was based on the state
-   just before it; no two decisions based on one version were both applied; the state equals
-   the replay of the log) and that every attempt made against a superseded version — and
-   only those — was reported as a conflict.
+1. Hostile inputs (benchmarks/hostile.py): ≥ 40 generated cases — zip and XML bombs, XXE,
+   truncated and damaged files, wrong and mixed encodings, unterminated quotes, formula and DDE
+   payloads, huge cells and lines, a 400 MB shared string, nested JSON, NaN, thousands
+   separators and padded codes for apply… — each run as a subprocess through validate, build,
+   code, apply or review import, with its peak memory (ru_maxrss of the child) and time, and
+   judged against the truth: refused with a clear message, loaded with a warning, or exact
+   numbers. A *silent change* is an output that differs from the truth with exit 0.
+2. Kill -9 (benchmarks/store_crashes.py): trials over decide, import and export; the store
+   and the export folder must hold the state before or after, never one in between.
+3. Concurrent reviewers: processes making conflicting decisions (retargets included); no
+   update lost, every decision applied or reported as a conflict.
+
+The corpus is generated into a temporary folder (some files unpack to gigabytes: never
+committed). An existing report is never overwritten without --force.
 """
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import json
-import random
+import os
 import shutil
 import signal
 import sqlite3
@@ -29,271 +32,197 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from crosswalk.review import Decision, LinkKey, ReviewStore  # noqa: E402
+import hostile  # noqa: E402
+import hostile_cases  # noqa: E402
+from store_crashes import KINDS, conflict_run, kill_trials  # noqa: E402
 
-FIXED_TS = "2024-01-01T00:00:00.000Z"
-
-
-def _code(i: int) -> str:
-    """The i-th two-level code, valid in OKVED2 and NACE Rev.2 (10.00, 10.01, …)."""
-    return f"{10 + i // 100:02d}.{i % 100:02d}"
-
-
-def make_store(path: Path, n_links: int, seed: int) -> list[LinkKey]:
-    """A store with ``n_links`` proposed okved2→nace2 links, a few already decided."""
-    rng = random.Random(seed)
-    keys = [LinkKey("okved2", _code(i), "nace2", _code(i)) for i in range(n_links)]
-    with ReviewStore(path) as store:
-        store._clock = lambda: FIXED_TS
-        store.propose([{"key": k, "score": round(rng.random(), 4),
-                        "evidence": {"title_tokens": round(rng.random(), 4)},
-                        "source_title": f"вид деятельности {k.source_code}",
-                        "target_title": f"activity {k.target_code}",
-                        "flags": ("review",) if rng.random() < 0.3 else ()} for k in keys])
-        store.decide([Decision(k, "confirm", store.get(k).version) for k in keys[::7]], reviewer="seed")
-        store._conn().execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    return keys
+PEAK_GOAL_MB = 512
+_OUTPUT_KEPT = 200_000     # characters of a child's stdout/stderr kept for judging (a bomb may echo more)
 
 
-def batch(store: ReviewStore, keys: list[LinkKey], seed: int) -> list[Decision]:
-    """One decision per link, deterministic for a store and a seed."""
-    rng = random.Random(seed)
-    out = []
-    for i, k in enumerate(keys):
-        v = store.get(k).version
-        r = rng.random()
-        if r < 0.4:
-            out.append(Decision(k, "confirm", v, comment=f"ok {i}", origin=f"workbook:bench.xlsx:{i + 2}"))
-        elif r < 0.6:
-            out.append(Decision(k, "reject", v, comment=f"no {i}", origin=f"workbook:bench.xlsx:{i + 2}"))
-        elif r < 0.75:
-            out.append(Decision(k, "weight", v, weight=round(rng.random(), 3), origin="browser"))
-        elif r < 0.9:
-            out.append(Decision(k, "comment", v, comment=f"look again {i}", origin="browser"))
-        elif r < 0.95:
-            out.append(Decision(k, "retarget", v, new_target=_code(len(keys) + i), origin="browser"))
-        else:
-            new = LinkKey(k.source_scheme, k.source_code, k.target_scheme, _code(2 * len(keys) + i))
-            out.append(Decision(new, "add", None, comment="missing", origin="cli"))
-    return out
+# The child reports its own peak (VmHWM of its memory map): ru_maxrss from wait4 would
+# include the parent's resident size at fork, which the child inherits across exec.
+_LAUNCH = """import atexit, os, runpy, sys
+def _peak():
+    try:
+        with open("/proc/self/status") as fh:
+            kb = next(line.split()[1] for line in fh if line.startswith("VmHWM:"))
+        with open(os.environ["CW_PEAK_FILE"], "w") as out:
+            out.write(kb)
+    except (OSError, StopIteration):
+        pass
+atexit.register(_peak)
+sys.argv = ["crosswalk"] + sys.argv[1:]
+runpy.run_module("crosswalk", run_name="__main__", alter_sys=True)
+"""
 
 
-def child_import(store_path: str, seed: int, n: int) -> None:
-    """The child of a kill trial: prepare the batch, say "ready", apply it in one transaction."""
-    store = ReviewStore(store_path)
-    store._clock = lambda: FIXED_TS
-    store._conn().execute("PRAGMA cache_size = 8")  # spill uncommitted pages into the WAL
-    keys = [s.key for s in store.links()][:n]
-    decisions = batch(store, keys, seed)
-    print("ready", flush=True)
+def _hwm_kb(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/status") as fh:
+            return int(next(line.split()[1] for line in fh if line.startswith("VmHWM:")))
+    except (OSError, StopIteration, ValueError):
+        return 0
+
+
+def run_child(argv: list[str], cwd: Path, timeout: float) -> hostile.Run:
+    """``crosswalk ARGV`` in a child process in ``cwd``: exit status, output, seconds, and the
+    child's peak resident memory (its own VmHWM, read at exit and polled meanwhile — a child
+    killed at the timeout keeps the last reading; ru_maxrss where /proc is missing), killed
+    after ``timeout`` seconds."""
+    out, err, peak_file = cwd / ".stdout", cwd / ".stderr", cwd / ".peak"
     t0 = time.perf_counter()
-    res = store.decide(decisions, reviewer="importer")
-    print(f"done {time.perf_counter() - t0:.4f} {len(res.applied)}", flush=True)
-    store.close()
+    polled = 0
+    with out.open("wb") as o, err.open("wb") as e:
+        p = subprocess.Popen([sys.executable, "-c", _LAUNCH, *argv], cwd=cwd, stdout=o, stderr=e,
+                             stdin=subprocess.DEVNULL,
+                             env={**os.environ, "PYTHONPATH": str(ROOT), "CW_PEAK_FILE": str(peak_file)})
+        timed_out = False
+        while True:
+            pid, status, usage = os.wait4(p.pid, os.WNOHANG)
+            if pid:
+                break
+            polled = max(polled, _hwm_kb(p.pid))
+            if time.perf_counter() - t0 > timeout:
+                p.kill()
+                timed_out = True
+                pid, status, usage = os.wait4(p.pid, 0)
+                break
+            time.sleep(0.02)
+        p.returncode = os.waitstatus_to_exitcode(status)   # reaped here: Popen must not wait again
+    seconds = time.perf_counter() - t0
+    try:
+        peak_kb = int(peak_file.read_text())
+    except (OSError, ValueError):
+        peak_kb = polled or usage.ru_maxrss
+
+    def read(path: Path) -> str:
+        size = path.stat().st_size
+        with path.open("rb") as fh:
+            head = fh.read(_OUTPUT_KEPT)
+        text = head.decode("utf-8", errors="replace")
+        return text + (f"\n[… {size - len(head)} more bytes]" if size > len(head) else "")
+    return hostile.Run(None if timed_out else p.returncode, read(out), read(err), seconds,
+                       max(peak_kb, polled) / 1024, cwd, timed_out)
 
 
-def _run_child(store: Path, seed: int, n: int) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "child-import", str(store),
-                             str(seed), str(n)], stdout=subprocess.PIPE, text=True)
+def run_hostile(patterns: list[str], folder: Path, timeout: float, progress) -> dict:
+    chosen = [c for c in hostile_cases.cases(ROOT / "raw_classifiers")
+              if not patterns or any(fnmatch.fnmatch(c.name, p) for p in patterns)]
+    rows = []
+    for n, case in enumerate(chosen, 1):
+        where = folder / case.name
+        shutil.rmtree(where, ignore_errors=True)
+        where.mkdir(parents=True)
+        t0 = time.perf_counter()
+        try:
+            argv, judge = case.make(where)
+        except Exception as exc:    # the harness failed, not crosswalk: say so, go on
+            rows.append({"case": case.name, "command": case.command, "expect": case.expect, "what": case.what,
+                         "as_expected": False, "silent_change": False, "harness_error": f"{type(exc).__name__}: {exc}"})
+            progress(f"[{n}/{len(chosen)}] HARNESS {case.name}: {type(exc).__name__}: {exc}")
+            continue
+        made = time.perf_counter() - t0
+        inputs = sum(p.stat().st_size for p in where.rglob("*") if p.is_file())
+        run = run_child(argv, where, timeout)
+        try:
+            verdict = judge(run)
+        except Exception as exc:    # a judge that cannot read the output: the output is wrong
+            verdict = hostile.Verdict(False, run.returncode == 0, f"output unreadable: {type(exc).__name__}: {exc}")
+        row = {"case": case.name, "command": case.command, "expect": case.expect, "what": case.what,
+               "as_expected": verdict.ok, "silent_change": verdict.silent, "exit": run.returncode,
+               "traceback": run.traceback, "timed_out": run.timed_out, "peak_mb": round(run.peak_mb, 1),
+               "seconds": round(run.seconds, 2), "input_mb": round(inputs / hostile.MB, 2),
+               "generate_seconds": round(made, 2), "note": verdict.note}
+        rows.append(row)
+        mark = "ok " if verdict.ok else ("SILENT" if verdict.silent else "FAIL")
+        progress(f"[{n}/{len(chosen)}] {mark:6} {case.name:42} exit {run.returncode} peak {run.peak_mb:7.1f} MB"
+                 f" {run.seconds:6.1f} s  {verdict.note[:90]}")
+        shutil.rmtree(where, ignore_errors=True)      # gigabyte bombs do not pile up
+    refusals = [r for r in rows if r["expect"] == "refused"]
+    return {"hostile_cases": len(rows), "as_expected": sum(r["as_expected"] for r in rows),
+            "refused_as_expected": sum(r["as_expected"] for r in refusals), "refusals_expected": len(refusals),
+            "silent_changes": sum(r["silent_change"] for r in rows),
+            "tracebacks": sum(r.get("traceback", False) for r in rows),
+            "harness_errors": sum("harness_error" in r for r in rows),
+            "max_peak_mb": max((r.get("peak_mb", 0.0) for r in rows), default=0.0),
+            "over_peak_goal": [r["case"] for r in rows if r.get("peak_mb", 0.0) >= PEAK_GOAL_MB],
+            "cases": rows}
 
 
-def _snapshot(path: Path) -> tuple[int, str]:
-    with ReviewStore(path, create=False) as store:
-        return store.snapshot()
-
-
-def _fresh_copy(base: Path, to: Path) -> None:
-    for suffix in ("", "-wal", "-shm"):
-        Path(str(to) + suffix).unlink(missing_ok=True)
-    shutil.copyfile(base, to)
-
-
-def kill_trials(trials: int, size: int, seed: int, folder: Path) -> dict:
-    base, work = folder / "base.sqlite", folder / "trial.sqlite"
-    make_store(base, size, seed)
-    before = _snapshot(base)
-    _fresh_copy(base, work)                      # the dry run: never killed
-    child = _run_child(work, seed, size)
-    out, _ = child.communicate(timeout=120)
-    if child.returncode != 0 or "done" not in out:
-        raise RuntimeError(f"dry run failed: {out!r}")
-    duration = float(out.split("done")[1].split()[0])
-    after = _snapshot(work)
-    assert after != before, "the batch changed nothing"
-    rng = random.Random(seed)
-    outcome: Counter = Counter()
-    bad: list[dict] = []
-    delays = []
-    for t in range(trials):
-        _fresh_copy(base, work)
-        child = _run_child(work, seed, size)
-        assert child.stdout.readline().strip() == "ready"
-        delay = rng.uniform(0, duration * 1.3)   # mostly inside the transaction, some after it
-        delays.append(round(delay, 4))
-        time.sleep(delay)
-        child.send_signal(signal.SIGKILL)
-        child.wait()
-        rest = child.stdout.read()
-        child.stdout.close()
-        wal = Path(str(work) + "-wal")
-        wal_bytes = wal.stat().st_size if wal.exists() else 0
-        with sqlite3.connect(work) as con:       # opening recovers from the WAL
-            integrity = con.execute("PRAGMA integrity_check").fetchone()[0]
-        snap = _snapshot(work)
-        state = "before" if snap == before else "after" if snap == after else "other"
-        with ReviewStore(work, create=False) as store:   # the derived state matches the log too
-            store.rebuild_state()
-            rebuilt = store.snapshot()
-        if integrity != "ok" or state == "other" or rebuilt != snap:
-            bad.append({"trial": t, "integrity": integrity, "state": state, "snapshot": snap,
-                        "rebuilt_matches": rebuilt == snap})
-        outcome[state] += 1
-        outcome["child finished before the kill"] += "done" in rest
-        outcome["killed mid-transaction with frames in the WAL"] += state == "before" and wal_bytes > 32
-    return {"kill_trials": trials, "kill_bad_states": len(bad), "batch_decisions": size,
-            "batch_seconds_dry_run": round(duration, 4), "outcomes": dict(sorted(outcome.items())),
-            "kill_delay_seconds": {"min": min(delays), "max": max(delays)},
-            "before": {"last_event": before[0], "checksum": before[1]},
-            "after": {"last_event": after[0], "checksum": after[1]}, "bad": bad}
-
-
-# -- conflicting edits ------------------------------------------------------------------
-def child_edit(store_path: str, proc: int, rounds: int, seed: int, start_at: float, out_path: str,
-               retries: int, think: float, slot: float) -> None:
-    """One of the concurrent reviewers: edit every link ``rounds`` times, retrying on conflict."""
-    rng = random.Random(seed * 100 + proc)
-    store = ReviewStore(store_path, create=False)
-    keys = [s.key for s in store.links()]
-    attempts = []
-    for r in range(rounds):
-        for i, key in enumerate(keys):
-            # every process takes up link i at the same moment: they all read one version,
-            # so all but one of them must get a conflict, then retry against the new one
-            time.sleep(max(0.0, start_at + (r * len(keys) + i) * slot - time.time()))
-            for a in range(retries + 1):
-                seen = store.get(key).version
-                action = rng.choice(("confirm", "reject", "comment", "weight"))
-                token = f"p{proc}-r{r}-l{i}-a{a}"   # every decision unique: never "unchanged"
-                d = Decision(key, action, seen, comment=token, origin=f"bench:{proc}",
-                             weight=round(rng.random(), 3) if action == "weight" else None)
-                time.sleep(rng.uniform(0, think))  # think time: the window for another's edit
-                res = store.decide([d], reviewer=f"reviewer{proc}")
-                got = ("applied" if res.applied else "conflict" if res.conflicts else
-                       "unchanged" if res.unchanged else "invalid")
-                attempts.append({"link": key.source_code, "round": r, "seen": seen, "token": token,
-                                 "outcome": got})
-                if got != "conflict":
-                    break
-    store.close()
-    Path(out_path).write_text(json.dumps(attempts))
-
-
-def conflict_run(procs: int, n_links: int, rounds: int, seed: int, folder: Path, retries: int = 50,
-                 think: float = 0.002, slot: float = 0.01) -> dict:
-    path = folder / "conflicts.sqlite"
-    for suffix in ("", "-wal", "-shm"):
-        Path(str(path) + suffix).unlink(missing_ok=True)
-    keys = make_store(path, n_links, seed)
-    with ReviewStore(path) as store:
-        first_bench_event = store.snapshot()[0]
-        last_version = {s.key.source_code: s.version for s in store.links()}
-    start_at = time.time() + 1.0
-    t0 = time.perf_counter()
-    children = [subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "child-edit", str(path), str(p),
-                                  str(rounds), str(seed), repr(start_at), str(folder / f"edits{p}.json"),
-                                  str(retries), repr(think), repr(slot)])
-                for p in range(procs)]
-    for c in children:
-        if c.wait(timeout=600) != 0:
-            raise RuntimeError(f"an editing process failed (exit {c.returncode})")
-    seconds = time.perf_counter() - t0 - 1.0
-    attempts = [dict(a, proc=p) for p in range(procs)
-                for a in json.loads((folder / f"edits{p}.json").read_text())]
-    with ReviewStore(path, create=False) as store:
-        events = [e for e in store.events(first_bench_event)]
-        state = store.snapshot()
-        store.rebuild_state()
-        replayed = store.snapshot()
-        final = {s.key: s for s in store.links()}
-    # the log, per link: each event must be based on the state just before it
-    chain_breaks = 0
-    successor: dict[tuple, str] = {}                # (link, version) -> token of the event based on it
-    by_token = Counter(e.payload.get("comment") for e in events)
-    for e in events:
-        link, prev = e.key.source_code, e.previous["version"]
-        if prev != last_version[link]:
-            chain_breaks += 1
-        last_version[link] = e.id
-        successor[(link, prev)] = e.payload.get("comment")
-        if e.payload.get("expected_version") != prev:
-            chain_breaks += 1
-    applied = [a for a in attempts if a["outcome"] == "applied"]
-    missing = sum(1 for a in applied if by_token[a["token"]] != 1)
-    extra = sum(1 for t in by_token if t not in {a["token"] for a in applied})
-    per_base = Counter((a["link"], a["seen"]) for a in applied)
-    double = sum(n - 1 for n in per_base.values() if n > 1)
-    # an attempt conflicts exactly when another decision was already based on the version it saw
-    stale = {a["token"] for a in attempts if successor.get((a["link"], a["seen"])) not in (None, a["token"])}
-    reported = {a["token"] for a in attempts if a["outcome"] == "conflict"}
-    final_ok = all(final[k].version == last_version[k.source_code] for k in keys)
-    last_try = {(a["proc"], a["round"], a["link"]): a["outcome"] for a in attempts}
-    lost = missing + extra + double + chain_breaks + (0 if state == replayed and final_ok else 1)
-    return {"conflict_processes": procs, "conflicting_edits": len(stale), "lost_updates": lost,
-            "conflicts_reported": len(reported),
-            "details": {"links": n_links, "rounds_per_process": rounds, "attempts": len(attempts),
-                        "applied": len(applied), "events_in_log": len(events),
-                        "outcomes": dict(sorted(Counter(a["outcome"] for a in attempts).items())),
-                        "conflicts_not_stale": len(reported - stale), "stale_not_reported": len(stale - reported),
-                        "applied_missing_from_log": missing, "log_events_not_applied": extra,
-                        "two_applied_on_one_version": double, "chain_breaks": chain_breaks,
-                        "state_equals_replay": state == replayed,
-                        "gave_up_after_retries": sum(1 for o in last_try.values() if o == "conflict"),
-                        "think_seconds_max": think, "slot_seconds": slot, "retries_max": retries,
-                        "seconds": round(seconds, 2)}}
-
-
-def main() -> None:
+def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--trials", type=int, default=50)
-    ap.add_argument("--batch", type=int, default=2000)
+    ap.add_argument("--out", default=str(ROOT / "reports" / "reliability.json"))
+    ap.add_argument("--force", action="store_true", help="overwrite an existing report")
+    ap.add_argument("--parts", default="hostile,kill,conflict", help="comma-separated: hostile, kill, conflict")
+    ap.add_argument("--cases", default="", help="hostile cases to run: comma-separated names or globs")
+    ap.add_argument("--case-timeout", type=float, default=180.0, help="seconds before a hostile case is killed")
+    ap.add_argument("--trials", type=int, default=210, help="kill -9 trials, split over decide, import, export")
+    ap.add_argument("--batch", type=int, default=1000, help="decisions (links) per kill trial")
     ap.add_argument("--procs", type=int, default=4)
-    ap.add_argument("--links", type=int, default=200)
+    ap.add_argument("--sources", type=int, default=100, help="sources (two candidates each) decided on concurrently")
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--slot", type=float, default=0.05,
+                    help="seconds between two sources: all processes take up a source at the same moment")
     ap.add_argument("--seed", type=int, default=5)
-    ap.add_argument("--out", default=str(ROOT / "reports" / "review-reliability.json"))
-    args = ap.parse_args()
+    ap.add_argument("--keep", help="generate the hostile corpus into this folder (default: a temporary one)")
+    args = ap.parse_args(argv)
+    out = Path(args.out)
+    if out.exists() and not args.force:
+        print(f"{out} exists (a committed report?); pass --force to overwrite it, or --out elsewhere",
+              file=sys.stderr)
+        return 2
+    parts = {p.strip() for p in args.parts.split(",") if p.strip()}
+    unknown = parts - {"hostile", "kill", "conflict"}
+    if unknown:
+        ap.error(f"unknown parts {sorted(unknown)}")
+
+    def progress(msg: str) -> None:
+        print(msg, flush=True)
+
     t0 = time.perf_counter()
-    with tempfile.TemporaryDirectory() as tmp:
-        kills = kill_trials(args.trials, args.batch, args.seed, Path(tmp))
-        conflicts = conflict_run(args.procs, args.links, args.rounds, args.seed, Path(tmp))
-    report = {k: kills[k] for k in ("kill_trials", "kill_bad_states")}
-    report.update({k: conflicts[k] for k in ("conflict_processes", "conflicting_edits", "lost_updates",
-                                             "conflicts_reported")})
-    report["kill_details"] = {k: v for k, v in kills.items() if k not in report}
-    report["conflict_details"] = conflicts["details"]
-    report["seed"] = args.seed
-    report["seconds"] = round(time.perf_counter() - t0, 1)
-    report["sqlite"] = sqlite3.sqlite_version
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    print(json.dumps(report, ensure_ascii=False, indent=2))
-    ok = (report["kill_bad_states"] == 0 and report["lost_updates"] == 0
-          and report["conflicts_reported"] == report["conflicting_edits"]
-          and conflicts["details"]["conflicts_not_stale"] == 0)
-    sys.exit(0 if ok else 1)
+    report: dict = {}
+    with tempfile.TemporaryDirectory(prefix="cw-reliability-") as tmp:
+        tmp = Path(tmp)
+        if "hostile" in parts:
+            folder = Path(args.keep) if args.keep else tmp / "hostile"
+            h = run_hostile([p for p in args.cases.split(",") if p], folder, args.case_timeout, progress)
+            report.update({k: h[k] for k in ("hostile_cases", "refused_as_expected", "silent_changes", "max_peak_mb")})
+            report["hostile"] = {k: v for k, v in h.items() if k not in report}
+        if "kill" in parts:
+            per = [args.trials // len(KINDS) + (i < args.trials % len(KINDS)) for i in range(len(KINDS))]
+            kills = {}
+            for kind, n in zip(KINDS, per):
+                progress(f"kill -9: {n} trials of {kind}")
+                kills[kind] = kill_trials(n, args.batch, args.seed, tmp / "kill", kind, progress)
+            report["kill_trials"] = sum(k["trials"] for k in kills.values())
+            report["kill_bad_states"] = sum(k["bad_states"] for k in kills.values())
+            report["kill"] = kills
+        if "conflict" in parts:
+            progress(f"{args.procs} processes deciding on {args.sources} sources, {args.rounds} rounds")
+            c = conflict_run(args.procs, args.sources, args.rounds, args.seed, tmp / "conflict", slot=args.slot)
+            report.update({k: c[k] for k in ("lost_updates", "conflict_processes")})
+            report["conflicts"] = {k: v for k, v in c.items() if k not in report}
+    first = ("hostile_cases", "refused_as_expected", "silent_changes", "max_peak_mb", "kill_trials",
+             "kill_bad_states", "lost_updates", "conflict_processes")
+    report = {**{k: report[k] for k in first if k in report}, **{k: v for k, v in report.items() if k not in first}}
+    report.update(seed=args.seed, seconds=round(time.perf_counter() - t0, 1), sqlite=sqlite3.sqlite_version,
+                  command="python benchmarks/reliability.py " + " ".join(argv if argv is not None else sys.argv[1:]))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    print(json.dumps({k: report[k] for k in first if k in report}, indent=2))
+    print(f"wrote {out}")
+    ok = report.get("kill_bad_states", 0) == 0 and report.get("lost_updates", 0) == 0 \
+        and report.get("silent_changes", 0) == 0
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":
-    if len(sys.argv) > 1 and sys.argv[1] == "child-import":
-        child_import(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
-    elif len(sys.argv) > 1 and sys.argv[1] == "child-edit":
-        a = sys.argv[2:]
-        child_edit(a[0], int(a[1]), int(a[2]), int(a[3]), float(a[4]), a[5], int(a[6]), float(a[7]), float(a[8]))
-    else:
-        main()
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    sys.exit(main())

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -35,6 +36,15 @@ class _Cli(click.Group):
             return super().invoke(ctx)
         except CrosswalkError as exc:
             raise click.ClickException(str(exc)) from None
+        except sqlite3.Error as exc:   # the store maps its own; this catches a helper reading it directly
+            from .review.storefile import store_error
+            raise click.ClickException(str(store_error(exc, "the review store"))) from None
+        except OSError as exc:   # a full disk, a read-only folder…: the file and the reason, no traceback
+            if isinstance(exc, (BrokenPipeError, ConnectionError)) or exc.errno is None:
+                raise
+            where = f"{exc.filename}: " if exc.filename else ""
+            raise click.ClickException(f"{where}{exc.strerror or exc} (the operating system refused; check"
+                                       " the free space and the permissions of the folder)") from None
 
 
 @click.group(cls=_Cli, context_settings={"help_option_names": ["-h", "--help"]})
@@ -573,6 +583,37 @@ def review_decide(source, target, action, store_path, allow_network_fs, reviewer
         raise click.ClickException(f"{key}: {res.invalid[0][1]}")
     what = "unchanged (already so)" if res.unchanged else "done"
     click.echo(f"{key}: {what}; {now.status}, version {now.version}")
+
+
+@review.command("check")
+@review_store_options
+@_format_option
+def review_check(store_path, allow_network_fs, fmt):
+    """A full check of the store, writing nothing: every page and index (integrity_check),
+    references, and every link's and item's state rebuilt from the log compared with the stored state.
+    Exits 1 when anything is wrong."""
+    from .review import ReviewStore, StoreError
+    problems, last = [], None
+    try:
+        with ReviewStore(store_path, create=False, allow_network_fs=allow_network_fs, read_only=True,
+                         quick_check=False) as store:
+            problems = store.check()
+            if not problems:
+                last = store.snapshot()[0]
+    except StoreError as exc:   # so damaged that it cannot be opened: that is the finding
+        problems = [str(exc)]
+    if fmt == "json":
+        click.echo(json.dumps({"store": store_path, "ok": not problems, "last_event": last,
+                               "problems": problems}, ensure_ascii=False, indent=2))
+    elif problems:
+        click.echo(f"{store_path}: " + click.style(f"{len(problems)} problem(s)", fg="red")
+                   + "; restore the file from a backup (the log of events is the record of every decision)")
+        for p in problems:
+            click.echo(f"  {p}")
+    else:
+        click.echo(f"{store_path}: ok (every page and index checked; the state of every link equals the"
+                   f" replay of its log, {last} events)")
+    sys.exit(1 if problems else 0)
 
 
 @review.command("history")

@@ -1,7 +1,8 @@
 """`crosswalk export`: the reviewed links of a review store, per scheme pair, as files for
 people and for other systems.
 
-Written into one output folder (every path checked to stay inside it, every file atomic)::
+Written into one output folder (every path checked to stay inside it; every file written into a
+staging folder first and all moved into place together, see :mod:`crosswalk.staging`)::
 
     crosswalks.xlsx          one sheet per scheme pair + «Summary» (counts, relations, coverage)
     <src>__<tgt>.csv         UTF-8, header line, rows sorted by source code then target code
@@ -51,8 +52,8 @@ from .export_routes import (compose_for_export, confirmed_by, decided_by, route_
 from .review.routes import parse_route, split_weights
 from .graph import CrosswalkGraph, coverage
 from .model import SCHEMES, Classification, Link, code_sort_key
-from .safety import (atomic_save_workbook, atomic_write_bytes, cell_text, clean_xml,
-                     illegal_xml_chars, safe_path, sheet_name)
+from .safety import cell_text, clean_xml, illegal_xml_chars, safe_path, sheet_name
+from .staging import Staging
 
 FORMATS = ("xlsx", "csv", "json", "ttl")
 COLUMNS = ("source_scheme", "source_edition", "source_code", "source_title", "target_scheme",
@@ -426,7 +427,8 @@ _ROUTE_SUMMARY_COLUMNS = ("route", "source edition", "target edition", "links", 
 
 
 def _workbook(path: Path, tables: list[_Table], columns, summary: dict, snapshot, exported_at: str,
-              classifications, warnings: list[Problem], routes=(), route_summary: Optional[dict] = None) -> None:
+              classifications, warnings: list[Problem], routes=(), route_summary: Optional[dict] = None):
+    """The workbook to be saved as ``path`` (named in warnings), unsaved."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
@@ -505,7 +507,7 @@ def _workbook(path: Path, tables: list[_Table], columns, summary: dict, snapshot
         sheet.finish()
     wb.properties.creator = "crosswalk"
     wb.properties.created = datetime.fromisoformat(exported_at.replace("Z", "+00:00")).replace(tzinfo=None)
-    atomic_save_workbook(wb, path)
+    return wb
 
 
 # -- public -------------------------------------------------------------------------
@@ -554,40 +556,41 @@ def export(store, out_dir: str | Path, *, formats: Iterable[str] = FORMATS, conf
         if over:
             raise ExportError(f"nothing was written: the share of unmatched items exceeds {max_unmatched:.1%}"
                               f" on {', '.join(over)}")
-    targets = {(name, fmt): safe_path(out, f"{name}.{fmt}")
-               for name in [t.name for t in tables] + [r[0].name for r in composed]
-               for fmt in formats if fmt != "xlsx"}                   # every path checked before the first write
-    book = safe_path(out, WORKBOOK) if "xlsx" in formats else None
-    for t in tables:
+    for name in [t.name for t in tables] + [r[0].name for r in composed]:   # every path checked first
         for fmt in formats:
-            if fmt == "csv":
-                data = _csv_bytes(t, columns, classifications)
-            elif fmt == "json":
-                data = _json_bytes(t, columns, snapshot, classifications)
-            elif fmt == "ttl":
-                data = _ttl_bytes(t, columns, snapshot, classifications, base_uri)
-            else:
-                continue
-            result.files.append(atomic_write_bytes(targets[t.name, fmt], data))
+            safe_path(out, WORKBOOK if fmt == "xlsx" else f"{name}.{fmt}")
     languages = {k: c.language for k, c in (classifications or {}).items()}
     languages.update({k: v.get("language") or None for k, v in store.schemes().items()})
-    for route, cols, rows in composed:
-        summary = result.routes[route.name]
-        for fmt in formats:
-            if fmt == "csv":
-                data = route_csv(cols, rows)
-            elif fmt == "json":
-                data = route_json(route, cols, rows, summary, snapshot)
-            elif fmt == "ttl":
-                data = route_ttl(route, rows, snapshot, base_uri, languages)
-            else:
-                continue
-            result.files.append(atomic_write_bytes(targets[route.name, fmt], data))
-    if book is not None:
-        _workbook(book, tables, columns, result.summary, snapshot, exported_at or _now(), classifications,
-                  result.warnings, composed, result.routes)
-        result.files.append(book)
-    result.files.sort()
+    # staged, then moved into place together: a failure leaves the files of an earlier run as they were
+    with Staging(out, "the export") as stage:
+        for t in tables:
+            for fmt in formats:
+                if fmt == "csv":
+                    data = _csv_bytes(t, columns, classifications)
+                elif fmt == "json":
+                    data = _json_bytes(t, columns, snapshot, classifications)
+                elif fmt == "ttl":
+                    data = _ttl_bytes(t, columns, snapshot, classifications, base_uri)
+                else:
+                    continue
+                stage.write(f"{t.name}.{fmt}", data)
+        for route, cols, rows in composed:
+            summary = result.routes[route.name]
+            for fmt in formats:
+                if fmt == "csv":
+                    data = route_csv(cols, rows)
+                elif fmt == "json":
+                    data = route_json(route, cols, rows, summary, snapshot)
+                elif fmt == "ttl":
+                    data = route_ttl(route, rows, snapshot, base_uri, languages)
+                else:
+                    continue
+                stage.write(f"{route.name}.{fmt}", data)
+        if "xlsx" in formats:
+            wb = _workbook(out / WORKBOOK, tables, columns, result.summary, snapshot, exported_at or _now(),
+                           classifications, result.warnings, composed, result.routes)
+            stage.fill(WORKBOOK, wb.save)
+    result.files = sorted(out.resolve() / name for name in stage.names)
     return result
 
 
@@ -657,8 +660,9 @@ def write_mapping_csv(store, pair, path: str | Path, *,
             "targets": entry["targets"], "relations": entry["relations"], "coverage": entry["coverage"],
             "snapshot": {"event_id": snapshot[0], "checksum": snapshot[1]},
             "exported_at": exported_at or _now(), "columns": list(MAPPING_COLUMNS), "csv_sha256": digest}
-    atomic_write_bytes(path, data)     # the table first: a meta file never vouches for a missing table
-    atomic_write_bytes(meta_path, (json.dumps(meta, ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
+    with Staging(path.parent, f"the mapping table {path.name}") as stage:   # the table and its meta together
+        stage.write(path.name, data)
+        stage.write(meta_path.name, (json.dumps(meta, ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
     result.files = sorted([path, meta_path])
     return result
 

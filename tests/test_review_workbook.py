@@ -145,7 +145,7 @@ def test_decisions_apply_with_origin(store, tmp_path):
     for link, row in rows.items():
         last = store.history(key(*link))[-1] if link != ("1111", "1112") else \
             [e for e in store.history(key(*link)) if e.action == "retarget"][-1]
-        assert last.origin == f"workbook:review.xlsx:{row}" and last.reviewer == "anna"
+        assert last.origin == f"workbook:review.xlsx:{row}@{rep.digest[:12]}" and last.reviewer == "anna"
     retargeted = store.get(key("1111", "2411"))
     assert retargeted.status == "confirmed"
     # the same file again adds nothing
@@ -184,6 +184,54 @@ def test_export_reads_one_consistent_snapshot(store, tmp_path, monkeypatch):
     edit(path, {("2411", "2411"): {"decision": "reject"}})
     rep = import_workbook(store, path, reviewer="anna")
     assert (rep.applied, rep.rejected, rep.problems) == (1, [], [])
+
+
+def test_another_reviewers_workbook_of_the_same_name_is_its_own_import(store, tmp_path):
+    """Anna and Boris each fill a copy of one export, both named review.xlsx. Boris's import
+    applies his decisions and reports the one that collides with Anna's as a conflict. Before:
+    his confirm-with-a-comment of the link Anna had confirmed counted as «unchanged» (exit 0) and
+    his comment was dropped, because 'already imported' was keyed on file name, row and action."""
+    export_workbook(store, tmp_path / "review.xlsx")
+    (tmp_path / "anna").mkdir()
+    (tmp_path / "boris").mkdir()
+    a, b = tmp_path / "anna" / "review.xlsx", tmp_path / "boris" / "review.xlsx"
+    a.write_bytes((tmp_path / "review.xlsx").read_bytes())
+    b.write_bytes((tmp_path / "review.xlsx").read_bytes())
+    rows = edit(a, {("0110", "0110"): {"decision": "confirm"}, ("2411", "2411"): {"decision": "confirm"}})
+    edit(b, {("0110", "0110"): {"decision": "confirm", "comment": "только офицеры запаса"},
+             ("2411", "2411"): {"decision": "confirm"}, ("0210", "0210"): {"decision": "reject", "comment": "нет"}})
+    ra = import_workbook(store, a, reviewer="anna")
+    assert (ra.applied, ra.unchanged, ra.conflicts) == (2, 0, [])
+    r = CliRunner().invoke(cli, ["review", "import", str(b), "--store", str(store.path), "--reviewer", "boris",
+                                 "--format", "json"])
+    rb = json.loads(r.output)
+    # his reject of 0210 applies; his confirm of 2411 is what Anna decided (unchanged); his
+    # commented confirm of 0110 was made on the version Anna has since changed: a conflict
+    assert (rb["applied"], rb["unchanged"], [c["row"] for c in rb["conflicts"]]) == \
+        (1, 1, [rows[("0110", "0110")]]), rb
+    assert r.exit_code == 1 and rb["conflicts"][0]["changed_by"] == "anna" and rb["digest"] != ra.digest
+    assert store.get(key("0210", "0210")).status == "rejected"
+    assert store.get(key("0210", "0210")).updated_by == "boris"
+    assert store.get(key("0110", "0110")).comment == ""
+    # each import again adds nothing: Anna's rows are hers already; Boris's conflict stays one
+    before = store.snapshot()
+    again_a = import_workbook(store, a, reviewer="anna")
+    assert (again_a.applied, again_a.unchanged, again_a.conflicts) == (0, 2, [])
+    again_b = import_workbook(store, b, reviewer="boris")
+    assert (again_b.applied, again_b.unchanged, len(again_b.conflicts)) == (0, 2, 1)
+    assert store.snapshot() == before
+
+
+def test_a_retarget_onto_a_candidate_rejected_since_the_export_is_a_conflict(store, tmp_path):
+    path = export_workbook(store, tmp_path / "review.xlsx")
+    rows = edit(path, {("0110", "0110"): {"decision": "retarget", "new target": "0210"}})
+    k = key("0110", "0210")
+    store.decide([Decision(k, "reject", store.get(k).version, comment="no")], reviewer="boris")
+    before = store.snapshot()
+    rep = import_workbook(store, path, reviewer="anna")
+    assert rep.applied == 0 and [c["row"] for c in rep.conflicts] == [rows[("0110", "0110")]]
+    assert rep.conflicts[0]["changed_by"] == "boris" and "0210" in rep.conflicts[0]["reason"]
+    assert store.snapshot() == before and store.get(k).status == "rejected"
 
 
 def test_concurrent_change_is_a_conflict_by_row(store, tmp_path):
@@ -329,3 +377,22 @@ def test_second_reviews_before_and_after_the_export_do_not_disturb_the_import(st
     rep = import_workbook(store, path, reviewer="anna")
     assert (rep.applied, rep.rejected, rep.conflicts) == (2, [], []), rep.as_dict()
     assert store.get(a).status == "rejected" and store.get(b).comment == "ok"
+
+
+def test_a_workbook_damaged_inside_is_a_clear_error_and_nothing_is_imported(store, tmp_path):
+    """The review sheet's XML cut off mid-tag: openpyxl reads rows lazily, so the damage shows
+    only while rows are read. Before: a raw ParseError traceback."""
+    path = export_workbook(store, tmp_path / "review.xlsx")
+    edit(path, {("0110", "0110"): {"decision": "confirm"}})
+    damaged = tmp_path / "damaged.xlsx"
+    with zipfile.ZipFile(path) as zin, zipfile.ZipFile(damaged, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            data = zin.read(info.filename)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                data = data[: len(data) * 2 // 3] + b"<row r=<<"
+            zout.writestr(info, data)
+    before = store.snapshot()
+    r = CliRunner().invoke(cli, ["review", "import", str(damaged), "--store", str(store.path), "--reviewer", "anna"])
+    assert r.exit_code == 1 and "damaged" in r.output and "nothing was imported" in r.output, r.output
+    assert r.exception is None or isinstance(r.exception, SystemExit)
+    assert store.snapshot() == before

@@ -160,7 +160,7 @@ def test_pick_a_candidate_then_undo_with_compensating_events(served):
     c = Client(base)
     old, new = K("01.11", "01.11"), K("01.11", "01.12")
     v = c.link(old)["link"]["version"]
-    status, res = c.decide(old, "retarget", v, new_target="01.12")
+    status, res = c.decide(old, "retarget", v, new_target="01.12", target_version=c.link(new)["link"]["version"])
     assert status == 200
     with ReviewStore(path, create=False) as s:
         assert (s.get(old).status, s.get(new).status) == ("rejected", "confirmed")
@@ -183,6 +183,30 @@ def test_pick_a_candidate_then_undo_with_compensating_events(served):
         assert status == 409
     with ReviewStore(path, create=False) as s:
         assert len(s.events()) == n_events + 2
+
+
+def test_picking_a_candidate_another_reviewer_just_rejected_is_a_409(served):
+    """The page shows candidate 01.12 at version v; boris rejects it; anna then picks it: a
+    conflict naming the rejection, and neither link changes (before: the rejection was
+    silently overturned because only the old link's version was checked)."""
+    path, base = served
+    anna, boris = Client(base), Client(base, "boris")
+    old, new = K("01.11", "01.11"), K("01.11", "01.12")
+    page = anna.link(old)
+    seen = next(c["version"] for c in page["candidates"] if c["target_code"] == "01.12")
+    assert boris.decide(new, "reject", boris.link(new)["link"]["version"], comment="не то")[0] == 200
+    with ReviewStore(path, create=False) as s:
+        before = s.snapshot()
+    status, res = anna.decide(old, "retarget", page["link"]["version"], new_target="01.12", target_version=seen)
+    assert status == 409 and "01.12" in res["error"] and "boris" in res["error"]
+    assert res["current"]["status"] == "rejected" and res["current"]["key"][3] == "01.12"
+    # a typed code the page knew no link for, although one exists: a conflict too
+    status, res = anna.decide(old, "retarget", page["link"]["version"], new_target="01.12")
+    assert status == 409 and "already exists" in res["error"]
+    status, res = anna.decide(old, "retarget", page["link"]["version"], new_target="01.12", target_version="7")
+    assert status == 400
+    with ReviewStore(path, create=False) as s:
+        assert s.snapshot() == before and s.get(new).status == "rejected" and s.get(old).status == "pending"
 
 
 def test_undo_restores_an_earlier_status(tmp_path):
@@ -421,7 +445,8 @@ def test_undo_is_all_or_nothing_when_one_link_changed_since(served):
     path, base = served
     c = Client(base)
     old, new = K("01.11", "01.11"), K("01.11", "01.12")
-    status, res = c.decide(old, "retarget", c.link(old)["link"]["version"], new_target="01.12")
+    status, res = c.decide(old, "retarget", c.link(old)["link"]["version"], new_target="01.12",
+                           target_version=c.link(new)["link"]["version"])
     assert status == 200
     # another reviewer rejects the new target meanwhile
     other = Client(base, "boris")
@@ -523,3 +548,123 @@ def test_free_text_titles_covering_most_rows_come_first(served):
         s.record_text_rows({rare: 500})
     q = Client(base).queue(pair="text:okz2014")
     assert [(it["key"][1], it["rows"]) for it in q["items"]] == [(rare, 503), (common, 100)]
+
+
+# -- connections that never finish, too many connections, logs, closed browsers -----------
+def _serve(tmp_path, **kw):
+    path = tmp_path / "r.sqlite"
+    make_store(path)
+    server = make_server(path, port=0, **kw)
+    start_in_thread(server)
+    return server, path
+
+
+def _closed_within(sock, seconds: float) -> bool:
+    """Whether the server closes ``sock`` (recv returns b'' or resets) within ``seconds``."""
+    import socket
+    sock.settimeout(seconds)
+    try:
+        while True:
+            if not sock.recv(4096):
+                return True
+    except (ConnectionResetError, BrokenPipeError):
+        return True
+    except socket.timeout:
+        return False
+
+
+def test_connections_that_never_finish_their_headers_are_dropped(tmp_path):
+    import socket
+    import time
+    server, _ = _serve(tmp_path, header_timeout=0.6, idle_timeout=5)
+    try:
+        port = server.server_address[1]
+        silent = socket.create_connection(("127.0.0.1", port))
+        half = socket.create_connection(("127.0.0.1", port))
+        half.sendall(b"GET /api/config HTTP/1.1\r\nHost: 127.0.0.1\r\n")     # no blank line: never ends
+        assert _closed_within(silent, 5) and _closed_within(half, 5)
+        # trickling a header byte every 0.2 s does not keep a connection beyond the deadline
+        drip = socket.create_connection(("127.0.0.1", port))
+        t0 = time.monotonic()
+        try:
+            for b in b"GET /api/config HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: " + b"a" * 40:
+                drip.sendall(bytes([b]))
+                time.sleep(0.2)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        assert time.monotonic() - t0 < 4 and _closed_within(drip, 2)
+        for s in (silent, half, drip):
+            s.close()
+        assert Client(f"http://127.0.0.1:{port}").call("/api/config")[0] == 200   # still serving
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_cap_on_concurrent_connections(tmp_path):
+    import socket
+    server, _ = _serve(tmp_path, max_connections=3, header_timeout=30, idle_timeout=30)
+    try:
+        port = server.server_address[1]
+        held = [socket.create_connection(("127.0.0.1", port)) for _ in range(3)]
+        import time
+        time.sleep(0.3)                       # the three are being served (each waits for headers)
+        extra = socket.create_connection(("127.0.0.1", port))
+        extra.settimeout(5)
+        answer = extra.recv(4096)
+        assert answer.startswith(b"HTTP/1.1 503") and b"too many connections" in answer
+        assert _closed_within(extra, 5) and server.refused == 1
+        held.pop().close()
+        time.sleep(0.3)                       # its slot is free again
+        assert Client(f"http://127.0.0.1:{port}").call("/api/config")[0] == 200
+        for s in held + [extra]:
+            s.close()
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_no_token_or_query_string_in_the_log_even_on_a_500(tmp_path, capsys, monkeypatch):
+    path = tmp_path / "r.sqlite"
+    make_store(path)
+    server = make_server(path, host="0.0.0.0", port=0)
+    start_in_thread(server)
+    try:
+        def boom(*a, **kw):
+            raise RuntimeError(f"cannot build the queue for token {server.token}")
+        monkeypatch.setattr(server.model, "queue", boom)
+        base = f"http://127.0.0.1:{server.server_address[1]}"
+        status, res, _ = Client(base).call(f"/api/queue?token={server.token}&q={quote('секрет')}")
+        assert status == 500 and server.token not in json.dumps(res)
+    finally:
+        server.shutdown()
+        server.server_close()
+    err = capsys.readouterr().err
+    assert "GET /api/queue: RuntimeError" in err, err
+    assert server.token not in err and "token=" not in err and "q=" not in err and "<token>" in err
+
+
+def test_a_browser_closed_mid_answer_is_not_a_traceback(tmp_path, capsys, monkeypatch):
+    import socket
+    import struct
+    import time
+    server, _ = _serve(tmp_path)
+    try:
+        def slow_and_big(*a, **kw):
+            time.sleep(0.3)
+            return {"items": ["x" * 1000] * 4000, "total": 4000}
+        monkeypatch.setattr(server.model, "queue", slow_and_big)
+        port = server.server_address[1]
+        for _ in range(3):
+            s = socket.create_connection(("127.0.0.1", port))
+            s.sendall(b"GET /api/queue HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Reviewer: anna\r\n\r\n")
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            s.close()                         # a reset: the page was closed before the answer
+        time.sleep(1.0)
+        monkeypatch.undo()
+        assert Client(f"http://127.0.0.1:{port}").call("/api/config")[0] == 200
+    finally:
+        server.shutdown()
+        server.server_close()
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "BrokenPipe" not in err and "ConnectionReset" not in err, err

@@ -129,6 +129,10 @@ MIGRATIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("rank and role of candidates, item decisions (no_match), item_state, schemes", _V6),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
+# PRAGMA application_id of a crosswalk review store ("CWRS" in ASCII), set when a store is
+# created, so a foreign SQLite file is told apart by its header; stores created before it
+# carry 0 and are recognised by their tables (storefile.check_identity).
+APPLICATION_ID = 0x43575253
 
 
 def user_version(con: sqlite3.Connection) -> int:
@@ -158,6 +162,7 @@ def migrate(con: sqlite3.Connection, where: str) -> int:
             if tables:
                 raise ValueError(f"{where}: not a crosswalk review store (it holds the tables"
                                  f" {', '.join(tables[:5])} and no review schema version)")
+            con.execute(f"PRAGMA application_id = {APPLICATION_ID}")
         for n in range(found, SCHEMA_VERSION):
             for stmt in MIGRATIONS[n][1]:
                 con.execute(stmt)

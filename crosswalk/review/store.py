@@ -3,14 +3,17 @@
 Decisions are *events* appended to a log that SQLite triggers keep append-only; the
 current state of each link (``link_state``) is maintained in the same transaction as
 each event and can be recomputed from the log (:meth:`ReviewStore.rebuild_state`).
-Each event keeps the reviewer, UTC time, origin (``browser``, ``workbook:<file>:<row>``,
-``cli``…) and the link's previous state.
+Each event keeps the reviewer, UTC time, origin (``browser``,
+``workbook:<file>:<row>@<sha256 of the file>``, ``cli``…) and the link's previous state.
 
 Concurrency is optimistic: a link's ``version`` is the id of the last event that touched
-it; a decision carries the version its reviewer saw, and one made against a stale
-version is returned as a :class:`Conflict`, never applied. Writes run in
+it; a decision carries the version its reviewer saw of every link it touches (a retarget:
+the old link and the new target's, ``Decision.target_version``), and one made against a
+stale version is returned as a :class:`Conflict`, never applied. Writes run in
 ``BEGIN IMMEDIATE`` transactions (one writer at a time, waiting up to the busy timeout),
-in WAL mode with ``synchronous=FULL`` so a committed decision survives a crash.
+in WAL mode with ``synchronous=FULL`` so a committed decision survives a crash. Opening
+the file and every SQLite error go through :mod:`.storefile` (checks before any write, a
+read-only medium opened read-only, errors as :class:`StoreError`).
 
 A ``second_review`` event is a blind second reviewer's verdict (``confirm``/``reject``) on a
 decided link: it is checked against the link's version like any decision, but it changes
@@ -34,9 +37,10 @@ from typing import Any, Iterable, Iterator, Mapping, Optional
 
 from ..candidates import CandidateSet
 from ..codes import FORMAT_HELP, cell_code
-from ..errors import CrosswalkError
 from ..model import ORIGINS, SCHEMES, code_sort_key
 from .migrations import SCHEMA_VERSION, migrate
+from .storefile import (StoreError, check_identity, check_magic, connect_read_only, has_content,
+                        map_sqlite_errors, quick_check, read_only_reason, store_error)
 
 ACTIONS = ("propose", "confirm", "reject", "retarget", "add", "weight", "comment", "policy", "auto_accept",
            "reopen", "second_review", "no_match")
@@ -53,10 +57,6 @@ _WEIGHT_ACTIONS = ("confirm", "add", "retarget", "weight")  # a weight only make
 # File systems without the shared memory WAL relies on (locks are unreliable too).
 NETWORK_FS = frozenset({"nfs", "nfs4", "cifs", "smb3", "smbfs", "sshfs", "fuse.sshfs", "9p", "afs",
                         "ceph", "glusterfs", "fuse.glusterfs", "lustre", "davfs", "fuse.davfs"})
-
-
-class StoreError(CrosswalkError):
-    """The review store cannot do what was asked (bad file, bad input, unknown link)."""
 
 
 @dataclass(frozen=True, order=True)
@@ -105,6 +105,10 @@ class Decision:
     comment: Optional[str] = None      # (second_review: a note kept in the event, not on the link)
     origin: str = "cli"
     verdict: Optional[str] = None      # second_review only: confirm | reject
+    # retarget only: the version of the new target's link the reviewer saw (None: there was no
+    # such link). A retarget touches two links and is checked against both: onto a candidate
+    # someone rejected (or re-proposed) since, it is a conflict, never a silent overturn.
+    target_version: Optional[int] = None
 
 
 @dataclass(frozen=True)
@@ -291,8 +295,13 @@ def _decision_problem(d: Decision) -> Optional[str]:
             return bad
         if d.new_target == d.key.target_code:
             return f"retarget to the same target {d.new_target!r}"
+        if d.target_version is not None and (isinstance(d.target_version, bool)
+                                             or not isinstance(d.target_version, int)):
+            return f"target_version must be an event id (an integer), not {d.target_version!r}"
     elif d.new_target is not None:
         return f"new_target only goes with retarget, not {d.action}"
+    elif d.target_version is not None:
+        return f"target_version only goes with retarget, not {d.action}"
     if d.weight is not None and not _unit(d.weight):
         return f"weight {d.weight!r} is not a number in [0, 1]"
     if d.action == "weight" and d.weight is None:
@@ -308,7 +317,7 @@ def _decision_problem(d: Decision) -> Optional[str]:
     if d.action != "second_review" and d.verdict is not None:
         return f"a verdict only goes with second_review, not {d.action}"
     if not isinstance(d.origin, str) or not d.origin.strip():
-        return "origin must name where the decision came from (browser, workbook:<file>:<row>, cli)"
+        return "origin must name where the decision came from (browser, workbook:<file>:<row>@<sha256>, cli)"
     return None
 
 
@@ -399,20 +408,37 @@ def filesystem_of(folder: Path) -> Optional[str]:
 
 
 # -- the store ------------------------------------------------------------------------
+@map_sqlite_errors
 class ReviewStore:
-    """One review store file. Not shared between threads: open one per thread or process."""
+    """One review store file. Not shared between threads: open one per thread or process.
+
+    Opening checks the file before anything is written to it (see :mod:`.storefile`):
+    ``create`` allows a missing or 0-byte file to become a new store; ``read_only`` opens it
+    read-only (a read-only medium is detected and opened so anyway: ``self.read_only`` then
+    says why); ``quick_check=False`` skips the page check (a caller that checked the file
+    already, such as the review server opening it per request)."""
 
     def __init__(self, path: str | Path, *, create: bool = True, allow_network_fs: bool = False,
-                 busy_timeout: float = 30.0):
+                 busy_timeout: float = 30.0, read_only: bool = False, quick_check: bool = True):
         self.path = Path(path)
         self.busy_timeout = busy_timeout
         self.notice: Optional[str] = None       # what the caller should tell the user, if anything
+        self.read_only: Optional[str] = None    # why the store is open read-only, if it is
+        self._con: Optional[sqlite3.Connection] = None
         self._clock = _utcnow
         if not self.path.parent.is_dir():
             raise StoreError(f"{self.path}: the folder {self.path.parent} does not exist")
-        if not self.path.exists() and not create:
+        if self.path.is_dir():
+            raise StoreError(f"{self.path} is a folder, not a review store file")
+        exists = self.path.exists()
+        if not exists and not create:
             raise StoreError(f"{self.path}: no review store there (load proposals first:"
                              " crosswalk review load OUT_DIR --store FILE)")
+        if exists and not has_content(self.path) and not create:
+            raise StoreError(f"{self.path}: the file is empty (0 bytes), not a review store — a failed copy"
+                             " or download? Restore it from a backup, or remove it and load proposals with"
+                             " `crosswalk review load OUT_DIR --store FILE`")
+        check_magic(self.path)
         fstype = filesystem_of(self.path.resolve().parent)
         network = fstype in NETWORK_FS
         if network and not allow_network_fs:
@@ -422,42 +448,60 @@ class ReviewStore:
                 " and their locks are unreliable, so two reviewers could corrupt the store. Keep the store"
                 " on a local disk, or pass allow_network_fs=True (--allow-network-fs) to use"
                 " rollback-journal mode (one reviewer at a time is then safest)")
+        self.read_only = "opened read-only as asked" if read_only else read_only_reason(self.path)
+        if self.read_only and not has_content(self.path):
+            raise StoreError(f"{self.path}: cannot create a review store here: {self.read_only}")
         try:
-            self._con = sqlite3.connect(str(self.path), timeout=busy_timeout, isolation_level=None)
-        except sqlite3.Error as exc:
-            raise StoreError(f"{self.path}: cannot open the review store: {exc}") from None
-        try:
-            self._setup(network, fstype)
+            if self.read_only:
+                self._con, _ = connect_read_only(self.path, busy_timeout)
+                if not read_only:
+                    self.notice = (f"{self.path} is on a read-only medium ({self.read_only}): opened read-only;"
+                                   " decisions cannot be recorded")
+            else:
+                self._con = sqlite3.connect(str(self.path), timeout=busy_timeout, isolation_level=None)
+            self._setup(network, fstype, quick_check)
         except BaseException:
-            self._con.close()
+            self.close()
             raise
 
-    def _setup(self, network: bool, fstype: Optional[str]) -> None:
+    def _setup(self, network: bool, fstype: Optional[str], check: bool) -> None:
         con = self._con
+        con.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
+        # what the file is, from reads only: nothing changes before these checks pass
+        version = check_identity(con, self.path, SCHEMA_VERSION) if has_content(self.path) else 0
+        if check and has_content(self.path):
+            quick_check(con, self.path)
+        if self.read_only:
+            if version != SCHEMA_VERSION:
+                raise StoreError(f"{self.path}: the review store has schema version {version} and needs an"
+                                 f" upgrade to {SCHEMA_VERSION}, which writes to it, but it is read-only"
+                                 f" ({self.read_only}); open it once where it can be written")
+            self.journal_mode = con.execute("PRAGMA journal_mode").fetchone()[0].lower()
+            return
+        want = "delete" if network else "wal"
+        mode = con.execute(f"PRAGMA journal_mode = {want.upper()}").fetchone()[0].lower()
+        if mode != want:
+            raise StoreError(f"{self.path}: SQLite refused journal_mode={want} (got {mode!r})")
+        if network:
+            self.notice = (f"{self.path} is on a network file system ({fstype}): using rollback-journal"
+                           " mode instead of WAL; readers wait while someone writes")
+            warnings.warn(self.notice, RuntimeWarning, stacklevel=4)
+        con.execute("PRAGMA synchronous = FULL")
+        con.execute("PRAGMA foreign_keys = ON")
+        self.journal_mode = mode
         try:
-            con.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
-            want = "delete" if network else "wal"
-            mode = con.execute(f"PRAGMA journal_mode = {want.upper()}").fetchone()[0].lower()
-            if mode != want:
-                raise StoreError(f"{self.path}: SQLite refused journal_mode={want} (got {mode!r})")
-            if network:
-                self.notice = (f"{self.path} is on a network file system ({fstype}): using rollback-journal"
-                               " mode instead of WAL; readers wait while someone writes")
-                warnings.warn(self.notice, RuntimeWarning, stacklevel=3)
-            con.execute("PRAGMA synchronous = FULL")
-            con.execute("PRAGMA foreign_keys = ON")
-            self.journal_mode = mode
             migrate(con, str(self.path))
         except ValueError as exc:
             raise StoreError(str(exc)) from None
-        except sqlite3.DatabaseError as exc:
-            raise StoreError(f"{self.path}: not a usable review store: {exc}") from None
 
     # -- plumbing ------------------------------------------------------------------
     def close(self) -> None:
         if self._con is not None:
-            self._con.close()
-            self._con = None
+            con, self._con = self._con, None
+            try:
+                con.close()
+            except sqlite3.Error:   # closing never hides the error that made us close
+                pass
 
     def __enter__(self) -> "ReviewStore":
         return self
@@ -473,19 +517,25 @@ class ReviewStore:
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
         """One write transaction: BEGIN IMMEDIATE takes the write lock up front (waiting up to
-        the busy timeout), so reads inside it see exactly what the writes will change."""
+        the busy timeout), so reads inside it see exactly what the writes will change. Any
+        failure rolls it back; an sqlite3 error leaves as a StoreError (map_sqlite_errors)."""
         con = self._conn()
+        if self.read_only:
+            raise store_error(sqlite3.OperationalError("attempt to write a readonly database"), self.path,
+                              "writing", read_only=self.read_only)
         try:
             con.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
-            raise StoreError(f"{self.path}: cannot start a write ({exc}); another process held the"
-                             f" store for more than {self.busy_timeout:g} s") from None
+            raise store_error(exc, self.path, "starting a write", busy_timeout=self.busy_timeout) from None
         try:
             yield con
             con.execute("COMMIT")
         except BaseException:
             if con.in_transaction:
-                con.execute("ROLLBACK")
+                try:
+                    con.execute("ROLLBACK")
+                except sqlite3.Error:    # e.g. after an I/O error SQLite rolled back already
+                    pass
             raise
 
     @contextmanager
@@ -496,7 +546,11 @@ class ReviewStore:
         try:
             yield con
         finally:
-            con.execute("COMMIT")
+            if con.in_transaction:
+                try:
+                    con.execute("COMMIT")
+                except sqlite3.Error:
+                    pass
 
     def pragma(self, name: str) -> Any:
         """A PRAGMA's value as SQLite reports it (journal_mode, synchronous, busy_timeout…)."""
@@ -816,8 +870,10 @@ class ReviewStore:
             payload["comment"] = d.comment
         if d.weight is not None:
             payload["weight"] = float(d.weight)
-        # the event(s) this decision makes: (key, action, payload, current state)
+        # the event(s) this decision makes: (key, action, payload, current state), and the
+        # version the reviewer saw of each link touched
         steps: list[tuple[LinkKey, str, dict, Optional[dict]]]
+        seen: dict[LinkKey, Optional[int]] = {key: d.expected_version}
         if cur is None:
             if d.action != "add":
                 return f"no link {key} in the review store (add it with action 'add')"
@@ -833,12 +889,18 @@ class ReviewStore:
             if d.comment is not None:
                 old_payload["comment"] = d.comment
             new_cur = self._state(con, new_key)
-            new_payload = {**payload, "role": "new", "replaces": key.target_code}
+            if new_cur is None and d.target_version is not None:
+                return (f"no link {new_key} in the review store, but target_version {d.target_version} was"
+                        " given (a new link has no version: pass None)")
+            # the new link's event records the version of the new link its reviewer saw
+            new_payload = {**payload, "expected_version": d.target_version, "role": "new",
+                           "replaces": key.target_code}
             if new_cur is None:
                 new_payload.update(source_title=cur["source_title"] or self._title(
                     con, "source", key.source_scheme, key.source_code),
                     target_title=self._title(con, "target", key.target_scheme, d.new_target))
             steps = [(key, "retarget", old_payload, cur), (new_key, "retarget", new_payload, new_cur)]
+            seen[new_key] = d.target_version
         elif d.action == "second_review":
             return self._second_review(con, d, cur, reviewer, ts)
         else:
@@ -847,11 +909,15 @@ class ReviewStore:
         changes = [c is None or any(e[f] != c[f] for f in _SAME) for (_, _, _, c), e in zip(steps, effects)]
         if not any(changes):
             return "unchanged"
-        if cur is not None and d.expected_version != cur["version"]:
-            now = f"version {cur['version']}: {cur['status']} by {cur['updated_by']} at {cur['updated_at']}"
-            reason = (f"link already exists ({now}); decide against that version" if d.expected_version is None
-                      else f"link changed since you saw it (version {d.expected_version}, now {now})")
-            return Conflict(d, _to_link_state(key, cur), reason)
+        # checked against the version the reviewer saw of EVERY link the decision touches
+        for k, _, _, c in steps:
+            if c is None or seen[k] == c["version"]:
+                continue
+            now = f"version {c['version']}: {c['status']} by {c['updated_by']} at {c['updated_at']}"
+            what = "link" if k == key else f"the new target's link {k}"
+            reason = (f"{what} already exists ({now}); decide against that version" if seen[k] is None
+                      else f"{what} changed since you saw it (version {seen[k]}, now {now})")
+            return Conflict(d, _to_link_state(k, c), reason)
         for (k, a, p, c), changed in zip(steps, changes):
             if changed:
                 self._record(con, k, a, p, c, ts=ts, reviewer=reviewer, origin=d.origin)
@@ -951,31 +1017,85 @@ class ReviewStore:
                 h.update((_json(["item", *r]) + "\n").encode("utf-8"))
         return last, h.hexdigest()
 
+    @staticmethod
+    def _replay(con) -> tuple[dict[tuple, dict], dict[tuple, dict]]:
+        """Every link's and every item's state recomputed from the log (key tuple -> state)."""
+        from .items import reduce_item
+        state: dict[tuple, dict] = {}
+        for ev_id, ts, reviewer, action, *key, payload in con.execute(
+                "SELECT id, ts, reviewer, action, source_scheme, source_code, target_scheme, target_code,"
+                " payload FROM events WHERE source_code IS NOT NULL AND target_code IS NOT NULL"
+                " ORDER BY id"):
+            k = tuple(key)
+            state[k] = reduce_event(state.get(k), action, json.loads(payload), version=ev_id,
+                                    reviewer=reviewer, ts=ts)
+        items: dict[tuple, dict] = {}
+        for ev_id, ts, reviewer, action, *key, payload in con.execute(
+                "SELECT id, ts, reviewer, action, source_scheme, source_code, target_scheme, payload"
+                " FROM events WHERE source_code IS NOT NULL AND target_code IS NULL ORDER BY id"):
+            k = tuple(key)
+            items[k] = reduce_item(items.get(k), action, json.loads(payload), version=ev_id,
+                                   reviewer=reviewer, ts=ts)
+        return state, items
+
     def rebuild_state(self) -> None:
-        """Recompute link_state from the events (in one transaction)."""
+        """Recompute link_state and item_state from the events (in one transaction)."""
+        from .items import ItemKey, put_item_state
         with self._write() as con:
-            state: dict[tuple, dict] = {}
-            for ev_id, ts, reviewer, action, *key, payload in con.execute(
-                    "SELECT id, ts, reviewer, action, source_scheme, source_code, target_scheme, target_code,"
-                    " payload FROM events WHERE source_code IS NOT NULL AND target_code IS NOT NULL"
-                    " ORDER BY id"):
-                k = tuple(key)
-                state[k] = reduce_event(state.get(k), action, json.loads(payload), version=ev_id,
-                                        reviewer=reviewer, ts=ts)
+            state, items = self._replay(con)
             con.execute("DELETE FROM link_state")
             for k, s in state.items():
                 self._put_state(con, LinkKey(*k), s)
-            from .items import ItemKey, put_item_state, reduce_item
-            items: dict[tuple, dict] = {}
-            for ev_id, ts, reviewer, action, *key, payload in con.execute(
-                    "SELECT id, ts, reviewer, action, source_scheme, source_code, target_scheme, payload"
-                    " FROM events WHERE source_code IS NOT NULL AND target_code IS NULL ORDER BY id"):
-                k = tuple(key)
-                items[k] = reduce_item(items.get(k), action, json.loads(payload), version=ev_id,
-                                       reviewer=reviewer, ts=ts)
             con.execute("DELETE FROM item_state")
             for k, s in items.items():
                 put_item_state(con, ItemKey(*k), s)
+
+    def check(self, *, shown: int = 20) -> list[str]:
+        """A full check of the store, writing nothing: ``PRAGMA integrity_check`` (every page,
+        every index against its table), foreign keys, and the state of every link and item
+        rebuilt from the log compared with ``link_state`` and ``item_state``. Returns the problems
+        found (empty: all is well)."""
+        problems: list[str] = []
+        con = self._conn()
+        try:
+            rows = [r[0] for r in con.execute(f"PRAGMA integrity_check({int(shown)})")]
+            if rows != ["ok"]:
+                problems += [f"integrity_check: {r}" for r in rows]
+            problems += [f"foreign_key_check: {tuple(r)}" for r in
+                         con.execute("PRAGMA foreign_key_check").fetchmany(shown)]
+        except sqlite3.DatabaseError as exc:
+            return problems + [f"integrity_check: the file cannot be read: {exc}"]
+        item_cols = ("status", "comment", "version", "updated_by", "updated_at")
+        try:
+            with self._read() as con:
+                replayed, replayed_items = self._replay(con)
+                stored = {tuple(r[:4]): _row_state(r[4:]) for r in con.execute(
+                    f"SELECT {', '.join(_KEY_COLS + _STATE_COLS)} FROM link_state")}
+                stored_items = {tuple(r[:3]): dict(zip(item_cols, r[3:])) for r in con.execute(
+                    f"SELECT source_scheme, source_code, target_scheme, {', '.join(item_cols)} FROM item_state")}
+        except (sqlite3.DatabaseError, StoreError, ValueError, KeyError) as exc:
+            return problems + [f"the log cannot be replayed: {type(exc).__name__}: {exc}"]
+        differ = []
+        for k in sorted(set(replayed) | set(stored), key=lambda k: LinkKey(*k).sort_key()):
+            a, b = replayed.get(k), stored.get(k)
+            if a is None or b is None:
+                differ.append(f"{LinkKey(*k)}: " + ("in link_state but no event" if a is None
+                                                     else "has events but no link_state row"))
+            else:
+                fields = [c for c in _STATE_COLS if a[c] != b[c]]
+                if fields:
+                    differ.append(f"{LinkKey(*k)}: link_state differs from the log in {', '.join(fields)}")
+        for k in sorted(set(replayed_items) | set(stored_items)):
+            a, b = replayed_items.get(k), stored_items.get(k)
+            if a != b:
+                what = ("in item_state but no event" if a is None else "has events but no item_state row"
+                        if b is None else "item_state differs from the log in "
+                        + ", ".join(c for c in item_cols if a[c] != b[c]))
+                differ.append(f"item {k[0]}:{k[1]} → {k[2]}: {what}")
+        problems += [f"state: {d}" for d in differ[:shown]]
+        if len(differ) > shown:
+            problems.append(f"state: … {len(differ) - shown} more links or items differ from the log")
+        return problems
 
     # -- auto-accept policy --------------------------------------------------------
     def set_policy(self, source_scheme: str, target_scheme: str, threshold: float, *, reviewer: str,

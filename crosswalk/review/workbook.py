@@ -355,6 +355,7 @@ class ImportReport:
 
     file: str
     snapshot_id: int
+    digest: str = ""          # sha256 of the file: with the reviewer, the identity of the import
     rows_read: int = 0
     applied: int = 0
     unchanged: int = 0
@@ -375,7 +376,7 @@ class ImportReport:
                                  f" {len(self.rejected)} + no decision {self.no_decision}")
 
     def as_dict(self) -> dict[str, Any]:
-        return {"file": self.file, "snapshot_id": self.snapshot_id, "ok": self.ok,
+        return {"file": self.file, "snapshot_id": self.snapshot_id, "digest": self.digest, "ok": self.ok,
                 "rows_read": self.rows_read, "applied": self.applied, "unchanged": self.unchanged,
                 "conflicts": self.conflicts, "rejected": self.rejected, "no_decision": self.no_decision,
                 "problems": [p.as_dict() for p in self.problems]}
@@ -398,6 +399,34 @@ def _check_size(path: Path) -> None:
     if size > MAX_UNZIPPED:
         raise CrosswalkError(f"{path}: unpacks to {size / 2**20:.0f} MB, more than the"
                              f" {MAX_UNZIPPED // 2**20} MB a review workbook may hold; refused")
+
+
+def _damaged_kinds() -> tuple[type, ...]:
+    """What reading a damaged xlsx raises: bad zip data, bad deflate data, bad XML (ElementTree's
+    and lxml's ParseError are SyntaxErrors), refused XML (defusedxml)."""
+    import zlib
+    kinds: list[type] = [zipfile.BadZipFile, zlib.error, EOFError, SyntaxError]
+    try:
+        from defusedxml import DefusedXmlException
+        kinds.append(DefusedXmlException)
+    except ImportError:
+        pass
+    return tuple(kinds)
+
+
+_DAMAGED = _damaged_kinds()
+
+
+def _digest(path: Path) -> str:
+    """sha256 of the workbook file: with the reviewer, what identifies one import."""
+    h = hashlib.sha256()
+    try:
+        with open(path, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
+    except OSError as exc:
+        raise CrosswalkError(f"{path}: cannot read the workbook ({exc.strerror or exc})") from None
+    return h.hexdigest()
 
 
 def _read_metadata(wb, path: Path) -> dict[str, str]:
@@ -461,9 +490,10 @@ def _weight(value: Any) -> float | None:
 
 
 class _Importer:
-    def __init__(self, store: ReviewStore, path: Path, reviewer: str, snap: int):
+    def __init__(self, store: ReviewStore, path: Path, reviewer: str, snap: int, digest: str):
         self.store, self.path, self.reviewer, self.snap = store, path, reviewer, snap
-        self.report = ImportReport(file=path.name, snapshot_id=snap)
+        self.digest = digest
+        self.report = ImportReport(file=path.name, snapshot_id=snap, digest=digest)
         self.problems = Report(str(path))
         self.known_codes: dict[str, set[str]] = {}
         self.seen: dict[LinkKey, int] = {}
@@ -556,11 +586,21 @@ class _Importer:
         if exported != version:
             raise _Reject("key_edited", "version", version, "the hidden version cell is edited: the link"
                           f" was at version {exported} when exported")
-        origin = f"workbook:{self.path.name}:{row}"
+        # a retarget is checked against the new target's link too, as it was at the snapshot
+        target_version = None
+        if target is not None:
+            new_key = LinkKey(key.source_scheme, key.source_code, key.target_scheme, target)
+            target_version = max((e.id for e in self.store.history(new_key)
+                                  if e.id <= self.snap and e.action != "second_review"), default=None)
+        # an import is this file's content imported by this reviewer: the origin names the row
+        # and the file's digest, so another reviewer's file of the same name is another import
+        origin = f"workbook:{self.path.name}:{row}@{self.digest[:12]}"
         decision = Decision(key=key, action=action, expected_version=version, new_target=target,
-                            weight=weight, comment=comment or None, origin=origin)
-        # imported before: an event after the snapshot already carries this row's origin
-        if any(e.id > self.snap and e.origin == origin and e.action == action for e in history):
+                            weight=weight, comment=comment or None, origin=origin,
+                            target_version=target_version)
+        # imported before: an event after the snapshot by this reviewer carries this row's origin
+        if any(e.id > self.snap and e.origin == origin and e.action == action and e.reviewer == self.reviewer
+               for e in history):
             self.already.add(origin)
         return decision
 
@@ -591,7 +631,9 @@ def import_workbook(store: ReviewStore, path: str | Path, *, reviewer: str) -> I
     path = Path(path)
     if not reviewer or not reviewer.strip():
         raise CrosswalkError("name the reviewer (--reviewer): every decision records who made it")
+    reviewer = reviewer.strip()
     _check_size(path)
+    digest = _digest(path)
     try:
         wb = load_workbook(path, read_only=True, data_only=False)
     except Exception as exc:   # openpyxl raises many kinds on a damaged file; name the root one
@@ -611,7 +653,7 @@ def import_workbook(store: ReviewStore, path: str | Path, *, reviewer: str) -> I
             raise CrosswalkError(f"{path}: sheet {REVIEW_SHEET!r} lacks the column(s) {', '.join(missing)}"
                                  " in row 1; export a fresh workbook")
         at = {h: header.index(h) for h in HEADERS if h not in INFORMATIVE}
-        imp = _Importer(store, path, reviewer, snap)
+        imp = _Importer(store, path, reviewer, snap, digest)
         rep = imp.report
         pending: list[tuple[int, Decision]] = []
         exported: list[tuple[LinkKey, int]] = []
@@ -636,6 +678,10 @@ def import_workbook(store: ReviewStore, path: str | Path, *, reviewer: str) -> I
                 rep.unchanged += 1
             else:
                 pending.append((row, decision))
+    except _DAMAGED as exc:   # read lazily: a damaged sheet shows only while its rows are read
+        raise CrosswalkError(f"{path}: cannot read the workbook, it is damaged ({type(exc).__name__}: {exc});"
+                             " nothing was imported. Export a fresh workbook, or save it again from the"
+                             " spreadsheet program") from None
     finally:
         wb.close()
 

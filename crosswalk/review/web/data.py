@@ -89,9 +89,11 @@ class Model:
         self.text_rows: dict[str, int] = {}     # free-text title -> data rows it covers
         self.text_rows_sig: tuple[int, int] = (0, 0)
 
-    def open(self) -> ReviewStore:
-        # one connection per request: a ReviewStore is not shared between threads
-        return ReviewStore(self.store_path, create=False, allow_network_fs=self.allow_network_fs)
+    def open(self, check: bool = False) -> ReviewStore:
+        # one connection per request: a ReviewStore is not shared between threads; the page
+        # check (quick_check) runs once when the server starts, not on every request
+        return ReviewStore(self.store_path, create=False, allow_network_fs=self.allow_network_fs,
+                           quick_check=check)
 
     def refresh(self, store: ReviewStore) -> None:
         with self.lock:
@@ -251,7 +253,13 @@ class Model:
                                    " store (a typo?)")
                 # a code of the classification the server loaded: into the catalogue, title and all
                 store.register_items(key.target_scheme, [(new, cls.get(new).title.strip())])
-            decisions = [Decision(key, "retarget", version, new_target=new, comment=comment, origin="browser")]
+            # the version of the new target's link the page showed (null: no such link then)
+            seen = body.get("target_version")
+            if seen is not None and (isinstance(seen, bool) or not isinstance(seen, int)):
+                raise WebError(400, f"target_version must be the version shown of the new target's link"
+                                    f" (an integer) or null, not {seen!r}")
+            decisions = [Decision(key, "retarget", version, new_target=new, comment=comment, origin="browser",
+                                  target_version=seen)]
         elif action == "second":   # the store refuses a second review by the link's decider
             try:
                 decisions = [second_review_decision(key, body.get("verdict"), version)]

@@ -7,6 +7,12 @@ carry the token printed at start (``?token=`` once, then a cookie, or the
 ``X-Crosswalk-Token`` header), else 403. Writes need the ``X-Crosswalk`` header (a form
 on another site cannot send it) and a reviewer name (``--reviewer``, or ``X-Reviewer``
 from the page, which asks once and keeps it in localStorage).
+
+Bounded against clients that hold connections open: each connection's headers must arrive
+within ``header_timeout`` seconds (however slowly they trickle), a silent socket is dropped
+after ``idle_timeout`` seconds, and at most ``max_connections`` are served at once (others get
+a 503 and are closed, before any thread is started for them). Nothing the server prints
+carries a token or a query string, and a browser closed mid-answer is not an error.
 """
 from __future__ import annotations
 
@@ -14,7 +20,10 @@ import hmac
 import json
 import re
 import secrets
+import socket
+import sys
 import threading
+import time
 from http.cookies import SimpleCookie
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -31,6 +40,13 @@ LANGS = ("ru", "en")
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 MAX_BODY = 1 << 20
 _REVIEWER = re.compile(r"[^\x00-\x1f\x7f]{1,80}")
+HEADER_TIMEOUT = 10.0     # seconds for a request line and its headers, from the first byte waited for
+IDLE_TIMEOUT = 20.0       # seconds a socket may stay silent (reading a body, writing an answer)
+MAX_CONNECTIONS = 64      # served at once; a browser opens about six
+_GONE = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError, TimeoutError)
+_BUSY = (b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n"
+         b"Content-Length: 38\r\nRetry-After: 5\r\nConnection: close\r\n\r\n"
+         b"too many connections; try again later\n")
 
 
 def preferred_lang(accept: Optional[str]) -> str:
@@ -52,13 +68,72 @@ def preferred_lang(accept: Optional[str]) -> str:
     return best
 
 
+def log(message: str, token: Optional[str] = None) -> None:
+    """One line in the server log (stderr), never with the token in it."""
+    if token:
+        message = message.replace(token, "<token>")
+    print(f"crosswalk review serve: {message}", file=sys.stderr, flush=True)
+
+
 class ReviewServer(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, addr, model: Model, *, reviewer: Optional[str], token: Optional[str]):
+    def __init__(self, addr, model: Model, *, reviewer: Optional[str], token: Optional[str],
+                 header_timeout: float = HEADER_TIMEOUT, idle_timeout: float = IDLE_TIMEOUT,
+                 max_connections: int = MAX_CONNECTIONS):
         super().__init__(addr, Handler)
         self.model, self.reviewer, self.token = model, reviewer, token
         self.loopback = addr[0] in LOOPBACK
+        self.header_timeout, self.idle_timeout = header_timeout, idle_timeout
+        self.max_connections = max_connections
+        self._slots = threading.BoundedSemaphore(max_connections)
+        self.refused = 0          # connections turned away because all slots were taken
+        self.expired = 0          # connections cut because their headers were late
+        self._active: set = set()
+        self._active_lock = threading.Lock()
+
+    def watch(self, handler: "Handler", on: bool) -> None:
+        with self._active_lock:
+            (self._active.add if on else self._active.discard)(handler)
+
+    def service_actions(self) -> None:
+        """Run by serve_forever() between polls: cut the connections past their header deadline."""
+        now = time.monotonic()
+        with self._active_lock:
+            late = [h for h in self._active if h.deadline is not None and h.deadline < now]
+        for h in late:
+            self.expired += 1
+            h.expire()
+
+    # -- a bounded number of connections, each in its own thread --------------------
+    def process_request(self, request, client_address):
+        if not self._slots.acquire(blocking=False):
+            self.refused += 1
+            try:
+                request.settimeout(1.0)
+                request.sendall(_BUSY)
+            except OSError:
+                pass
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._slots.release()
+            raise
+
+    def process_request_thread(self, request, client_address):
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
+
+    def handle_error(self, request, client_address):
+        """A client that went away is no error; anything else is one line, no traceback."""
+        exc = sys.exc_info()[1]
+        if isinstance(exc, _GONE):
+            return
+        log(f"error while serving a request: {type(exc).__name__}: {exc}", self.token)
 
     @property
     def url(self) -> str:
@@ -70,9 +145,40 @@ class ReviewServer(ThreadingHTTPServer):
 class Handler(BaseHTTPRequestHandler):
     server: ReviewServer
     protocol_version = "HTTP/1.1"
+    deadline: Optional[float] = None
 
     def log_message(self, fmt, *args):  # quiet: the terminal shows the URL, not every request
         pass
+
+    def setup(self) -> None:
+        self.timeout = self.server.idle_timeout      # StreamRequestHandler sets it on the socket
+        super().setup()
+        self.server.watch(self, True)
+
+    def finish(self) -> None:
+        self.server.watch(self, False)
+        super().finish()
+
+    def handle_one_request(self) -> None:
+        # the request line and headers must be in by then, however slowly they trickle
+        # (a socket timeout alone restarts with every byte): ReviewServer.service_actions
+        self.deadline = time.monotonic() + self.server.header_timeout
+        try:
+            super().handle_one_request()
+        except _GONE:             # the browser went away (closed, navigated): nothing to answer
+            self.close_connection = True
+
+    def _headers_done(self) -> None:
+        """The headers are in: from here the socket's idle timeout alone applies."""
+        self.deadline = None
+
+    def expire(self) -> None:
+        """Cut a connection whose headers are late: the blocked read returns, the thread ends."""
+        self.close_connection = True
+        try:
+            self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
 
     # -- plumbing ------------------------------------------------------------------
     def _send(self, status: int, body: bytes, ctype: str, headers: Optional[dict] = None) -> None:
@@ -154,6 +260,7 @@ class Handler(BaseHTTPRequestHandler):
 
     # -- routes --------------------------------------------------------------------
     def do_GET(self):
+        self._headers_done()
         url = urlsplit(self.path)
         query = parse_qs(url.query)
         extra = self._allowed(query)
@@ -206,6 +313,7 @@ class Handler(BaseHTTPRequestHandler):
             self._json(404, {"error": f"no page {path}"})
 
     def do_POST(self):
+        self._headers_done()
         url = urlsplit(self.path)
         self._body_read = False
         if self._allowed(parse_qs(url.query)) is None:
@@ -228,33 +336,44 @@ class Handler(BaseHTTPRequestHandler):
     def _answer(self, handle) -> None:
         """Run a request handler; errors become JSON answers, never a dropped connection."""
         try:
-            handle()
-        except WebError as exc:
-            self._json(exc.status, {"error": str(exc), **exc.extra})
-        except CrosswalkError as exc:
-            self._json(500, {"error": str(exc)})
-        except Exception as exc:   # never a dropped connection with a traceback
-            self._internal(exc)
+            try:
+                handle()
+            except _GONE:
+                raise
+            except WebError as exc:
+                self._json(exc.status, {"error": str(exc), **exc.extra})
+            except CrosswalkError as exc:
+                self._json(500, {"error": str(exc)})
+            except Exception as exc:   # never a dropped connection with a traceback
+                self._internal(exc)
+        except _GONE:     # the browser closed the page, or stopped reading: nothing left to tell it
+            self.close_connection = True
 
     def _internal(self, exc: Exception) -> None:
-        import sys
-        print(f"crosswalk review serve: {self.command} {self.path}: {type(exc).__name__}: {exc}", file=sys.stderr)
+        # the path only: a query string may carry the token (?token=…) or what a reviewer typed
+        log(f"{self.command} {urlsplit(self.path).path}: {type(exc).__name__}: {exc}", self.server.token)
         self.close_connection = True
         self._json(500, {"error": f"internal error ({type(exc).__name__}); the server log has the details"})
 
 
 def make_server(store_path: str | Path, *, host: str = "127.0.0.1", port: int = 0, reviewer: Optional[str] = None,
-                token: Optional[str] = None, classifications=None, allow_network_fs: bool = False) -> ReviewServer:
+                token: Optional[str] = None, classifications=None, allow_network_fs: bool = False,
+                header_timeout: float = HEADER_TIMEOUT, idle_timeout: float = IDLE_TIMEOUT,
+                max_connections: int = MAX_CONNECTIONS) -> ReviewServer:
     """A server ready to ``serve_forever()`` (port 0: a free one). A host other than the
-    loopback gets a token (generated unless given); the store must exist."""
+    loopback gets a token (generated unless given); the store must exist (it is checked once
+    here; each request then opens it without the page check)."""
+    if not (header_timeout > 0 and idle_timeout > 0 and max_connections >= 1):
+        raise CrosswalkError("header_timeout and idle_timeout must be positive, max_connections at least 1")
     if reviewer is not None and not _REVIEWER.fullmatch(reviewer.strip()):
         raise CrosswalkError(f"reviewer name {reviewer!r}: 1–80 characters, no control characters")
     if host not in LOOPBACK and not token:
         token = secrets.token_urlsafe(24)
     model = Model(str(store_path), allow_network_fs=allow_network_fs, classifications=classifications)
-    with model.open() as store:   # fail now, not at the first request, on a missing or bad store
+    with model.open(check=True) as store:   # fail now, not at the first request, on a missing or bad store
         model.refresh(store)
-    return ReviewServer((host, port), model, reviewer=reviewer.strip() if reviewer else None, token=token)
+    return ReviewServer((host, port), model, reviewer=reviewer.strip() if reviewer else None, token=token,
+                        header_timeout=header_timeout, idle_timeout=idle_timeout, max_connections=max_connections)
 
 
 def start_in_thread(server: ReviewServer) -> threading.Thread:

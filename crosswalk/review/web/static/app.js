@@ -185,7 +185,8 @@
   async function pick(n) {
     if (MODE !== "review") return;
     const c = others()[n - 2];
-    if (c) await decide("retarget", { new_target: c.target_code });
+    // the candidate's version as shown: someone rejecting it meanwhile makes this a conflict
+    if (c) await decide("retarget", { new_target: c.target_code, target_version: c.version });
   }
 
   // another target than the candidates: any code the store (or the loaded classification) knows,
@@ -204,7 +205,8 @@
     if (MODE !== "review") return;
     const code = $("retarget-input").value.trim().split(/\s+/)[0];
     if (!code) return;
-    await decide("retarget", { new_target: code });
+    const known = (S.detail.candidates || []).find((c) => c.target_code === code);
+    await decide("retarget", { new_target: code, target_version: known ? known.version : null });
     $("retarget-input").value = "";
   }
 
