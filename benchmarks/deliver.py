@@ -132,8 +132,7 @@ def main(argv=None) -> int:
         print(f"building {args.data} into {work} …", file=sys.stderr)
         result = build(cfg, progress=progress)
         seconds = time.perf_counter() - t0
-        classes = {s: load(f).classification for s, f in result.files.items()
-                   if "-" not in s and s in ("okz2014", "isco08", "okpdtr", "okved2")}
+        classes = result.classifications
         conc = load(result.files["nace2-isic4"]).correspondence
         report = {"data": str(args.data), "embeddings": not args.no_embeddings,
                   "build_seconds": round(seconds, 1),

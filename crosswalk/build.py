@@ -67,6 +67,7 @@ class BuildResult:
     unused: list[dict] = field(default_factory=list)             # files loaded but not used, and why
     indexes: list[CodingIndex] = field(default_factory=list)     # coding indexes among the files
     combined: dict[str, list] = field(default_factory=dict)      # scheme -> files whose codes were added
+    classifications: dict[str, Classification] = field(default_factory=dict)   # as matched (combined, notes joined)
 
 
 def _problems(res) -> int:
@@ -242,6 +243,7 @@ def build(config: BuildConfig, *, progress: Optional[Progress] = None) -> BuildR
     result = BuildResult(out)
     note = progress or (lambda stage, done, total: None)
     classes, corrs, skipped = _load_all(config.files, result)
+    result.classifications = classes
     if not classes and not corrs:
         more = f" (+{len(skipped) - 5} more)" if len(skipped) > 5 else ""
         raise CrosswalkError("nothing to build: no file could be loaded"
