@@ -26,6 +26,11 @@ def _format_option(f):
                         show_default=True, help="json prints one object other tools can read.")(f)
 
 
+def _lang_option(f):
+    return click.option("--lang", type=click.Choice(["ru", "en"]), default="ru", show_default=True,
+                        help="Language of what reviewers read: headers, drop-downs, names, dates.")(f)
+
+
 class _Cli(click.Group):
     """Library errors (CrosswalkError) become click errors for every command and
     subcommand in one place: a clear message and exit status 1, never a traceback."""
@@ -807,17 +812,20 @@ def review_serve(store_path, allow_network_fs, host, port, reviewer, data):
 @cli.command("report")
 @review_store_options
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="The HTML file to write.")
-@click.option("--lang", type=click.Choice(["en", "ru"]), default="en", show_default=True)
+@_lang_option
 @click.option("--data", multiple=True, type=click.Path(exists=True),
               help="Classification files or folders: sections for coverage. Repeatable.")
 def report_cmd(store_path, allow_network_fs, output, lang, data):
-    """Write the review summary (score distribution, coverage by section, cardinality,
-    reviewer progress, agreement) as one self-contained HTML file."""
-    from .report import write_report
+    """Write the review summary (items decided, score distribution, coverage by section,
+    cardinality, reviewer progress, agreement) as one self-contained HTML file, and print the
+    figures per scheme pair. Russian by default (--lang en for English)."""
+    from .report import make_report, summary_lines
     classes = _load_data_option(data)
     with open_review_store(store_path, allow_network_fs) as store:
-        path = write_report(store, output, lang=lang, classifications=classes)
-    click.echo(f"wrote {path}")
+        path, data_ = make_report(store, output, lang=lang, classifications=classes)
+    for line in summary_lines(data_, lang):
+        click.echo(line)
+    click.echo(("записано: " if lang == "ru" else "wrote ") + str(path))
 
 
 # -- apply (crosswalk/apply.py, crosswalk/engines) ----------------------------------------
