@@ -272,8 +272,8 @@ def test_all_or_nothing_with_every_refused_row_reported(store, tmp_path):
     assert (rep.rows_read, rep.applied, rep.withheld, rep.no_decision, len(rep.rejected)) == (8, 0, 1, 2, 5)
     got = {(p.sheet, p.row, p.column, p.value, p.kind) for p in rep.problems if p.severity == "error"}
     assert got == {("Проверка", rows[("0210", "0210")], "решение", "одобрить", "decision"),
-                   ("Проверка", rows[("1111", "1111")], "решение", None, "one_decision_per_item"),
-                   ("Проверка", rows[("1111", "1112")], "решение", None, "one_decision_per_item"),
+                   ("Проверка", rows[("1111", "1111")], "решение", "принять", "one_decision_per_item"),
+                   ("Проверка", rows[("1111", "1112")], "решение", "нет соответствия", "one_decision_per_item"),
                    ("Проверка", rows[("1112", "1111")], "другой код", "9999", "unknown_code"),
                    ("Проверка", rows[("2411", "2411")], "вес", "0.5", "weight")}
     messages = {p.kind: p.message for p in rep.problems}
@@ -306,6 +306,16 @@ def test_item_rules(store, tmp_path, cells, kind, column):
     rep = import_workbook(store, path, reviewer="anna")
     assert rep.nothing_applied and store.snapshot() == before
     assert {(r["kind"], r["column"]) for r in rep.rejected} == {(kind, column)}, rep.rejected
+
+
+def test_a_split_whose_weights_miss_1_names_each_row_and_its_weight(store, tmp_path):
+    path = export_workbook(store, tmp_path / "review.xlsx")
+    rows = Sheet(path).fill({("1111", "1111"): {"decision": "разделить", "weight": "0,5"},
+                             ("1111", "1112"): {"decision": "разделить", "weight": 0.4}})
+    rep = import_workbook(store, path, reviewer="anna")
+    got = [(r["row"], r["column"], r["value"]) for r in rep.rejected]
+    assert got == [(rows[("1111", "1111")], "вес", "0.5"), (rows[("1111", "1112")], "вес", "0.4")]
+    assert all("дают в сумме 0,9, а не 1" in r["reason"] for r in rep.rejected)
 
 
 def test_a_change_since_the_export_is_a_conflict_and_nothing_applies(store, tmp_path):

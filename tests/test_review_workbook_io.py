@@ -125,3 +125,12 @@ def test_union_find_groups_match_networkx(rows):
     links = [_link(*r) for r in rows]
     assert link_groups(links) == _groups_slow(links)
     assert link_groups(reversed(links)) == link_groups(links)      # any row order
+
+
+@given(st.lists(st.text(max_size=8), min_size=4, max_size=4))
+def test_link_cells_read_back_as_the_key_written(parts):
+    from crosswalk.review.workbook_export import key_text, parse_key_text
+    k = LinkKey(*parts)
+    assert parse_key_text(key_text(k)) == k
+    import json
+    assert json.loads(key_text(k)) == parts               # the fast path writes what json.dumps writes

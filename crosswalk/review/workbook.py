@@ -30,7 +30,8 @@ from .items import ItemDecision
 from .labels import DEFAULT_LANG, LANGS
 from .store import Decision, LinkKey, ReviewStore, StoreError
 from .workbook_export import (FORMAT, FORMAT_VERSION, ExportResult, display_order, export_workbook, key_list,
-                              key_text, link_groups, row_check, rows_checksum, store_identity,
+                              key_text, link_groups, parse_key_text, row_check, rows_checksum, rows_digest,
+                              store_identity,
                               write_review_workbook)
 from .workbook_items import Reject, Say, Unit, check_key_cells, item_units, parse_entry, text
 from .workbook_layout import BY_ID, REQUIRED, SHEETS, header_ids
@@ -351,25 +352,28 @@ class _ItemImporter(_Importer):
         return parse_entry(row, key, cells, version=version, item_version=item_version, say=say,
                            codes_of=self.codes_of)
 
-    def read(self, rows, at: dict[str, int]) -> tuple[list, list[tuple[LinkKey, int]]]:
+    def read(self, rows, at: dict[str, int]) -> tuple[list, list[tuple[str, Any]]]:
+        """The rows' entries, and (link cell, version) of every row for the rows digest."""
         entries, exported = [], []
         rep = self.report
         edits = [at[c] for c in ("decision", "new_target", "weight", "comment")]
+        li, vi = at["link"], at["version"]
         empty = (None, "n")
         for row, cells in rows:
-            if row == 1 or all(c is None or (isinstance(c[0], str) and not c[0].strip()) for c in cells):
+            n = len(cells)
+            link = cells[li] if li < n else None
+            if row == 1 or link is None and all(c is None or (isinstance(c[0], str) and not c[0].strip())
+                                                for c in cells):
                 continue   # the header; an empty row is no row
             rep.rows_read += 1
-            n = len(cells)
-            link, version = (cells[at[c]] if at[c] < n and cells[at[c]] else empty for c in ("link", "version"))
-            key = self.row_key({"link": link})
-            if key is not None:
-                exported.append((key, _int(version[0])))
+            version = cells[vi] if vi < n and cells[vi] is not None else empty
+            exported.append((link[0] if link else None, version[0]))
             if all(i >= n or cells[i] is None or cells[i][0] is None
                    or (isinstance(cells[i][0], str) and not cells[i][0].strip()) for i in edits):
                 rep.no_decision += 1     # nothing written in the columns a reviewer fills: nothing to check
                 continue
             vals = {cid: (cells[i] if i < n and cells[i] is not None else empty) for cid, i in at.items()}
+            key = parse_key_text(vals["link"][0])
             try:
                 entry = self.parse_row(row, key, vals)
             except Reject as r:
@@ -539,7 +543,8 @@ def import_workbook(store: ReviewStore, path: str | Path, *, reviewer: str, part
 
 def _check_rows(imp: _Importer, meta: dict, exported: list) -> None:
     rep = imp.report
-    if rows_checksum(exported) != meta.get("rows_sha256") or str(rep.rows_read) != meta.get("row_count"):
+    digest = (rows_checksum if int(meta["format_version"]) < 2 else rows_digest)(exported)
+    if digest != meta.get("rows_sha256") or str(rep.rows_read) != meta.get("row_count"):
         say = getattr(imp, "say", None) or Say("en")
         imp.problems.warning("workbook_changed", say(
             f"строки отличаются от выгрузки (выгружено {meta.get('row_count')}, прочитано {rep.rows_read}):"

@@ -79,6 +79,28 @@ def rows_checksum(pairs: Iterable[tuple[LinkKey, int]]) -> str:
     return hashlib.sha256("\n".join(lines).encode("utf-8")).hexdigest()
 
 
+def rows_digest(pairs: Iterable[tuple[str, object]]) -> str:
+    """Format 2's rows_sha256: sha256 of the sorted (link cell text, version) lines — what the
+    importer reads, compared without parsing each row (row order does not count)."""
+    lines = sorted(f"{link}\t{version}" for link, version in pairs)
+    return hashlib.sha256("\n".join(lines).encode("utf-8")).hexdigest()
+
+
+def parse_key_text(text) -> "LinkKey | None":
+    """The LinkKey of a link cell (None: not one): the inverse of :func:`key_text`."""
+    if not isinstance(text, str):
+        return None
+    if text.startswith('["') and text.endswith('"]') and "\\" not in text:
+        parts = text[2:-2].split('","')      # a quote inside a code would be escaped (\")
+    else:
+        try:
+            parts = json.loads(text)
+        except ValueError:
+            return None
+    ok = isinstance(parts, list) and len(parts) == 4 and all(isinstance(x, str) for x in parts)
+    return LinkKey(*parts) if ok else None
+
+
 def row_check(snapshot_checksum: str, key: LinkKey, version: int, item_version: int) -> str:
     """The digest of a row's hidden cells: an edited link, version or item version shows."""
     blob = f"{snapshot_checksum}\x1f{key_text(key)}\x1f{version}\x1f{item_version}"
@@ -217,7 +239,7 @@ def write_review_workbook(store: ReviewStore, path: str | Path, *, source_scheme
     text_rows = store.text_rows() if any(it.key.source_scheme == "text" for it in items) else {}
 
     rows: list[Row] = []
-    pairs: list[tuple[LinkKey, int]] = []
+    pairs: list[tuple[str, int]] = []
     n_items = 0
     items.sort(key=lambda it: (it.key.source_scheme, it.key.target_scheme, code_sort_key(it.key.source_code)))
     for it in items:
@@ -246,7 +268,7 @@ def write_review_workbook(store: ReviewStore, path: str | Path, *, source_scheme
                 "link": key_text(k), "version": int(ln.version), "item_version": int(it.version),
                 "check": row_check(checksum, k, int(ln.version), int(it.version)),
             }, first=n == 0, alternative=n > 0))
-            pairs.append((k, int(ln.version)))
+            pairs.append((rows[-1].values["link"], int(ln.version)))
 
     exported_at = datetime.now(timezone.utc).replace(microsecond=0)
     meta = {
@@ -260,7 +282,7 @@ def write_review_workbook(store: ReviewStore, path: str | Path, *, source_scheme
         "filters": json.dumps({"source_scheme": source_scheme, "target_scheme": target_scheme,
                                "status": status}, sort_keys=True),
         "row_count": str(len(rows)), "item_count": str(n_items),
-        "rows_sha256": rows_checksum(pairs),
+        "rows_sha256": rows_digest(pairs),
         "tool_version": _tool_version(),
         "decisions": ", ".join(decision_labels(lang)),
         "warnings": _WARNINGS,
@@ -284,4 +306,4 @@ def _tool_version() -> str:
 
 
 __all__ = ["ExportResult", "FORMAT", "FORMAT_VERSION", "display_order", "export_workbook", "key_list", "key_text",
-           "link_groups", "row_check", "rows_checksum", "store_identity", "write_review_workbook"]
+           "link_groups", "parse_key_text", "row_check", "rows_checksum", "rows_digest", "store_identity", "write_review_workbook"]

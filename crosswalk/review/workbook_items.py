@@ -152,10 +152,11 @@ def parse_entry(row: int, key: LinkKey, cells: dict[str, tuple[Any, str]], *, ve
         if decision not in ("other_code", "split"):
             raise Reject("new_target", "new_target", raw_code,
                          say(f"{say.col('new_target')} читается только с решениями {say.dec('other_code')} и"
-                             f" {say.dec('split')}; чтобы принять код этой строки, выберите {say.dec('accept')}"
-                             " и очистите его",
+                             f" {say.dec('split')}: чтобы выбрать вписанный код, выберите {say.dec('other_code')};"
+                             f" чтобы решить о коде этой строки, очистите {say.col('new_target')}",
                              f"{say.col('new_target')} is read only with {say.dec('other_code')} and"
-                             f" {say.dec('split')}; to take this row's code choose {say.dec('accept')} and clear it"))
+                             f" {say.dec('split')}: to choose the code typed there, choose {say.dec('other_code')};"
+                             f" to decide on this row's code, clear {say.col('new_target')}"))
         code = new_code(key.target_scheme, raw_code, say, codes_of)
     elif decision == "other_code":
         raise Reject("new_target", "new_target", None,
@@ -213,10 +214,12 @@ def item_units(entries: list[Entry], *, say: Say, proposal_of, origin_of) -> tup
                              f"{say.dec('reopen')} and {say.dec('reject')} on one item: choose one"))
     elif kinds == {"split"}:
         problem = _split_problem(level, say)
-    if problem is not None:     # the item's comments alone still stand as comments on their links
+    if problem is not None:     # each row refused with its own value; its comments alone still stand
+        refused = [(e, Reject(problem.kind, problem.column, _value_of(e, problem.column), problem.message))
+                   for e in acts]
         notes = [Unit(Decision(e.key, "comment", e.version, comment=e.comment, origin=origin_of(e.row)), [e.row], [e])
                  for e in comments]
-        return notes, [(e, problem) for e in acts]
+        return notes, refused
     first = level[0]
     if kinds == {"split"}:
         choice, targets = "split", tuple((e.target, e.weight) for e in level)
@@ -231,6 +234,15 @@ def item_units(entries: list[Entry], *, say: Say, proposal_of, origin_of) -> tup
     d = ItemDecision(first.item, choice, first.item_version, targets, "; ".join(notes) or None,
                      origin=origin_of(first.row))
     return [Unit(d, sorted(e.row for e in entries), entries)], []
+
+
+def _value_of(e: Entry, column: Optional[str]) -> Any:
+    """What the row holds in the column a rule names (the decision as written, its weight or code)."""
+    if column == "weight":
+        return None if e.weight is None else number(e.weight, "en", 6).rstrip("0").rstrip(".")
+    if column == "new_target":
+        return e.code
+    return e.raw
 
 
 def _split_problem(rows: list[Entry], say: Say) -> Optional[Reject]:
@@ -252,10 +264,10 @@ def _split_problem(rows: list[Entry], say: Say) -> Optional[Reject]:
                                                 f"a weight of 0 in {say.dec('split')}: clear that row's decision"))
     total = math.fsum(e.weight for e in rows)
     if abs(total - 1.0) > _TOL:
-        return Reject("split", "weight", number(total, say.lang, 4),
-                      say(f"веса {say.dec('split')} в строках {listed} дают в сумме {number(total, 'ru', 4)},"
-                          " а не 1", f"the weights of {say.dec('split')} in rows {listed} sum to"
-                          f" {number(total, 'en', 4)}, not 1"))
+        shown = f"{total:.6f}".rstrip("0").rstrip(".")
+        return Reject("split", "weight", None,
+                      say(f"веса {say.dec('split')} в строках {listed} дают в сумме {shown.replace('.', ',')},"
+                          " а не 1", f"the weights of {say.dec('split')} in rows {listed} sum to {shown}, not 1"))
     return None
 
 
