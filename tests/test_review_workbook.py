@@ -508,3 +508,31 @@ def test_a_format_1_workbook_is_all_or_nothing_and_a_missing_column_is_named(sto
     wb.save(path)
     with pytest.raises(CrosswalkError, match=r"format 1\) lacks the column\(s\) new target"):
         import_workbook(store, path, reviewer="anna")
+
+
+def test_rows_sorted_by_the_reviewer_import_the_same(store, tmp_path):
+    """Rows are tied to their item by the hidden link, not by place: a sheet sorted or filtered
+    in the spreadsheet gives the same decisions."""
+    decisions = {("1111", "2411"): {"decision": "разделить", "weight": 0.3},
+                 ("1111", "1111"): {"decision": "разделить", "weight": 0.7},
+                 ("0110", "0210"): {"decision": "принять"}, ("2411", "2411"): {"decision": "нет соответствия"}}
+    states = []
+    for order in ("as exported", "reversed"):
+        with ReviewStore(tmp_path / f"{order}.sqlite") as st:
+            st._clock = store._clock
+            st.propose(store.links())
+            st.register_items(TGT, sorted(TARGET_TITLES.items()))
+            path = export_workbook(st, tmp_path / f"{order}.xlsx")
+            sh = Sheet(path)
+            sh.fill(decisions)
+            if order == "reversed":
+                body = [[c.value for c in row] for row in sh.ws.iter_rows(min_row=2)]
+                for r, values in enumerate(reversed(body), 2):
+                    for col, v in enumerate(values, 1):
+                        sh.ws.cell(r, col).value = v
+                sh.wb.save(path)
+            rep = import_workbook(st, path, reviewer="anna")
+            assert rep.ok and rep.decisions == 3, rep.as_dict()
+            states.append({(s.key.source_code, s.key.target_code): (s.status, s.weight) for s in st.links()})
+    assert states[0] == states[1]
+    assert states[0][("1111", "2411")] == ("confirmed", 0.3) and states[0][("0110", "0110")][0] == "rejected"
