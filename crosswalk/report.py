@@ -225,7 +225,7 @@ def render_html(data: dict, lang: str = DEFAULT_LANG, *, back: Optional[str] = N
     body.append(f'<h2>{t["scores"]}</h2>{legend}')
     for p in data["pairs"]:
         c = p["counts"]
-        body.append(f'<section class="pair"><h3>{_e(name(p["pair"]))}</h3><p>{sum(c.values())} {t["links"]}:'
+        body.append(f'<section class="pair"><h3>{_e(name(p["pair"]))}</h3><p>{t["links"]} {sum(c.values())} —'
                     f' {t["confirmed"]} {c["confirmed"]}, {t["pending"]} {c["pending"]}, {t["rejected"]}'
                     f' {c["rejected"]}</p>{_histogram(p["bins"], t["score"], t)}</section>')
     body.append(f'<h2>{t["coverage"]}</h2>')
