@@ -454,8 +454,9 @@ def cases(ref: Path) -> list[Case]:
         store = d / "review.sqlite"
         with ReviewStore(store) as s:
             s.propose([{"key": LinkKey("okved2", c, "nace2", c), "score": 0.5, "source_title": f"вид {c}",
-                        "target_title": f"activity {c}"} for c in ("01.11", "01.12", "01.13", "62.01")])
-            path = export_workbook(s, d / "review.xlsx")
+                        "target_title": f"activity {c}", "rank": 1, "role": "proposal"}
+                       for c in ("01.11", "01.12", "01.13", "62.01")])
+            path = export_workbook(s, d / "review.xlsx", lang="en")
         return store, path.read_bytes()
 
     def _import(d: Path, store: Path, path: Path) -> list[str]:
@@ -499,7 +500,7 @@ def cases(ref: Path) -> list[Case]:
         wb = openpyxl.load_workbook(p)
         ws = wb["Review"]
         col = {c.value: c.column for c in ws[1]}
-        ws.cell(2, col["decision"]).value = '=IF(1,"confirm","reject")'
+        ws.cell(2, col["decision"]).value = '=IF(1,"accept","reject")'
         ws.cell(3, col["comment"]).value = "=cmd|' /C calc'!A0"
         ws.cell(3, col["decision"]).value = "reject"
         wb.save(p)
@@ -517,9 +518,9 @@ def cases(ref: Path) -> list[Case]:
             wb = openpyxl.load_workbook(p)
             ws = wb["Review"]
             col = {c.value: c.column for c in ws[1]}
-            ws.cell(2, col["decision"]).value = "confirm"
+            ws.cell(2, col["decision"]).value = "accept"
             ws.cell(2, col["comment"]).value = comment
-            ws.cell(3, col["decision"]).value = "reject" if who == "boris" else None
+            ws.cell(3, col["decision"]).value = "no match" if who == "boris" else None
             wb.save(p)
         with ReviewStore(store) as s:
             import_workbook(s, d / "anna" / "review.xlsx", reviewer="anna")
@@ -533,7 +534,7 @@ def cases(ref: Path) -> list[Case]:
             return Verdict(ok, silent, f"applied {data.get('applied')}, unchanged {data.get('unchanged')},"
                                        f" conflicts {len(data.get('conflicts', []))} of {made} decisions ({stored})")
         return ["review", "import", str(d / "boris" / "review.xlsx"), "--store", str(store), "--reviewer", "boris",
-                "--format", "json"], judge
+                "--format", "json", "--partial"], judge
 
     return out
 

@@ -60,11 +60,12 @@ def make_store(path: Path, n_links: int, seed: int, *, alternatives: bool = Fals
         keys += [LinkKey("okved2", _code(i), "nace2", _code(n_links + i)) for i in range(n_links)]
     with ReviewStore(path) as store:
         store._clock = lambda: FIXED_TS
-        store.propose([{"key": k, "score": round(rng.random(), 4),
+        store.propose([{"key": k, "score": round(rng.random(), 4), "rank": 1 if n < n_links else 2,
+                        "role": "proposal" if n < n_links else "alternative",
                         "evidence": {"title_tokens": round(rng.random(), 4)},
                         "source_title": f"вид деятельности {k.source_code}",
                         "target_title": f"activity {k.target_code}",
-                        "flags": ("review",) if rng.random() < 0.3 else ()} for k in keys])
+                        "flags": ("review",) if rng.random() < 0.3 else ()} for n, k in enumerate(keys)])
         store.decide([Decision(k, "confirm", store.get(k).version) for k in keys[:n_links:7]], reviewer="seed")
         store._conn().execute("PRAGMA wal_checkpoint(TRUNCATE)")
     return keys
@@ -176,24 +177,27 @@ def _run_child(kind: str, store: Path, seed: int, n: int, extra: str = "") -> su
 
 
 def _filled_workbook(store: Path, path: Path, seed: int) -> Path:
-    """A review workbook of ``store`` with a decision (seeded) on most rows."""
+    """A review workbook of ``store`` (English) with one decision (seeded) on most items: on the
+    proposal's row, accept, no correspondence or a comment alone."""
     import openpyxl
     from crosswalk.review.workbook import export_workbook
+    from crosswalk.review.workbook_layout import header_ids
     rng = random.Random(seed)
     with ReviewStore(store, create=False) as s:
-        export_workbook(s, path, overwrite=True)
+        export_workbook(s, path, overwrite=True, lang="en")
     wb = openpyxl.load_workbook(path)
-    ws = wb["Review"]
-    col = {c.value: c.column for c in ws[1]}
+    ws = wb.worksheets[0]
+    col = {cid: i + 1 for cid, i in header_ids([c.value for c in ws[1]]).items()}
     for r in range(2, ws.max_row + 1):
+        if ws.cell(r, col["role"]).value not in ("proposal", "предложение"):
+            continue                      # one decision per item: on its proposal's row
         x = rng.random()
         if x < 0.45:
-            ws.cell(r, col["decision"]).value = "confirm"
+            ws.cell(r, col["decision"]).value = "accept"
         elif x < 0.75:
-            ws.cell(r, col["decision"]).value = "reject"
+            ws.cell(r, col["decision"]).value = "no match"
             ws.cell(r, col["comment"]).value = f"нет {r}"
         elif x < 0.85:
-            ws.cell(r, col["decision"]).value = "comment"
             ws.cell(r, col["comment"]).value = f"проверить {r}"
     wb.save(path)
     return path

@@ -27,6 +27,11 @@ def _format_option(f):
                         show_default=True, help="json prints one object other tools can read.")(f)
 
 
+def _lang_option(f):
+    return click.option("--lang", type=click.Choice(["ru", "en"]), default="ru", show_default=True,
+                        help="Language of what reviewers read: headers, drop-downs, names, dates.")(f)
+
+
 class _Cli(click.Group):
     """Library errors (CrosswalkError) become click errors for every command and
     subcommand in one place: a clear message and exit status 1, never a traceback."""
@@ -776,14 +781,16 @@ def export_cmd(out_dir, store_path, allow_network_fs, all_links, formats, pairs,
 @click.argument("file", type=click.Path(dir_okay=False))
 @review_store_options
 @click.option("--pair", metavar="SRC:TGT", default=None,
-              help="Only the links of one scheme pair, e.g. okz2014:isco08.")
+              help="Only the items of one scheme pair, e.g. okpdtr:okz2014.")
 @click.option("--status", type=click.Choice(["pending", "confirmed", "rejected"]), default=None,
-              help="Only links with this status (default: all).")
+              help="Only candidates with this status (default: all).")
 @click.option("--force", is_flag=True, help="Overwrite FILE if it exists (its unimported decisions are lost).")
-def review_export(file, store_path, allow_network_fs, pair, status, force):
-    """Write the links as a review workbook (FILE.xlsx): one row per link with score, evidence,
-    cardinality group and status, and a decision drop-down to fill in; bring the decisions
-    back with `crosswalk review import`."""
+@_lang_option
+def review_export(file, store_path, allow_network_fs, pair, status, force, lang):
+    """Write the items as a review workbook (FILE.xlsx): one row per candidate, grouped per item
+    (the proposal first, then the alternatives by score), with one decision per item to choose
+    from a drop-down (accept, other code, split, no match…); bring the decisions back with
+    `crosswalk review import`. Russian by default (--lang en for English)."""
     from .model import SCHEMES
     from .review.workbook import write_review_workbook
     src = tgt = None
@@ -794,40 +801,70 @@ def review_export(file, store_path, allow_network_fs, pair, status, force):
                                      param_hint="--pair")
     with open_review_store(store_path, allow_network_fs) as store:
         res = write_review_workbook(store, file, source_scheme=src, target_scheme=tgt, status=status,
-                                    overwrite=force)
+                                    overwrite=force, lang=lang)
     for p in res.problems:
-        click.echo(f"warning: {p.message}", err=True)
-    click.echo(f"{res.path}: {res.rows} links (store snapshot {res.snapshot_id})"
-               + ("" if res.rows else "; no link matches the filters"))
+        click.echo(("предупреждение: " if lang == "ru" else "warning: ") + p.message, err=True)
+    if lang == "ru":
+        click.echo(f"{res.path}: позиций {res.items}, строк (кандидатов) {res.rows} (снимок хранилища"
+                   f" {res.snapshot_id})" + ("" if res.rows else "; под фильтры ничего не подошло"))
+    else:
+        click.echo(f"{res.path}: {res.items} items, {res.rows} rows (candidates) (store snapshot"
+                   f" {res.snapshot_id})" + ("" if res.rows else "; nothing matches the filters"))
 
 
 @review.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @review_store_options
 @click.option("--reviewer", required=True, help="Your name; recorded with every decision.")
+@click.option("--partial", is_flag=True,
+              help="Apply the valid rows even when others are refused or conflict (default: all or nothing).")
+@click.option("--lang", type=click.Choice(["ru", "en"]), default=None,
+              help="Language of the messages (default: the workbook's).")
 @_format_option
-def review_import(file, store_path, allow_network_fs, reviewer, fmt):
-    """Apply the decisions of a review workbook in one transaction. Importing the same file
-    again changes nothing. Exits 1 when rows were rejected or conflicted (listed by row)."""
+def review_import(file, store_path, allow_network_fs, reviewer, partial, lang, fmt):
+    """Apply the decisions of a review workbook in one go: one decision per item, settling the
+    item's other candidates. All or nothing: if any row is refused (each listed by sheet, row,
+    column, value and rule) or conflicts with a change made since the export, nothing is
+    applied — unless --partial. Importing the same file again changes nothing. Exits 1 when
+    rows were refused or conflicted."""
     from .review.workbook import import_workbook
     with open_review_store(store_path, allow_network_fs) as store:
-        rep = import_workbook(store, file, reviewer=reviewer)
+        rep = import_workbook(store, file, reviewer=reviewer, partial=partial, lang=lang)
     if fmt == "json":
         click.echo(json.dumps(rep.as_dict(), ensure_ascii=False, indent=2))
     else:
-        click.echo(f"{file}: {rep.rows_read} rows: applied {rep.applied}, unchanged {rep.unchanged},"
-                   f" no decision {rep.no_decision}, conflicts {len(rep.conflicts)}, rejected {len(rep.rejected)}")
-        for c in rep.conflicts:
-            click.echo(f"  row {c['row']}: " + click.style("conflict", fg="red")
-                       + f" {' '.join(c['link'])}: {c['reason']}")
-        for r in rep.rejected:
-            value = "" if r["value"] is None else f" (value {r['value']!r})"
-            click.echo(f"  row {r['row']}: " + click.style("rejected", fg="red")
-                       + f" column {r['column']}: {r['reason']}{value}")
-        for p in rep.problems:
-            if p.severity == "warning":
-                click.echo("  " + click.style("warning", fg="yellow") + f" {p.message}")
+        for line in _import_lines(file, rep, lang or rep.language):
+            click.echo(line)
     sys.exit(0 if rep.ok else 1)
+
+
+def _import_lines(file, rep, lang: str) -> list[str]:
+    ru = lang == "ru"
+    red = lambda t: click.style(t, fg="red")        # noqa: E731
+    if ru:
+        out = [f"{file}: строк {rep.rows_read}: применено {rep.applied} (решений {rep.decisions}), без изменений"
+               f" {rep.unchanged}, без решения {rep.no_decision}, конфликтов {len(rep.conflicts)}, отклонено"
+               f" {len(rep.rejected)}" + (f", не применено из-за других строк {rep.withheld}" if rep.withheld else "")]
+    else:
+        out = [f"{file}: {rep.rows_read} rows: applied {rep.applied} ({rep.decisions} decisions), unchanged"
+               f" {rep.unchanged}, no decision {rep.no_decision}, conflicts {len(rep.conflicts)}, rejected"
+               f" {len(rep.rejected)}" + (f", withheld {rep.withheld}" if rep.withheld else "")]
+    for c in rep.conflicts:
+        out.append(f"  {'строка' if ru else 'row'} {c['row']}: " + red("конфликт" if ru else "conflict")
+                   + f" {' '.join(c['link'])}: {c['reason']}")
+    for p in sorted((p for p in rep.problems if p.severity == "error"), key=lambda p: p.row or 0):
+        value = "" if p.value is None else (f" (значение {p.value!r})" if ru else f" (value {p.value!r})")
+        where = f"{'лист' if ru else 'sheet'} {p.sheet}, {'строка' if ru else 'row'} {p.row}, " \
+                f"{'столбец' if ru else 'column'} {p.column}"
+        out.append(f"  {where}: " + red("отклонена" if ru else "rejected") + f" [{p.kind}] {p.message}{value}")
+    for p in rep.problems:
+        if p.severity == "warning":
+            out.append("  " + click.style("предупреждение" if ru else "warning", fg="yellow") + f" {p.message}")
+    if rep.nothing_applied:
+        out.append(red("Ничего не применено: исправьте эти строки и импортируйте снова, или примените верные"
+                       " строки с --partial." if ru else "Nothing was applied: fix these rows and import again,"
+                       " or apply the valid rows with --partial."))
+    return out
 
 
 # -- review app and summary report (crosswalk/review/web, crosswalk/report.py) -------------
@@ -874,17 +911,20 @@ def review_serve(store_path, allow_network_fs, host, port, reviewer, data):
 @cli.command("report")
 @review_store_options
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="The HTML file to write.")
-@click.option("--lang", type=click.Choice(["en", "ru"]), default="en", show_default=True)
+@_lang_option
 @click.option("--data", multiple=True, type=click.Path(exists=True),
               help="Classification files or folders: sections for coverage. Repeatable.")
 def report_cmd(store_path, allow_network_fs, output, lang, data):
-    """Write the review summary (score distribution, coverage by section, cardinality,
-    reviewer progress, agreement) as one self-contained HTML file."""
-    from .report import write_report
+    """Write the review summary (items decided, score distribution, coverage by section,
+    cardinality, reviewer progress, agreement) as one self-contained HTML file, and print the
+    figures per scheme pair. Russian by default (--lang en for English)."""
+    from .report import make_report, summary_lines
     classes = _load_data_option(data)
     with open_review_store(store_path, allow_network_fs) as store:
-        path = write_report(store, output, lang=lang, classifications=classes)
-    click.echo(f"wrote {path}")
+        path, data_ = make_report(store, output, lang=lang, classifications=classes)
+    for line in summary_lines(data_, lang):
+        click.echo(line)
+    click.echo(("записано: " if lang == "ru" else "wrote ") + str(path))
 
 
 # -- apply (crosswalk/apply.py, crosswalk/engines) ----------------------------------------

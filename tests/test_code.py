@@ -271,21 +271,19 @@ def test_the_readme_example_is_what_the_command_prints(tmp_path, monkeypatch):
 def test_a_reviewer_retargets_a_free_text_title_in_the_workbook_and_the_next_run_uses_it(okz, tmp_path):
     """The whole loop: code → pending links in the store → review workbook → import → code again."""
     from crosswalk.review.workbook import export_workbook, import_workbook
-    from test_review_workbook import edit
+    from test_review_workbook import Sheet
     target, ctx = okz
     store = ReviewStore(tmp_path / "review.sqlite")
     frame = _frame(["Главный бухгалтер"])
     code_frame(frame, "title", target, context=ctx, min_score=0.3, store=store)
     key = key_code(title_key("Главный бухгалтер"))
     path = export_workbook(store, tmp_path / "review.xlsx")
-    sheet = openpyxl.load_workbook(path)["Review"]
-    header = [c.value for c in sheet[1]]
-    assert {r[header.index("data rows")] for r in sheet.iter_rows(min_row=2, values_only=True)} == {1}
-    edit(path, {(key, "4311"): {"decision": "retarget", "new target": "1211"}})
-    # the row count only informs: a workbook exported before that column existed imports too
-    wb = openpyxl.load_workbook(path)
-    wb["Review"].delete_cols(header.index("data rows") + 1)
-    wb.save(path)
+    sheet = Sheet(path)
+    assert set(sheet.column("data_rows")) == {1}              # «строк данных»: the rows the title covers
+    sheet.fill({(key, "4311"): {"decision": "выбрать код", "new_target": "1211"}})
+    # the row count only informs: a workbook without that column imports too
+    sheet.ws.delete_cols(sheet.col["data_rows"])
+    sheet.wb.save(path)
     rep = import_workbook(store, path, reviewer="anna")
     assert rep.as_dict()["ok"], rep.as_dict()
     again = code_frame(frame, "title", target, context=ctx, min_score=0.3, store=store)

@@ -1,357 +1,65 @@
-"""The review workbook round trip: export links to an xlsx reviewers fill in, import
-their decisions back into the :class:`ReviewStore`.
+"""The review workbook round trip: export the store's items to an xlsx reviewers fill in
+(:mod:`.workbook_export`, format 2: a row per candidate, grouped per item, Russian first),
+import their decisions back into the :class:`ReviewStore`.
 
-Sheet «Review», one row per link: the link (schemes, codes, titles), what the matcher
-saw (score, evidence), its cardinality group, its current state, then the columns a
-reviewer edits (decision from a drop-down, new target, weight, comment) and two hidden
-columns the importer needs: the link key and its version (the id of the event the
-reviewer saw; a decision made against an older version is a conflict, never applied).
-Sheet «Metadata»: which store and snapshot the rows come from, and a sha256 of the
-sorted (key, version) list, so an importer can tell rows were added, removed or edited.
+Import reads values only (a formula a reviewer typed is refused, never evaluated), checks every
+row first and reports each refused one by sheet, row, column, value and rule. By default it is
+all or nothing: one refused or conflicting row and nothing is applied (``partial=True`` applies
+the valid rows). An item-centred workbook gives one decision per item
+(:mod:`.workbook_items`), applied with :meth:`ReviewStore.decide_items`; a workbook exported
+before (format 1: a row per link, English) still imports, as the link decisions it holds.
+Importing the same file again changes nothing.
 
-The file is safe to open: every cell is a value (never a formula), codes are text
-(``0110`` keeps its zero), text that a spreadsheet would run (``= + - @``, control
-characters) is escaped with :func:`crosswalk.candidates.sheet_safe`, characters XML
-cannot hold are replaced and reported. Importing reads values only: a formula a
-reviewer typed is rejected, never evaluated.
+The file is safe to open: every cell is a value (never a formula), codes are text (``0110``
+keeps its zero), text a spreadsheet would run (``= + - @``, control characters) is escaped
+with :func:`crosswalk.candidates.sheet_safe`, characters XML cannot hold are replaced and
+reported.
 """
 from __future__ import annotations
 
 import hashlib
-import io
 import json
-import zipfile
-from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
-import networkx as nx
-
-from ..candidates import atomic_write, sheet_safe
+from ..candidates import sheet_safe
 from ..codes import FORMAT_HELP, cell_code
 from ..errors import CrosswalkError, Problem, Report
-from ..model import SCHEMES, code_sort_key
-from .store import Decision, LinkKey, LinkState, ReviewStore, StoreError
+from ..model import SCHEMES
+from .items import ItemDecision
+from .labels import DEFAULT_LANG, LANGS
+from .store import Decision, LinkKey, ReviewStore, StoreError
+from .workbook_export import (FORMAT, FORMAT_VERSION, ExportResult, display_order, export_workbook, key_list,
+                              key_text, link_groups, parse_key_text, row_check, rows_checksum, rows_digest,
+                              store_identity,
+                              write_review_workbook)
+from .workbook_items import Reject, Say, Unit, check_key_cells, item_units, parse_entry, text
+from .workbook_layout import BY_ID, REQUIRED, SHEETS, header_ids
+from .workbook_read import MAX_UNZIPPED, Book, open_book
 
-FORMAT = "crosswalk-review-workbook"
-FORMAT_VERSION = 1
-REVIEW_SHEET = "Review"
-META_SHEET = "Metadata"
+REVIEW_SHEET, META_SHEET = SHEETS["review"][1], SHEETS["meta"][1]     # English names (format 1 has only these)
+_REVIEW_NAMES, _META_NAMES = SHEETS["review"], SHEETS["meta"]
+
+# format 1: a row per link, English headers, link decisions
 DECISIONS = ("confirm", "reject", "retarget", "weight", "comment")
 _WEIGHTED = ("confirm", "retarget", "weight")   # a split weight only on a link that is kept
-MAX_UNZIPPED = 512 * 2**20    # refuse workbooks that inflate beyond this (zip bombs)
-_MAX_CELL = 32767             # Excel's limit on the characters of a cell
-
-# (header, width, hidden); the importer finds columns by header, so reordering is harmless
-COLUMNS = (
-    ("source scheme", 9, False), ("source code", 11, False), ("source title", 40, False),
-    ("data rows", 9, False),
-    ("target scheme", 9, False), ("target code", 11, False), ("target title", 40, False),
-    ("score", 7, False), ("evidence", 32, False), ("group", 7, False), ("cardinality", 10, False),
-    ("status", 10, False), ("last change", 22, False), ("weight now", 8, False),
-    ("comment now", 24, False),
-    ("decision", 11, False), ("new target", 11, False), ("weight", 8, False), ("comment", 40, False),
-    ("link", 12, True), ("version", 8, True),
-)
-HEADERS = tuple(c[0] for c in COLUMNS)
-EDITABLE = ("decision", "new target", "weight", "comment")
+HEADERS = ("source scheme", "source code", "source title", "data rows", "target scheme", "target code",
+           "target title", "score", "evidence", "group", "cardinality", "status", "last change", "weight now",
+           "comment now", "decision", "new target", "weight", "comment", "link", "version")
 # shown for the reviewer, never read back: a workbook exported before they existed imports too
 INFORMATIVE = ("data rows",)
-_COL = {h: i + 1 for i, h in enumerate(HEADERS)}
-
-_HEADER_FILL, _EDIT_FILL = "D9D9D9", "DDEBF7"
-_BANDS = ((0.8, "C6EFCE"), (0.5, "FFEB9C"), (0.0, "FFC7CE"))   # score ≥ bound → fill
+_Reject = Reject
+_key_list, _key_text, _text = key_list, key_text, text
 
 
-def _letter(col: int) -> str:
-    from openpyxl.utils import get_column_letter
-    return get_column_letter(col)
-
-
-# -- identity and checksums ------------------------------------------------------
-def store_identity(store: ReviewStore) -> str:
-    """An id that stays with a store file (moved or renamed) and differs between two
-    stores: the store's own ``store_id`` if it has one, else a hash of its first event."""
-    own = getattr(store, "store_id", None)
-    if own:
-        return str(own)
-    first = next(iter(store.events(0)), None)
-    if first is None:
-        return "empty"
-    key = None if first.key is None else [first.key.source_scheme, first.key.source_code,
-                                          first.key.target_scheme, first.key.target_code]
-    blob = json.dumps([first.id, first.ts, first.reviewer, first.action, key, first.payload],
-                      sort_keys=True, ensure_ascii=False, default=str)
-    return "first-event:" + hashlib.sha256(blob.encode("utf-8")).hexdigest()[:24]
-
-
-def _key_list(key: LinkKey) -> list[str]:
-    return [key.source_scheme, key.source_code, key.target_scheme, key.target_code]
-
-
-def _key_text(key: LinkKey) -> str:
-    return json.dumps(_key_list(key), ensure_ascii=False, separators=(",", ":"))
-
-
-def rows_checksum(pairs: Iterable[tuple[LinkKey, int]]) -> str:
-    """sha256 of the sorted (key, version) list: row order (a reviewer sorting) does not count."""
-    lines = sorted(json.dumps(_key_list(k) + [v], ensure_ascii=False) for k, v in pairs)
-    return hashlib.sha256("\n".join(lines).encode("utf-8")).hexdigest()
-
-
-# -- cardinality -----------------------------------------------------------------
-def _kind(n_sources: int, n_targets: int) -> str:
-    return {(True, True): "1:1", (True, False): "1:n", (False, True): "n:1",
-            (False, False): "n:m"}[n_sources == 1, n_targets == 1]
-
-
-def link_groups(links: Iterable[LinkState]) -> dict[LinkKey, tuple[int, str]]:
-    """LinkKey -> (group number, 1:1/1:n/n:1/n:m or "alternative").
-
-    The groups are the connected components (per scheme pair) of the correspondence the
-    links stand for now: each source's confirmed links, or, for a source with none, its
-    best-scoring pending link. All pending candidates together would tie everything into
-    one n:m knot. A source's other pending links are its "alternative"s and carry its
-    group number, so filtering on a group shows them too; rejected links have no group.
-    Groups are numbered in key order of their first link, so the numbering is stable."""
-    by_source: dict[tuple, list[LinkState]] = {}
-    for ln in sorted(links, key=lambda ln: _sort_key(ln.key)):
-        if ln.status != "rejected":
-            k = ln.key
-            by_source.setdefault((k.source_scheme, k.target_scheme, k.source_code), []).append(ln)
-    kept: list[LinkState] = []
-    for lns in by_source.values():
-        confirmed = [ln for ln in lns if ln.status == "confirmed"]
-        kept += confirmed or [min(lns, key=lambda ln: -1.0 if ln.score is None else -ln.score)]
-    g = nx.Graph()
-    for ln in kept:
-        k = ln.key
-        g.add_edge(("s", k.source_scheme, k.target_scheme, k.source_code),
-                   ("t", k.source_scheme, k.target_scheme, k.target_code))
-    comp_of: dict[tuple, int] = {}
-    kinds: list[str] = []
-    for comp in nx.connected_components(g):
-        n_s = sum(1 for node in comp if node[0] == "s")
-        kinds.append(_kind(n_s, len(comp) - n_s))
-        comp_of.update((node, len(kinds) - 1) for node in comp)
-    number: dict[int, int] = {}
-    out: dict[LinkKey, tuple[int, str]] = {}
-    kept_keys = {ln.key for ln in kept}
-    for source, lns in by_source.items():   # key order
-        c = comp_of[("s", *source)]
-        number.setdefault(c, len(number) + 1)
-        for ln in lns:
-            out[ln.key] = (number[c], kinds[c] if ln.key in kept_keys else "alternative")
-    return out
-
-
-def _sort_key(k: LinkKey) -> tuple:
-    return (k.source_scheme, k.target_scheme, code_sort_key(k.source_code), code_sort_key(k.target_code))
-
-
-# -- export ----------------------------------------------------------------------
-class _Writer:
-    """Puts values into cells safely and collects warnings about what it had to change."""
-
-    def __init__(self, file: str):
-        from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-        self.illegal = ILLEGAL_CHARACTERS_RE
-        self.report = Report(file)
-        self.changed: list[str] = []   # cells written other than given, as Sheet!A1
-
-    def put(self, ws, row: int, col: int, value: Any, *, fmt: str | None = None):
-        cell = ws.cell(row=row, column=col)
-        if isinstance(value, str):
-            clean = self.illegal.sub("\ufffd", value)
-            name = HEADERS[col - 1] if ws.title == REVIEW_SHEET else ("key", "value")[col - 1]
-            where = {"sheet": ws.title, "row": row, "column": name}
-            if clean != value:
-                self.changed.append(f"{ws.title}!{_letter(col)}{row}")
-                self.report.warning("illegal_xml_character",
-                                    f"{ws.title}!{_letter(col)}{row}: characters XML cannot hold"
-                                    " (control characters) replaced by \ufffd", value=repr(value), **where)
-            value = sheet_safe(clean)
-            if len(value) > _MAX_CELL:
-                self.changed.append(f"{ws.title}!{_letter(col)}{row}")
-                self.report.warning("cell_too_long", f"{ws.title}!{_letter(col)}{row}: text cut to"
-                                    f" {_MAX_CELL} characters (Excel's limit)", value=value[:60] + "…", **where)
-                value = value[:_MAX_CELL]
-            cell.value = value
-            cell.data_type = "s"   # never a formula or an error value such as "#N/A"
-            cell.number_format = "@"
-        else:
-            cell.value = value
-        if fmt:
-            cell.number_format = fmt
-        return cell
-
-
-def _evidence_text(evidence: dict) -> str:
-    """'structure 1.00; title_tokens 0.81': strongest signal first."""
-    items = sorted(evidence.items(), key=lambda kv: (-float(kv[1]), kv[0]))
-    return "; ".join(f"{k} {float(v):.2f}" for k, v in items)
-
-
-@dataclass
-class ExportResult:
-    path: Path
-    rows: int
-    snapshot_id: int
-    problems: list[Problem] = field(default_factory=list)   # cells that had to be changed
-
-
-def export_workbook(store: ReviewStore, path: str | Path, *, source_scheme: str | None = None,
-                    target_scheme: str | None = None, status: str | None = None,
-                    relations: dict | None = None, problems: list | None = None,
-                    overwrite: bool = False) -> Path:
-    """Write the links of ``store`` (optionally of one scheme pair / one status) as a review
-    workbook at ``path`` (atomically) and return the path.
-
-    ``relations`` (LinkKey or (source code, target code) -> "1:n", …) overrides the
-    cardinality computed from the store's links. Warnings about cells that had to be
-    changed (illegal XML characters, over-long text) are appended to ``problems`` as
-    :class:`Problem` and listed on the Metadata sheet. An existing file is replaced only
-    with ``overwrite`` (it may hold a reviewer's unimported decisions).
-    """
-    res = write_review_workbook(store, path, source_scheme=source_scheme, target_scheme=target_scheme,
-                                status=status, relations=relations, overwrite=overwrite)
-    if problems is not None:
-        problems.extend(res.problems)
-    return res.path
-
-
-def write_review_workbook(store: ReviewStore, path: str | Path, *, source_scheme: str | None = None,
-                          target_scheme: str | None = None, status: str | None = None,
-                          relations: dict | None = None, overwrite: bool = False) -> ExportResult:
-    """:func:`export_workbook`, returning the row count, snapshot and warnings too."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Font, PatternFill
-    from openpyxl.worksheet.datavalidation import DataValidation
-
-    path = Path(path)
-    if path.suffix.lower() != ".xlsx":
-        raise CrosswalkError(f"{path}: a review workbook is an .xlsx file")
-    if not path.parent.is_dir():
-        raise CrosswalkError(f"{path}: folder {path.parent} does not exist")
-    if path.exists() and not overwrite:
-        raise CrosswalkError(f"{path} exists and may hold decisions not imported yet; import it first,"
-                             " choose another name, or overwrite it (--force)")
-    for _ in range(5):   # the rows must be exactly the snapshot's: nothing committed in between
-        snapshot_id, checksum = store.snapshot()
-        links = store.links(source_scheme=source_scheme, target_scheme=target_scheme, status=status)
-        if store.snapshot()[0] == snapshot_id:
-            break
-    else:
-        raise CrosswalkError(f"{getattr(store, 'path', 'the review store')}: kept changing while it was"
-                             " read for the workbook; export again")
-    # cardinality from every live link of the pairs shown, not only the filtered ones
-    everything = links if status is None else [
-        ln for pair in sorted({(ln.key.source_scheme, ln.key.target_scheme) for ln in links})
-        for ln in store.links(source_scheme=pair[0], target_scheme=pair[1])]
-    groups = link_groups(everything)
-    text_rows = store.text_rows() if any(ln.key.source_scheme == "text" for ln in links) else {}
-
-    w = _Writer(path.name)
-    wb = Workbook()
-    ws = wb.active
-    ws.title = REVIEW_SHEET
-    bold = Font(bold=True)
-    for col, (header, width, hidden) in enumerate(COLUMNS, 1):
-        c = w.put(ws, 1, col, header)
-        c.font = bold
-        c.fill = PatternFill("solid", fgColor=_EDIT_FILL if header in EDITABLE else _HEADER_FILL)
-        c.alignment = Alignment(wrap_text=True, vertical="top")
-        dim = ws.column_dimensions[_letter(col)]
-        dim.width = width
-        dim.hidden = hidden
-    fills = {bound: PatternFill("solid", fgColor=color) for bound, color in _BANDS}
-
-    for row, ln in enumerate(links, 2):
-        k = ln.key
-        group, kind = groups.get(k, (None, ""))
-        if relations:
-            kind = relations.get(k, relations.get((k.source_code, k.target_code), kind))
-        values = {
-            "source scheme": k.source_scheme, "source code": k.source_code, "source title": ln.source_title,
-            "target scheme": k.target_scheme, "target code": k.target_code, "target title": ln.target_title,
-            "evidence": _evidence_text(ln.evidence or {}), "cardinality": kind, "status": ln.status,
-            "last change": f"{ln.updated_by} {ln.updated_at}".strip(), "comment now": ln.comment or "",
-            "link": _key_text(k),
-        }
-        for header, value in values.items():
-            w.put(ws, row, _COL[header], value)
-        if ln.score is not None:
-            c = w.put(ws, row, _COL["score"], float(ln.score), fmt="0.00")
-            c.fill = next(f for bound, f in fills.items() if ln.score >= bound)
-        if group is not None:
-            w.put(ws, row, _COL["group"], group)
-        if k.source_scheme == "text":      # how many data rows the free-text title covers
-            w.put(ws, row, _COL["data rows"], int(text_rows.get(k.source_code, 0)))
-        if ln.weight is not None:
-            w.put(ws, row, _COL["weight now"], float(ln.weight), fmt="0.00")
-        w.put(ws, row, _COL["version"], int(ln.version))
-        for header in ("new target", "comment"):   # typed codes stay text: 0110 keeps its zero
-            ws.cell(row=row, column=_COL[header]).number_format = "@"
-
-    last = len(links) + 1
-    ws.freeze_panes = "A2"
-    ws.auto_filter.ref = f"A1:{_letter(len(COLUMNS))}{last}"
-    if links:
-        dv = DataValidation(type="list", formula1='"' + ",".join(DECISIONS) + '"', allow_blank=True,
-                            showErrorMessage=True, errorTitle="decision",
-                            error="Choose " + ", ".join(DECISIONS) + " or leave it blank.")
-        dv.add(f"{_letter(_COL['decision'])}2:{_letter(_COL['decision'])}{last}")
-        wv = DataValidation(type="decimal", operator="between", formula1="0", formula2="1",
-                            allow_blank=True, showErrorMessage=True, errorTitle="weight",
-                            error="A weight is a number from 0 to 1.")
-        wv.add(f"{_letter(_COL['weight'])}2:{_letter(_COL['weight'])}{last}")
-        ws.add_data_validation(dv)
-        ws.add_data_validation(wv)
-
-    exported_at = datetime.now(timezone.utc).replace(microsecond=0)
-    meta = {
-        "format": FORMAT, "format_version": str(FORMAT_VERSION),
-        "store_id": store_identity(store),
-        "store_name": Path(str(getattr(store, "path", ""))).name,
-        "store_path": str(Path(str(getattr(store, "path", ""))).resolve()),
-        "snapshot_id": str(snapshot_id), "snapshot_checksum": checksum,
-        "exported_at": exported_at.isoformat().replace("+00:00", "Z"),
-        "filters": json.dumps({"source_scheme": source_scheme, "target_scheme": target_scheme,
-                               "status": status}, sort_keys=True),
-        "row_count": str(len(links)),
-        "rows_sha256": rows_checksum((ln.key, ln.version) for ln in links),
-        "tool_version": _tool_version(),
-        "decisions": ", ".join(DECISIONS),
-        "warnings": ("cells changed to be safe: " + ", ".join(w.changed)) if w.changed else "none",
-    }
-    ms = wb.create_sheet(META_SHEET)
-    for row, (k, v) in enumerate(meta.items(), 1):
-        w.put(ms, row, 1, k).font = bold
-        w.put(ms, row, 2, v)
-    ms.column_dimensions["A"].width = 20
-    ms.column_dimensions["B"].width = 70
-    ms.protection.sheet = True   # no password: a reminder, the importer checks the values anyway
-    wb.properties.creator = "crosswalk"
-    wb.properties.created = wb.properties.modified = exported_at.replace(tzinfo=None)
-
-    buf = io.BytesIO()
-    wb.save(buf)
-    atomic_write(path, buf.getvalue())
-    return ExportResult(path, len(links), snapshot_id, list(w.report.problems))
-
-
-def _tool_version() -> str:
-    from .. import __version__
-    return f"crosswalk {__version__}"
-
-
-# -- import ----------------------------------------------------------------------
+# -- the import report -----------------------------------------------------------
 @dataclass
 class ImportReport:
-    """What an import did with every row: ``rows_read = applied + unchanged +
-    len(conflicts) + len(rejected) + no_decision``."""
+    """What an import did with every row: ``rows_read = applied + unchanged + len(conflicts)
+    + len(rejected) + no_decision + withheld``. ``withheld``: valid rows not applied because
+    the import is all or nothing and another row was refused or conflicted. ``decisions``:
+    the decisions (one per item, or per link) the applied rows made, each stored."""
 
     file: str
     snapshot_id: int
@@ -363,93 +71,68 @@ class ImportReport:
     rejected: list[dict] = field(default_factory=list)
     no_decision: int = 0
     problems: list[Problem] = field(default_factory=list)
+    withheld: int = 0
+    decisions: int = 0
+    partial: bool = False
+    format_version: int = FORMAT_VERSION
+    language: str = DEFAULT_LANG
 
     @property
     def ok(self) -> bool:
         return not self.conflicts and not self.rejected
 
+    @property
+    def nothing_applied(self) -> bool:
+        """All or nothing, and something was refused: the store is as it was."""
+        return not self.partial and not self.ok
+
     def check_accounting(self) -> None:
-        total = self.applied + self.unchanged + len(self.conflicts) + len(self.rejected) + self.no_decision
+        total = (self.applied + self.unchanged + len(self.conflicts) + len(self.rejected) + self.no_decision
+                 + self.withheld)
         if self.rows_read != total:
             raise AssertionError(f"{self.file}: rows read {self.rows_read} != applied {self.applied} +"
                                  f" unchanged {self.unchanged} + conflicts {len(self.conflicts)} + rejected"
-                                 f" {len(self.rejected)} + no decision {self.no_decision}")
+                                 f" {len(self.rejected)} + no decision {self.no_decision} + withheld {self.withheld}")
 
     def as_dict(self) -> dict[str, Any]:
         return {"file": self.file, "snapshot_id": self.snapshot_id, "digest": self.digest, "ok": self.ok,
+                "format_version": self.format_version, "language": self.language, "partial": self.partial,
                 "rows_read": self.rows_read, "applied": self.applied, "unchanged": self.unchanged,
                 "conflicts": self.conflicts, "rejected": self.rejected, "no_decision": self.no_decision,
+                "withheld": self.withheld, "decisions": self.decisions,
                 "problems": [p.as_dict() for p in self.problems]}
 
 
-class _Reject(Exception):
-    """One row cannot be applied; carries where and why."""
-
-    def __init__(self, kind: str, column: str | None, value: Any, message: str):
-        super().__init__(message)
-        self.kind, self.column, self.value, self.message = kind, column, value, message
+# -- the file --------------------------------------------------------------------
+def _sheet(book: Book, names: tuple[str, ...]) -> Optional[str]:
+    return next((n for n in names if n in book.sheetnames), None)
 
 
-def _check_size(path: Path) -> None:
-    try:
-        with zipfile.ZipFile(path) as zf:
-            size = sum(i.file_size for i in zf.infolist())
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise CrosswalkError(f"{path}: not an xlsx workbook ({exc})") from None
-    if size > MAX_UNZIPPED:
-        raise CrosswalkError(f"{path}: unpacks to {size / 2**20:.0f} MB, more than the"
-                             f" {MAX_UNZIPPED // 2**20} MB a review workbook may hold; refused")
-
-
-def _damaged_kinds() -> tuple[type, ...]:
-    """What reading a damaged xlsx raises: bad zip data, bad deflate data, bad XML (ElementTree's
-    and lxml's ParseError are SyntaxErrors), refused XML (defusedxml)."""
-    import zlib
-    kinds: list[type] = [zipfile.BadZipFile, zlib.error, EOFError, SyntaxError]
-    try:
-        from defusedxml import DefusedXmlException
-        kinds.append(DefusedXmlException)
-    except ImportError:
-        pass
-    return tuple(kinds)
-
-
-_DAMAGED = _damaged_kinds()
-
-
-def _digest(path: Path) -> str:
-    """sha256 of the workbook file: with the reviewer, what identifies one import."""
-    h = hashlib.sha256()
-    try:
-        with open(path, "rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                h.update(block)
-    except OSError as exc:
-        raise CrosswalkError(f"{path}: cannot read the workbook ({exc.strerror or exc})") from None
-    return h.hexdigest()
-
-
-def _read_metadata(wb, path: Path) -> dict[str, str]:
-    if META_SHEET not in wb.sheetnames:
-        raise CrosswalkError(f"{path}: no {META_SHEET!r} sheet, so this is not a review workbook"
-                             " exported by `crosswalk review export` (export one from the store)")
+def _read_metadata(book: Book, path: Path) -> dict[str, str]:
+    name = _sheet(book, _META_NAMES)
+    if name is None:
+        raise CrosswalkError(f"{path}: no {' / '.join(repr(n) for n in _META_NAMES)} sheet, so this is not a"
+                             " review workbook exported by `crosswalk review export` (export one from the store)")
     meta: dict[str, str] = {}
-    for row in wb[META_SHEET].iter_rows(min_row=1, max_col=2, values_only=True):
-        if row and isinstance(row[0], str):
-            meta[row[0].strip()] = "" if row[1] is None else str(row[1])
+    for _, cells in book.rows(name):
+        a = cells[0] if cells else None
+        if a is not None and isinstance(a[0], str):
+            b = cells[1] if len(cells) > 1 else None
+            meta[a[0].strip()] = "" if b is None else str(b[0])
     if meta.get("format") != FORMAT:
-        raise CrosswalkError(f"{path}: sheet {META_SHEET!r} does not say format={FORMAT!r};"
-                             " not a review workbook")
+        raise CrosswalkError(f"{path}: sheet {name!r} does not say format={FORMAT!r}; not a review workbook")
     if not meta.get("format_version", "").isdigit() or int(meta["format_version"]) > FORMAT_VERSION:
         raise CrosswalkError(f"{path}: review workbook format version {meta.get('format_version')!r};"
                              f" this crosswalk reads up to {FORMAT_VERSION} (upgrade crosswalk)")
     if not meta.get("snapshot_id", "").isdigit():
-        raise CrosswalkError(f"{path}: sheet {META_SHEET!r}: snapshot_id {meta.get('snapshot_id')!r}"
+        raise CrosswalkError(f"{path}: sheet {name!r}: snapshot_id {meta.get('snapshot_id')!r}"
                              " is not a number; the metadata was edited")
+    meta["_sheet"] = name
     return meta
 
 
-def _check_store(meta: dict[str, str], store: ReviewStore, path: Path) -> int:
+def _check_store(meta: dict[str, str], store: ReviewStore, path: Path) -> tuple[int, list]:
+    """The snapshot the workbook was exported at, and the store's events since."""
     snap = int(meta["snapshot_id"])
     mine = store_identity(store)
     if meta.get("store_id") != mine:
@@ -457,22 +140,16 @@ def _check_store(meta: dict[str, str], store: ReviewStore, path: Path) -> int:
             f"{path}: exported from another store ({meta.get('store_name') or '?'}, id"
             f" {meta.get('store_id')!r}); this store is {Path(str(getattr(store, 'path', ''))).name}"
             f" (id {mine!r}). Import into the store it came from, or export again from this one")
-    last, checksum = store.snapshot()
-    if snap > last:
+    since = store.events(snap - 1) if snap else store.events(0)
+    if snap and (not since or since[0].id != snap):
+        last = since[-1].id if since else max((e.id for e in store.events(0)[-1:]), default=0)
         raise CrosswalkError(f"{path}: exported at event {snap} but this store ends at event {last}"
                              " (restored from an older backup?); export again")
-    if snap == last and meta.get("snapshot_checksum") != checksum:
+    after = [e for e in since if e.id > snap]
+    if not after and meta.get("snapshot_checksum") != store.snapshot()[1]:
         raise CrosswalkError(f"{path}: same event {snap} as the store but a different state checksum;"
                              " the workbook does not come from this store's history")
-    return snap
-
-
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return str(value).strip()
+    return snap, after
 
 
 def _weight(value: Any) -> float | None:
@@ -490,10 +167,14 @@ def _weight(value: Any) -> float | None:
 
 
 class _Importer:
-    def __init__(self, store: ReviewStore, path: Path, reviewer: str, snap: int, digest: str):
-        self.store, self.path, self.reviewer, self.snap = store, path, reviewer, snap
+    """Format 1 rows (a row per link, English headers) as link decisions; the base of
+    :class:`_ItemImporter` (format 2)."""
+
+    def __init__(self, store: ReviewStore, path: Path, reviewer: str, snap: int, sheet: str = REVIEW_SHEET,
+                 digest: str = ""):
+        self.store, self.path, self.reviewer, self.snap, self.sheet = store, path, reviewer, snap, sheet
         self.digest = digest
-        self.report = ImportReport(file=path.name, snapshot_id=snap, digest=digest)
+        self.report = ImportReport(file=path.name, snapshot_id=snap, digest=digest, format_version=1, language="en")
         self.problems = Report(str(path))
         self.known_codes: dict[str, set[str]] = {}
         self.seen: dict[LinkKey, int] = {}
@@ -504,11 +185,14 @@ class _Importer:
             self.known_codes[scheme] = self.store.known_codes(scheme)
         return self.known_codes[scheme]
 
+    def column_name(self, column: Optional[str]) -> Optional[str]:
+        return column      # format 1: columns are named by their header
+
     def reject(self, row: int, key: LinkKey | None, r: _Reject) -> None:
-        self.problems.error(r.kind, r.message, sheet=REVIEW_SHEET, row=row, column=r.column,
-                            value=r.value)
+        column = self.column_name(r.column)
+        self.problems.error(r.kind, r.message, sheet=self.sheet, row=row, column=column, value=r.value)
         self.report.rejected.append({"row": row, "link": None if key is None else _key_list(key),
-                                     "kind": r.kind, "column": r.column,
+                                     "kind": r.kind, "column": column,
                                      "value": None if r.value is None else str(r.value), "reason": r.message})
 
     @staticmethod
@@ -592,9 +276,7 @@ class _Importer:
             new_key = LinkKey(key.source_scheme, key.source_code, key.target_scheme, target)
             target_version = max((e.id for e in self.store.history(new_key)
                                   if e.id <= self.snap and e.action != "second_review"), default=None)
-        # an import is this file's content imported by this reviewer: the origin names the row
-        # and the file's digest, so another reviewer's file of the same name is another import
-        origin = f"workbook:{self.path.name}:{row}@{self.digest[:12]}"
+        origin = self.origin_of(row)
         decision = Decision(key=key, action=action, expected_version=version, new_target=target,
                             weight=weight, comment=comment or None, origin=origin,
                             target_version=target_version)
@@ -603,6 +285,11 @@ class _Importer:
                for e in history):
             self.already.add(origin)
         return decision
+
+    def origin_of(self, row: int) -> str:
+        """An import is this file's content imported by this reviewer: the origin names the row and
+        the file's digest, so another reviewer's file of the same name is another import."""
+        return f"workbook:{self.path.name}:{row}@{self.digest[:12]}"
 
     def new_target(self, key: LinkKey, value: Any) -> str:
         scheme = key.target_scheme
@@ -623,79 +310,334 @@ class _Importer:
         return code
 
 
-def import_workbook(store: ReviewStore, path: str | Path, *, reviewer: str) -> ImportReport:
-    """Apply the decisions of a review workbook to ``store`` (one transaction) and account
-    for every row. Refuses (CrosswalkError) a file that is not a review workbook of this store."""
-    from openpyxl import load_workbook  # defusedxml installed: XML bombs are refused
+class _ItemImporter(_Importer):
+    """Format 2 rows (candidates grouped per item) as one decision per item (module docstring)."""
 
+    def __init__(self, store: ReviewStore, path: Path, reviewer: str, snap: int, sheet: str, *, meta: dict,
+                 lang: str, after: list, digest: str = ""):
+        super().__init__(store, path, reviewer, snap, sheet, digest)
+        self.report.format_version, self.report.language = int(meta["format_version"]), lang
+        self.checksum = meta.get("snapshot_checksum", "")
+        self.say = Say(lang)
+        self.lang = lang
+        # the origins of decisions this reviewer imported since the export (this file before)
+        self.after_origins = {e.origin for e in after if e.reviewer == reviewer}
+        self.proposals: dict = {}
+
+    def column_name(self, column: Optional[str]) -> Optional[str]:
+        return BY_ID[column].label(self.lang) if column in BY_ID else column
+
+    def imported_before(self, origin: str) -> bool:
+        """An event after the snapshot already carries this row's origin: this file was imported."""
+        return origin in self.after_origins
+
+    def proposal_of(self, item) -> Optional[str]:
+        if item not in self.proposals:
+            try:
+                p = self.store.item(item).proposal
+            except StoreError:
+                p = None
+            self.proposals[item] = None if p is None else p.key.target_code
+        return self.proposals[item]
+
+    def parse_row(self, row: int, key: Optional[LinkKey], cells: dict[str, tuple[Any, str]]):
+        say = self.say
+        for cid, (value, dtype) in cells.items():
+            if dtype == "f":
+                raise Reject("formula", cid, value, say("формулы не читаются (и не вычисляются); впишите само"
+                                                        " значение", "formula cells are not read (never"
+                                                        " evaluated); type the value itself"))
+        if key is None:
+            raise Reject("key_edited", "link", cells["link"][0], say(
+                "скрытая ячейка link пуста или изменена; строки должны быть из выгрузки",
+                "the hidden link cell is missing or edited; rows must come from the export"))
+        check_key_cells(key, cells, say)
+        version, item_version = (_int(cells[c][0]) for c in ("version", "item_version"))
+        if version is None or item_version is None or not 0 < version <= item_version <= self.snap \
+                or text(cells["check"][0]) != row_check(self.checksum, key, version, item_version):
+            raise Reject("key_edited", "check", cells["check"][0], say(
+                "скрытые ячейки version, item version или check изменены; строки должны быть из выгрузки",
+                "the hidden version, item version or check cell is edited; rows must come from the export"))
+        if key in self.seen:
+            raise Reject("duplicate_row", "link", key_text(key), say(
+                f"та же связь уже в строке {self.seen[key]}; одна строка на связь",
+                f"the same link is already in row {self.seen[key]}; one row per link"))
+        self.seen[key] = row
+        return parse_entry(row, key, cells, version=version, item_version=item_version, say=say,
+                           codes_of=self.codes_of)
+
+    def read(self, rows, at: dict[str, int]) -> tuple[list, list[tuple[str, Any]]]:
+        """The rows' entries, and (link cell, version) of every row for the rows digest."""
+        entries, exported = [], []
+        rep = self.report
+        edits = [at[c] for c in ("decision", "new_target", "weight", "comment")]
+        li, vi = at["link"], at["version"]
+        empty = (None, "n")
+        for row, cells in rows:
+            n = len(cells)
+            link = cells[li] if li < n else None
+            if row == 1 or link is None and all(c is None or (isinstance(c[0], str) and not c[0].strip())
+                                                for c in cells):
+                continue   # the header; an empty row is no row
+            rep.rows_read += 1
+            version = cells[vi] if vi < n and cells[vi] is not None else empty
+            exported.append((link[0] if link else None, version[0]))
+            if all(i >= n or cells[i] is None or cells[i][0] is None
+                   or (isinstance(cells[i][0], str) and not cells[i][0].strip()) for i in edits):
+                rep.no_decision += 1     # nothing written in the columns a reviewer fills: nothing to check
+                continue
+            vals = {cid: (cells[i] if i < n and cells[i] is not None else empty) for cid, i in at.items()}
+            key = parse_key_text(vals["link"][0])
+            try:
+                entry = self.parse_row(row, key, vals)
+            except Reject as r:
+                self.reject(row, key, r)
+                continue
+            if entry is None:
+                rep.no_decision += 1
+            else:
+                entries.append(entry)
+        return entries, exported
+
+    def units(self, entries: list) -> list[Unit]:
+        by_item: dict = {}
+        for e in entries:
+            by_item.setdefault(e.item, []).append(e)
+        units: list[Unit] = []
+        for group in by_item.values():
+            made, refused = item_units(group, say=self.say, proposal_of=self.proposal_of, origin_of=self.origin_of)
+            units += made
+            for e, r in refused:
+                self.reject(e.row, e.key, r)
+        return units
+
+    def apply(self, units: list[Unit], partial: bool) -> None:
+        rep = self.report
+        if not partial and rep.rejected:
+            rep.withheld += sum(len(u.rows) for u in units)
+            return
+        todo = []
+        for u in units:
+            if self.imported_before(u.decision.origin):
+                rep.unchanged += len(u.rows)
+            else:
+                todo.append(u)
+        items = [u for u in todo if isinstance(u.decision, ItemDecision)]
+        links = [u for u in todo if not isinstance(u.decision, ItemDecision)]
+        if not partial:   # a link decision already stale: found before anything is written
+            stale = [u for u in links if self._link_version(u.decision.key) != u.decision.expected_version]
+            if stale:
+                for u in stale:
+                    self._conflict(u, "link changed since you saw it" if self.lang == "en"
+                                   else "связь изменилась после выгрузки")
+                rep.withheld += sum(len(u.rows) for u in todo if u not in stale)
+                return
+        ok = self._apply_items(items, partial)
+        if ok or partial:
+            self._apply_links(links, partial)
+        else:
+            rep.withheld += sum(len(u.rows) for u in links)
+
+    def _link_version(self, key: LinkKey) -> Optional[int]:
+        try:
+            return self.store.get(key).version
+        except StoreError:
+            return None
+
+    def _conflict(self, u: Unit, reason: str, current=None) -> None:
+        d = u.decision
+        if current is None and isinstance(d, ItemDecision):
+            try:
+                current = self.store.item(d.item)
+            except StoreError:
+                current = None
+        elif current is None:
+            try:
+                current = self.store.get(d.key)
+            except StoreError:
+                current = None
+        for e in u.entries:
+            self.report.conflicts.append({
+                "row": e.row, "link": key_list(e.key), "decision": e.decision,
+                "expected_version": e.item_version if isinstance(d, ItemDecision) else e.version,
+                "current_version": None if current is None else current.version,
+                "current_status": None if current is None else current.status,
+                "changed_by": None if current is None else (getattr(current, "decided_by", None)
+                                                            or getattr(current, "updated_by", None)),
+                "reason": reason})
+
+    def _outcomes(self, units: list[Unit], result, key_of, partial: bool) -> bool:
+        by = {key_of(u.decision): u for u in units}
+        rep = self.report
+        for d in result.applied:
+            rep.applied += len(by[key_of(d)].rows)
+            rep.decisions += 1
+        for d in result.unchanged:
+            rep.unchanged += len(by[key_of(d)].rows)
+        for c in result.conflicts:
+            self._conflict(by[key_of(c.decision)], c.reason, c.current)
+        for d, reason in result.invalid:
+            u = by[key_of(d)]
+            for e in u.entries:
+                self.reject(e.row, e.key, Reject("invalid", "decision", e.raw, reason))
+        for d in result.rolled_back:
+            rep.withheld += len(by[key_of(d)].rows)
+        accounted = len(result)
+        if accounted != len(units):
+            raise StoreError(f"the store accounted for {accounted} of {len(units)} decisions")
+        return not (result.conflicts or result.invalid)
+
+    def _apply_items(self, units: list[Unit], partial: bool) -> bool:
+        if not units:
+            return True
+        result = self.store.decide_items([u.decision for u in units], reviewer=self.reviewer,
+                                         all_or_nothing=not partial)
+        return self._outcomes(units, result, lambda d: d.item, partial)
+
+    def _apply_links(self, units: list[Unit], partial: bool) -> bool:
+        if not units:
+            return True
+        result = self.store.decide([u.decision for u in units], reviewer=self.reviewer, all_or_nothing=not partial)
+        ok = self._outcomes(units, result, lambda d: d.key, partial)
+        if not ok and not partial and self.report.decisions:
+            self.problems.warning("applied_in_two_steps", self.say(
+                "решения по позициям уже применены, а отклонения отдельных кандидатов — нет: их связи изменились"
+                " за время импорта", "the item decisions were applied but the rejects of single candidates were"
+                " not: their links changed during the import"), sheet=self.sheet)
+        return ok
+
+
+def _int(value: Any) -> Optional[int]:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def import_workbook(store: ReviewStore, path: str | Path, *, reviewer: str, partial: bool = False,
+                    lang: Optional[str] = None) -> ImportReport:
+    """Apply the decisions of a review workbook to ``store`` and account for every row.
+
+    All or nothing by default: if any row is refused (its sheet, row, column, value and rule
+    are in the report) or conflicts with a change made since the export, nothing is applied;
+    ``partial=True`` applies the valid rows. ``lang`` (ru | en) words the messages; by default
+    the workbook's own language. Refuses (CrosswalkError) a file that is not a review workbook
+    of this store, naming what is missing."""
     path = Path(path)
     if not reviewer or not reviewer.strip():
         raise CrosswalkError("name the reviewer (--reviewer): every decision records who made it")
-    reviewer = reviewer.strip()
-    _check_size(path)
+    if lang is not None and lang not in LANGS:
+        raise CrosswalkError(f"language {lang!r}: choose one of {', '.join(LANGS)}")
     digest = _digest(path)
+    book = open_book(path)
     try:
-        wb = load_workbook(path, read_only=True, data_only=False)
-    except Exception as exc:   # openpyxl raises many kinds on a damaged file; name the root one
-        root = exc.__cause__ or exc.__context__ or exc   # e.g. defusedxml's EntitiesForbidden
-        raise CrosswalkError(f"{path}: cannot read the workbook ({type(root).__name__}: {root})") from None
-    try:
-        meta = _read_metadata(wb, path)
-        snap = _check_store(meta, store, path)
-        if REVIEW_SHEET not in wb.sheetnames:
-            raise CrosswalkError(f"{path}: no {REVIEW_SHEET!r} sheet")
-        ws = wb[REVIEW_SHEET]
-        ws.reset_dimensions()   # read every row, whatever the file claims its size is
-        rows = ws.iter_rows(min_row=1)
-        header = [_text(c.value).lower() for c in next(rows, ())]
-        missing = [h for h in HEADERS if h not in header and h not in INFORMATIVE]
+        meta = _read_metadata(book, path)
+        snap, after = _check_store(meta, store, path)
+        if int(meta["format_version"]) < 2:
+            return _import_v1(book, store, path, reviewer, snap, meta, partial, digest)
+        name = _sheet(book, _REVIEW_NAMES)
+        if name is None:
+            raise CrosswalkError(f"{path}: no {' / '.join(repr(n) for n in _REVIEW_NAMES)} sheet")
+        language = lang or (meta.get("language") if meta.get("language") in LANGS else DEFAULT_LANG)
+        header = next(book.rows(name), (0, []))
+        at = header_ids([c[0] if c else "" for c in header[1]]) if header[0] == 1 else {}
+        missing = [BY_ID[c].label(language) for c in REQUIRED if c not in at]
         if missing:
-            raise CrosswalkError(f"{path}: sheet {REVIEW_SHEET!r} lacks the column(s) {', '.join(missing)}"
-                                 " in row 1; export a fresh workbook")
-        at = {h: header.index(h) for h in HEADERS if h not in INFORMATIVE}
-        imp = _Importer(store, path, reviewer, snap, digest)
-        rep = imp.report
-        pending: list[tuple[int, Decision]] = []
-        exported: list[tuple[LinkKey, int]] = []
-        for row, cells in enumerate(rows, 2):
-            if all(c.value is None or (isinstance(c.value, str) and not c.value.strip()) for c in cells):
-                continue   # an empty row is no row
-            vals = {h: ((cells[i].value, getattr(cells[i], "data_type", "n")) if i < len(cells) else (None, "n"))
-                    for h, i in at.items()}
-            rep.rows_read += 1
-            key = imp.row_key(vals)
-            if key is not None:
-                v = vals["version"][0]
-                exported.append((key, int(v) if isinstance(v, float) and v.is_integer() else v))
-            try:
-                decision = imp.parse(row, key, vals)
-            except _Reject as r:
-                imp.reject(row, key, r)
-                continue
-            if decision is None:
-                rep.no_decision += 1
-            elif decision.origin in imp.already:
-                rep.unchanged += 1
-            else:
-                pending.append((row, decision))
-    except _DAMAGED as exc:   # read lazily: a damaged sheet shows only while its rows are read
-        raise CrosswalkError(f"{path}: cannot read the workbook, it is damaged ({type(exc).__name__}: {exc});"
-                             " nothing was imported. Export a fresh workbook, or save it again from the"
-                             " spreadsheet program") from None
+            raise CrosswalkError(f"{path}: sheet {name!r} lacks the column(s) {', '.join(missing)} in row 1;"
+                                 " export a fresh workbook")
+        rows = book.rows(name, {i + 1 for i in at.values()})
+        imp = _ItemImporter(store, path, reviewer.strip(), snap, name, meta=meta, lang=language, after=after,
+                            digest=digest)
+        entries, exported = imp.read(rows, at)
     finally:
-        wb.close()
+        book.close()
+    rep = imp.report
+    rep.partial = partial
+    _check_rows(imp, meta, exported)
+    imp.apply(imp.units(entries), partial)
+    return _finish(imp)
 
-    if rows_checksum(exported) != meta.get("rows_sha256") or str(rep.rows_read) != meta.get("row_count"):
-        imp.problems.warning("workbook_changed",
-                             f"the rows differ from the export ({meta.get('row_count')} rows exported,"
-                             f" {rep.rows_read} read): rows were added, removed or their key/version cells"
-                             " edited; each row was checked on its own",
-                             sheet=REVIEW_SHEET)
-    if pending:
+
+def _check_rows(imp: _Importer, meta: dict, exported: list) -> None:
+    rep = imp.report
+    digest = (rows_checksum if int(meta["format_version"]) < 2 else rows_digest)(exported)
+    if digest != meta.get("rows_sha256") or str(rep.rows_read) != meta.get("row_count"):
+        say = getattr(imp, "say", None) or Say("en")
+        imp.problems.warning("workbook_changed", say(
+            f"строки отличаются от выгрузки (выгружено {meta.get('row_count')}, прочитано {rep.rows_read}):"
+            " строки добавлены, удалены или изменены их скрытые ячейки; каждая строка проверена отдельно",
+            f"the rows differ from the export ({meta.get('row_count')} rows exported, {rep.rows_read} read):"
+            " rows were added, removed or their key/version cells edited; each row was checked on its own"),
+            sheet=imp.sheet)
+
+
+def _finish(imp: _Importer) -> ImportReport:
+    rep = imp.report
+    rep.conflicts.sort(key=lambda c: c["row"])
+    rep.rejected.sort(key=lambda r: r["row"])
+    rep.problems = sorted(imp.problems.problems, key=lambda p: (p.row or 0, p.kind))
+    rep.check_accounting()
+    return rep
+
+
+def _digest(path: Path) -> str:
+    """sha256 of the workbook file: with the reviewer, what identifies one import."""
+    h = hashlib.sha256()
+    try:
+        with open(path, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
+    except OSError as exc:
+        raise CrosswalkError(f"{path}: cannot read the workbook ({exc.strerror or exc})") from None
+    return h.hexdigest()
+
+
+def _import_v1(book: Book, store: ReviewStore, path: Path, reviewer: str, snap: int, meta: dict,
+               partial: bool, digest: str = "") -> ImportReport:
+    """A format 1 workbook (a row per link): its link decisions, as they were made."""
+    if REVIEW_SHEET not in book.sheetnames:
+        raise CrosswalkError(f"{path}: no {REVIEW_SHEET!r} sheet")
+    rows = book.rows(REVIEW_SHEET)
+    first = next(rows, (0, []))
+    header = [_text(c[0]).lower() if c else "" for c in first[1]] if first[0] == 1 else []
+    missing = [h for h in HEADERS if h not in header and h not in INFORMATIVE]
+    if missing:
+        raise CrosswalkError(f"{path}: sheet {REVIEW_SHEET!r} (a workbook of format 1) lacks the column(s)"
+                             f" {', '.join(missing)} in row 1; export a fresh workbook")
+    at = {h: header.index(h) for h in HEADERS if h not in INFORMATIVE}
+    imp = _Importer(store, path, reviewer.strip(), snap, digest=digest)
+    rep = imp.report
+    rep.partial = partial
+    pending: list[tuple[int, Decision]] = []
+    exported: list[tuple[LinkKey, int]] = []
+    for row, cells in rows:
+        if all(c is None or (isinstance(c[0], str) and not c[0].strip()) for c in cells):
+            continue   # an empty row is no row
+        vals = {h: (cells[i] if i < len(cells) and cells[i] is not None else (None, "n")) for h, i in at.items()}
+        rep.rows_read += 1
+        key = imp.row_key(vals)
+        if key is not None:
+            exported.append((key, _int(vals["version"][0])))
+        try:
+            decision = imp.parse(row, key, vals)
+        except _Reject as r:
+            imp.reject(row, key, r)
+            continue
+        if decision is None:
+            rep.no_decision += 1
+        elif decision.origin in imp.already:
+            rep.unchanged += 1
+        else:
+            pending.append((row, decision))
+    _check_rows(imp, meta, exported)
+    if pending and rep.rejected and not partial:
+        rep.withheld += len(pending)
+    elif pending:
         by_origin = {d.origin: row for row, d in pending}
-        result = store.decide([d for _, d in pending], reviewer=reviewer)
+        result = store.decide([d for _, d in pending], reviewer=reviewer, all_or_nothing=not partial)
         rep.applied += len(result.applied)
+        rep.decisions += len(result.applied)
         rep.unchanged += len(result.unchanged)
+        rep.withheld += len(result.rolled_back)
         for c in result.conflicts:
             cur = c.current
             rep.conflicts.append({"row": by_origin[c.decision.origin], "link": _key_list(c.decision.key),
@@ -706,11 +648,11 @@ def import_workbook(store: ReviewStore, path: str | Path, *, reviewer: str) -> I
                                   "reason": c.reason})
         for d, reason in result.invalid:
             imp.reject(by_origin[d.origin], d.key, _Reject("invalid", "decision", d.action, reason))
-        accounted = len(result.applied) + len(result.unchanged) + len(result.conflicts) + len(result.invalid)
-        if accounted != len(pending):
-            raise StoreError(f"store.decide accounted for {accounted} of {len(pending)} decisions")
-    rep.conflicts.sort(key=lambda c: c["row"])
-    rep.rejected.sort(key=lambda r: r["row"])
-    rep.problems = sorted(imp.problems.problems, key=lambda p: (p.row or 0, p.kind))
-    rep.check_accounting()
-    return rep
+        if len(result) != len(pending):
+            raise StoreError(f"store.decide accounted for {len(result)} of {len(pending)} decisions")
+    return _finish(imp)
+
+
+__all__ = ["DECISIONS", "ExportResult", "FORMAT", "FORMAT_VERSION", "HEADERS", "ImportReport", "MAX_UNZIPPED",
+           "META_SHEET", "REVIEW_SHEET", "display_order", "export_workbook", "import_workbook", "link_groups",
+           "rows_checksum", "store_identity", "write_review_workbook"]
