@@ -300,6 +300,7 @@ def convert_frame(df, weights_by_column: Mapping[str, Weights], *, value_columns
             options["progress"] = progress
     scan = module.scan(df, columns, **options)
     scan.check()
+    scan = scan.strip_blanks()
     value_problems(scan, report)
 
     plans, repaired, rolled_up = [], [], []

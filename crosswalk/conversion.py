@@ -24,7 +24,7 @@ from typing import Iterable, Mapping, Optional, Sequence, Union
 import numpy as np
 import pandas as pd
 
-from .engines.scan import ROWS, Scan
+from .engines.scan import ROWS, Scan, group_ids, sum_by
 from .errors import WARNING, CrosswalkError, Problem, Report
 from .errors import listing as _listing
 from .io.numbers import UNIT
@@ -60,28 +60,6 @@ def exact_weights(table: pd.DataFrame, target_of: Optional[Mapping[str, str]] = 
     out = pd.DataFrame(rows, columns=["source", "target", "num", "den"])
     for c in ("num", "den"):
         out[c] = out[c].astype(object)
-    return out
-
-
-# -- sums of Python ints by group ---------------------------------------------------------
-def _group_ids(frame: pd.DataFrame, keys: Sequence[str]) -> tuple[np.ndarray, pd.DataFrame]:
-    """(group id of each row, the distinct key rows in first-seen order)."""
-    if not keys:
-        return np.zeros(len(frame), dtype=np.int64), pd.DataFrame(index=range(1 if len(frame) else 0))
-    gid = frame.groupby(list(keys), sort=False, dropna=False).ngroup().to_numpy()
-    first = pd.Series(np.arange(len(frame))).groupby(gid).min().sort_index().to_numpy()
-    return gid, frame.iloc[first][list(keys)].reset_index(drop=True)
-
-
-def _sum_by(gid: np.ndarray, n_groups: int, values: np.ndarray) -> np.ndarray:
-    """Exact sums of Python ints (an object array) per group id 0..n_groups-1."""
-    out = np.zeros(n_groups, dtype=object)
-    if not len(values):
-        return out
-    order = np.argsort(gid, kind="stable")
-    g = gid[order]
-    starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
-    out[g[starts]] = np.add.reduceat(values[order].astype(object), starts)
     return out
 
 
@@ -177,13 +155,13 @@ def convert(scan: Scan, plans: Sequence[Plan], *, decimals: Optional[int] = None
     for d in dens:
         common = common * d // math.gcd(common, d)
     group_keys = out_cols + keys
-    gid, out_keys = _group_ids(m, group_keys)
+    gid, out_keys = group_ids(m, group_keys)
     n_out = len(out_keys)
     nums: dict[str, np.ndarray] = {}
     if common.bit_length() <= MAX_DENOMINATOR_BITS:
         factor = np.array([common // d for d in term_den], dtype=object)
         for v in values:
-            nums[v] = _sum_by(gid, n_out, m[v].to_numpy(dtype=object) * term_num * factor)
+            nums[v] = sum_by(gid, n_out, m[v].to_numpy(dtype=object) * term_num * factor)
     else:                          # many unrelated denominators: add fractions cell by cell
         acc = {}
         for v in values:
@@ -214,7 +192,7 @@ def convert(scan: Scan, plans: Sequence[Plan], *, decimals: Optional[int] = None
     for v in values:
         unmatched[v] = to_floats(g[v].to_numpy(dtype=object)[um], UNIT, decimals)
     rep_frame = pd.DataFrame({"column": fail_col[um], "code": fail_code[um], "reason": fail_reason[um]})
-    rgid, report = _group_ids(rep_frame, ["column", "code", "reason"])
+    rgid, report = group_ids(rep_frame, ["column", "code", "reason"])
     report = report.copy()
     report["rows"] = np.bincount(rgid, weights=g[ROWS].to_numpy()[um], minlength=len(report)).astype(np.int64) \
         if len(report) else np.zeros(0, np.int64)
@@ -222,7 +200,7 @@ def convert(scan: Scan, plans: Sequence[Plan], *, decimals: Optional[int] = None
     report["detail"] = [details.get((c, k), REASONS.get(r, "")) for c, k, r in
                         zip(report["column"], report["code"], report["reason"])]
     for v in values:
-        report[v] = to_floats(_sum_by(rgid, len(report), g[v].to_numpy(dtype=object)[um]), UNIT, decimals)
+        report[v] = to_floats(sum_by(rgid, len(report), g[v].to_numpy(dtype=object)[um]), UNIT, decimals)
 
     # conservation, exact: in (counted apart from the grouping) = out + unmatched
     totals, exact = {}, {}
@@ -246,7 +224,7 @@ def convert(scan: Scan, plans: Sequence[Plan], *, decimals: Optional[int] = None
 def _by_key(g, keys, values, matched, gid, out_keys, nums, den) -> pd.DataFrame:
     """Per key: in, out and unmatched of each value column, and whether in = out + unmatched
     exactly (``conserved``)."""
-    kgid, kframe = _group_ids(g, keys)
+    kgid, kframe = group_ids(g, keys)
     n_k = len(kframe)
     index = {tuple(r): i for i, r in enumerate(kframe.itertuples(index=False, name=None))}
     okey = np.array([index[tuple(r)] for r in out_keys[keys].itertuples(index=False, name=None)], dtype=np.int64) \
@@ -255,9 +233,9 @@ def _by_key(g, keys, values, matched, gid, out_keys, nums, den) -> pd.DataFrame:
     conserved = np.ones(n_k, dtype=bool)
     for v in values:
         u = g[v].to_numpy(dtype=object)
-        t_in = _sum_by(kgid, n_k, u)
-        t_un = _sum_by(kgid[~matched], n_k, u[~matched])
-        t_out = _sum_by(okey, n_k, nums[v])
+        t_in = sum_by(kgid, n_k, u)
+        t_un = sum_by(kgid[~matched], n_k, u[~matched])
+        t_out = sum_by(okey, n_k, nums[v])
         conserved &= np.array([a * (den // UNIT) == b + c * (den // UNIT) for a, b, c in zip(t_in, t_out, t_un)],
                               dtype=bool)
         out[f"{v} in"] = to_floats(t_in, UNIT)

@@ -19,6 +19,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Optional, Sequence
 
+import numpy as np
 import pandas as pd
 
 from .errors import INFO, WARNING, CrosswalkError, Problem
@@ -66,7 +67,7 @@ def _numeric(frame: pd.DataFrame, column: str, style: str) -> bool:
     if not ok or 2 * ok < filled:
         return False
     if p.text is not None:
-        texts = pd.Series(p.text, dtype=object).dropna().astype(str).str.strip(STRIP)
+        texts = pd.Series(p.texts_at(np.arange(len(p))), dtype=object).dropna().astype(str).str.strip(STRIP)
         if texts.str.fullmatch(_LEADING_ZERO.pattern).any():
             return False
     return True

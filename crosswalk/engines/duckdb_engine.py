@@ -4,11 +4,12 @@ than memory.
 ``scan(data, columns, *, progress=None, **options)`` with ``data`` a pandas DataFrame or the
 path of a CSV (any delimiter, UTF-8 or cp1251) or parquet file, which DuckDB reads itself in a
 streaming scan. Every CSV cell is read as text (no column is typed from a sample of rows);
-code and key texts are stripped of :data:`crosswalk.io.numbers.STRIP` blanks; values follow
-the rules of :mod:`crosswalk.io.numbers`, rendered here as SQL: the same patterns, then
-``TRY_CAST(… AS DECIMAL(38, 18))`` — exact sums, rounded half away from zero beyond 18
-decimals, NULL beyond 20 integer digits. A typed double of a parquet file is first written as
-its shortest decimal text (0.1 is 0.1), NaN as ``NaN`` (refused).
+code and key texts are grouped as read (:meth:`Scan.strip_blanks` strips them on the groups);
+values follow the rules of :mod:`crosswalk.io.numbers`, rendered here as SQL: the same
+patterns, then ``TRY_CAST(… AS DECIMAL(38, 18))`` — exact sums, rounded half away from zero
+beyond 18 decimals, NULL beyond 20 integer digits. A typed double of a parquet file is its
+shortest decimal (0.1 is 0.1): with up to 6 decimals found without text (an integer of units
+of 1e-18), else through DuckDB's shortest text of it; NaN is refused, a null is missing.
 
 One streaming pass sums each value column by code(s) and key(s) and, as a second grouping
 set, over all rows (the total the grouping is checked against); refused cells are then looked
@@ -33,7 +34,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import CrosswalkError
-from ..io.numbers import BEYOND_SCALE, GROUP, NUMBER, SCALE, STRIP
+from ..io.numbers import BEYOND_SCALE, GROUP, NUMBER, PLAIN, SCALE, STRIP
 
 Progress = Callable[[str, float], None]
 OPTIONS = ("memory_limit", "threads", "temp_directory", "delimiter", "encoding")
@@ -201,6 +202,103 @@ def _bad_sql(t: str, style: str) -> str:
             f" TRY_CAST({_canonical_sql(t, style)} AS DECIMAL(38, {SCALE})) IS NULL))")
 
 
+def _typed(dtype: str) -> str:
+    """text | float | exact (integers, decimals) | other: how a value column's cells are read."""
+    t = dtype.upper()
+    if t in ("DOUBLE", "FLOAT", "REAL"):
+        return "float"
+    if t.startswith("DECIMAL") or t in ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT",
+                                        "USMALLINT", "UINTEGER", "UBIGINT", "UHUGEINT"):
+        return "exact"
+    return "text" if t in ("VARCHAR", "STRING", "TEXT") else "other"
+
+
+FAST_DECIMALS = 6        # a double with up to this many decimals is read without text
+
+
+def _fast_sql(col: str) -> str:
+    """A typed number as HUGEINT units of 1e-18 without going through text, where that is
+    certainly its shortest decimal (:func:`crosswalk.io.numbers._float_decimals`: k ≤ 6
+    decimals, N = round(|x|·10^k) < 2^53 with N/10^k = |x|, the double's spacing at most
+    10^-k/8); NULL elsewhere (the text path reads it)."""
+    x = q(col)
+    ax, ulp = f"abs({x})", f"(nextafter(abs({x}), 'Infinity'::DOUBLE) - abs({x}))"
+    branches = []
+    for k in range(FAST_DECIMALS + 1):
+        p = f"1e{k}"
+        branches.append(f"WHEN {ulp} * 8 * {p} <= 1 AND round({ax} * {p}) < 9007199254740992"
+                        f" AND round({ax} * {p}) / {p} = {ax}"
+                        f" THEN sign({x}) * CAST(round({ax} * {p}) AS HUGEINT) * CAST(1e{SCALE - k} AS HUGEINT)")
+    return f"CASE WHEN {x} IS NULL OR NOT isfinite({x}) THEN NULL {' '.join(branches)} ELSE NULL END"
+
+
+def _worth_it(con, source: str, column: str) -> bool:
+    """Whether most of the first rows of a double column have few decimals (the integer path
+    reads them); full-precision doubles go straight to their text. Either way each value is
+    its shortest decimal: this only chooses the faster way."""
+    row = con.execute(f"SELECT avg(CASE WHEN ({_fast_sql(column)}) IS NULL THEN 0 ELSE 1 END) FROM"
+                      f" (SELECT {q(column)} FROM {source} WHERE {q(column)} IS NOT NULL LIMIT 2048)").fetchall()[0]
+    return row[0] is not None and row[0] >= 0.5
+
+
+def _scan_sql(source: str, types: dict, texts: list, values: list, style: str, kind: str,
+              fast: frozenset = frozenset()) -> str:
+    """One streaming pass: the texts of the code and key columns as read (stripped later, in
+    Python, on the groups), each value cell by the rules — a typed double with few decimals
+    as an integer, other typed numbers by their text, the plain form of a text cell
+    (``-123.45``, most cells) by one pattern and a cast, the rest stripped, matched, made
+    canonical — summed exactly (HUGEINT units of 1e-18 ``n``, DECIMAL(38, 18) ``d``) by texts
+    and over all rows (a second grouping set), with the counts of missing, refused, too
+    large, rounded and reformatted cells."""
+    from .scan import ROWS
+    kinds = [_typed(types[v]) for v in values]
+    inner = [f"{_text_sql(c, types[c])} AS k{i}" for i, c in enumerate(texts)]
+    for j, (v, k) in enumerate(zip(values, kinds)):
+        if k == "float" and v in fast:
+            inner += [f"{_fast_sql(v)} AS n{j}"]
+            inner += [f"CASE WHEN n{j} IS NULL THEN {_value_text_sql(v, types[v])} END AS u{j}"]
+        elif k == "float":
+            inner += [f"NULL::HUGEINT AS n{j}", f"{_value_text_sql(v, types[v])} AS u{j}"]
+        elif types[v].upper() in ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER",
+                                  "UBIGINT"):
+            inner += [f"CAST({q(v)} AS HUGEINT) * CAST(1e{SCALE} AS HUGEINT) AS n{j}", f"NULL::VARCHAR AS u{j}"]
+        else:
+            inner += [f"NULL::HUGEINT AS n{j}", f"{_value_text_sql(v, types[v])} AS u{j}"]
+    where = ""
+    if kind == "csv":         # a line of delimiters only is no row (as pandas reads the file)
+        where = " WHERE NOT (" + " AND ".join(f"COALESCE({q(c)}, '') = ''" for c in types) + ")"
+    keys = [f"k{i}" for i in range(len(texts))]
+    first, second, third = list(keys), list(keys), list(keys)
+    for j, k in enumerate(kinds):
+        # a typed number's text is canonical already (NaN and inf are refused below)
+        plain = (f"COALESCE({'u' + str(j)} NOT IN ('NaN', 'inf', '-inf'), false)" if k in ("float", "exact")
+                 else f"COALESCE(regexp_full_match(u{j}, {lit(PLAIN)}), false)")
+        first += [f"n{j}", f"u{j}", f"n{j} IS NOT NULL OR {plain} AS p{j}"]
+        second += [f"n{j}", f"u{j}", f"p{j}", f"CASE WHEN p{j} THEN u{j} ELSE trim(u{j}, {lit(STRIP)}) END AS t{j}"]
+        third += [f"n{j}", f"p{j}", f"t{j}",
+                  f"CASE WHEN p{j} THEN true ELSE regexp_full_match(t{j}, {lit(NUMBER[style])}) END AS ok{j}",
+                  f"CASE WHEN p{j} THEN u{j} ELSE {_canonical_sql(f't{j}', style)} END AS c{j}"]
+    last = list(keys)
+    for j in range(len(kinds)):
+        last += [f"n{j}", f"p{j}", f"t{j}", f"ok{j}", f"c{j}",
+                 f"CASE WHEN n{j} IS NOT NULL THEN NULL WHEN ok{j} THEN TRY_CAST(c{j} AS DECIMAL(38, {SCALE}))"
+                 f" END AS d{j}"]
+    group = ", ".join(keys)
+    aggs = [f"count(*) AS {q(ROWS)}", f"grouping({group}) AS cw_total"]
+    for j in range(len(kinds)):
+        ok = f"(n{j} IS NOT NULL OR d{j} IS NOT NULL)"
+        aggs += [f"sum(n{j}) AS w{j}", f"sum(d{j}) AS v{j}", f"count_if(n{j} IS NULL AND (t{j} IS NULL OR t{j} = ''))"
+                 f" AS miss{j}", f"count_if(n{j} IS NULL AND t{j} <> '' AND NOT ok{j}) AS ref{j}",
+                 f"count_if(n{j} IS NULL AND ok{j} AND d{j} IS NULL) AS big{j}",
+                 f"count_if(d{j} IS NOT NULL AND (length(c{j}) >= 20 OR strpos(c{j}, 'e') > 0 OR strpos(c{j}, 'E') > 0) AND"
+                 f" {_rounds_sql(f'c{j}')}) AS rnd{j}",
+                 f"count_if({ok} AND NOT p{j} AND c{j} <> t{j}) AS fmt{j}"]
+    sql = f"SELECT {', '.join(inner)} FROM {source}{where}"
+    for layer in (first, second, third, last):
+        sql = f"SELECT {', '.join(layer)} FROM ({sql})"
+    return f"SELECT {group}, {', '.join(aggs)} FROM ({sql}) GROUP BY GROUPING SETS (({group}), ())"
+
+
 # -- reading ---------------------------------------------------------------------------
 def _source(con, data, tmp: str, options: dict, note) -> tuple[str, dict, str]:
     """(the FROM clause reading ``data``, column -> type, kind: csv | parquet | frame)."""
@@ -297,33 +395,9 @@ def scan(data, columns, *, progress: Progress | None = None, **options):
             raise CrosswalkError(f"column(s) {', '.join(map(repr, missing))} not in the data; it has"
                                  f" {', '.join(types)}")
         style = columns.style
-        strip = lit(STRIP)
         texts, values = list(columns.texts), list(columns.values)
-        inner = [f"trim({_text_sql(c, types[c])}, {strip}) AS k{i}, {_text_sql(c, types[c])} AS r{i}"
-                 for i, c in enumerate(texts)]
-        inner += [f"trim({_value_text_sql(v, types[v])}, {strip}) AS t{j}" for j, v in enumerate(values)]
-        where = ""
-        if kind == "csv":         # a line of delimiters only is no row (as pandas reads the file)
-            where = " WHERE NOT (" + " AND ".join(f"COALESCE({q(c)}, '') = ''" for c in types) + ")"
-        middle = [f"k{i}" for i in range(len(texts))] + [f"r{i} <> k{i} AS s{i}" for i in range(len(texts))]
-        for j in range(len(values)):
-            t = f"t{j}"
-            middle += [t, f"regexp_full_match({t}, {lit(NUMBER[style])}) AS ok{j}",
-                       f"{_canonical_sql(t, style)} AS c{j}"]
-        outer = [f"k{i}" for i in range(len(texts))] + [f"s{i}" for i in range(len(texts))]
-        for j in range(len(values)):
-            outer += [f"t{j}", f"ok{j}", f"c{j}",
-                      f"CASE WHEN ok{j} THEN TRY_CAST(c{j} AS DECIMAL(38, {SCALE})) END AS d{j}"]
-        keys = ", ".join(f"k{i}" for i in range(len(texts)))
-        aggs = [f"count(*) AS {q(ROWS)}", f"grouping({keys}) AS cw_total"]
-        aggs += [f"count_if(s{i}) AS str{i}" for i in range(len(texts))]
-        for j in range(len(values)):
-            aggs += [f"sum(d{j}) AS v{j}", f"count_if(t{j} IS NULL OR t{j} = '') AS miss{j}",
-                     f"count_if(t{j} <> '' AND NOT ok{j}) AS ref{j}", f"count_if(ok{j} AND d{j} IS NULL) AS big{j}",
-                     f"count_if(d{j} IS NOT NULL AND {_rounds_sql(f'c{j}')}) AS rnd{j}",
-                     f"count_if(d{j} IS NOT NULL AND c{j} <> t{j}) AS fmt{j}"]
-        sql = (f"SELECT {keys}, {', '.join(aggs)} FROM (SELECT {', '.join(outer)} FROM (SELECT {', '.join(middle)}"
-               f" FROM (SELECT {', '.join(inner)} FROM {source}{where}))) GROUP BY GROUPING SETS (({keys}), ())")
+        fast = frozenset(v for v in values if _typed(types[v]) == "float" and _worth_it(con, source, v))
+        sql = _scan_sql(source, types, texts, values, style, kind, fast)
         try:
             table = _run_polling(con, sql, progress, "read")
         except duckdb.OutOfRangeException as exc:
@@ -342,14 +416,13 @@ def scan(data, columns, *, progress: Progress | None = None, **options):
                               for i, c in enumerate(texts)})
         stats, totals = {}, {}
         for j, v in enumerate(values):
-            frame[v] = decimal_ints(part.column(f"v{j}"))
-            totals[v] = int(decimal_ints(whole.column(f"v{j}"))[0]) if whole.num_rows else 0
+            frame[v] = decimal_ints(part.column(f"v{j}")) + decimal_ints(part.column(f"w{j}"))
+            totals[v] = (int(decimal_ints(whole.column(f"v{j}"))[0]) + int(decimal_ints(whole.column(f"w{j}"))[0])
+                         if whole.num_rows else 0)
             get = lambda name: int(whole.column(f"{name}{j}")[0].as_py() or 0) if whole.num_rows else 0
             stats[v] = ValueStats(cells=n, missing=get("miss"), refused=get("ref"), too_large=get("big"),
                                   rounded=get("rnd"), reformatted=get("fmt"))
         frame[ROWS] = part.column(ROWS).to_numpy().astype("int64") if part.num_rows else pd.Series([], dtype="int64")
-        stripped = {c: int(whole.column(f"str{i}")[0].as_py() or 0) if whole.num_rows else 0
-                    for i, c in enumerate(texts)}
         for j, v in enumerate(values):
             if stats[v].refused or stats[v].too_large:
                 stats[v].examples = _examples(con, source, v, types[v], style, kind, rows_of, SHOWN)
@@ -358,7 +431,7 @@ def scan(data, columns, *, progress: Progress | None = None, **options):
         if own_tmp:
             shutil.rmtree(tmp, ignore_errors=True)
     note("convert", 1.0)
-    return Scan(columns, frame, n, totals, stats, stripped, "duckdb")
+    return Scan(columns, frame, n, totals, stats, {}, "duckdb")
 
 
 def _examples(con, source: str, column: str, dtype: str, style: str, kind: str, rows_of, limit: int) -> list:

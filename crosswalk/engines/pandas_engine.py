@@ -12,29 +12,19 @@ from typing import Callable, Optional
 import numpy as np
 import pandas as pd
 
-from ..io.numbers import MISSING, OK, REFUSED, STRIP, TOO_LARGE, parse, value_text
+from ..io.numbers import MISSING, OK, REFUSED, TOO_LARGE, parse, value_text
 from .scan import ROWS, SHOWN, Columns, Scan, ValueStats, unscaled_column
 
 
 def text_cells(s: pd.Series) -> np.ndarray:
     """A code or key column as text as the file shows it (numbers as a spreadsheet shows
-    them: ``110``, ``1.1``), '' where missing; not stripped. Only distinct values are looked at."""
+    them: ``110``, ``1.1``), '' where missing; not stripped (:meth:`Scan.strip_blanks` does). Only distinct values are looked at."""
     from ..io.frames import _cell_text
     if len(s) == 0:
         return np.zeros(0, dtype=object)
     codes, uniques = pd.factorize(s, use_na_sentinel=True)
     texts = np.array([u if isinstance(u, str) else _cell_text(u) for u in uniques] + [""], dtype=object)
     return texts[codes]          # the sentinel -1 picks the trailing ''
-
-
-def strip_cells(raw: np.ndarray) -> tuple[np.ndarray, int]:
-    """Cells stripped of :data:`STRIP` blanks and how many changed."""
-    if not len(raw):
-        return raw, 0
-    codes, uniques = pd.factorize(raw)
-    stripped = np.array([u.strip(STRIP) for u in uniques], dtype=object)
-    changed = np.array([a != b for a, b in zip(uniques, stripped)], dtype=bool)
-    return stripped[codes], int(changed[codes].sum())
 
 
 def _frame(data) -> pd.DataFrame:
@@ -61,16 +51,13 @@ def scan(data, columns: Columns, *, progress: Optional[Callable[[str, float], No
         rows = df.attrs.get("rows")
     rows = np.arange(1, n + 1) if rows is None or len(rows) != n else np.asarray(rows)
     tick("read", 0.0)
-    parts: dict[str, np.ndarray] = {}
-    stripped: dict[str, int] = {}
-    for c in columns.texts:
-        parts[c], stripped[c] = strip_cells(text_cells(df[c]))
+    parts: dict[str, np.ndarray] = {c: text_cells(df[c]) for c in columns.texts}
     stats: dict[str, ValueStats] = {}
     totals: dict[str, int] = {}
     for j, v in enumerate(columns.values):
         p = parse(df[v], columns.style)
         bad = np.flatnonzero((p.state == REFUSED) | (p.state == TOO_LARGE))[:SHOWN]
-        shown = p.text[bad] if p.text is not None else value_text(df[v].iloc[bad])
+        shown = p.texts_at(bad) if p.text is not None else value_text(df[v].iloc[bad])
         examples = [(int(rows[i]), str(t)) for i, t in zip(bad, shown)]
         stats[v] = ValueStats(cells=n, missing=p.count(MISSING), refused=p.count(REFUSED),
                               too_large=p.count(TOO_LARGE), rounded=int(p.rounded.sum()),
@@ -98,7 +85,7 @@ def scan(data, columns: Columns, *, progress: Optional[Callable[[str, float], No
         out[v] = unscaled_column(groups, f"a{j}", f"f{j}", f"g{j}", f"e{j}" if f"e{j}" in groups else None)
     out[ROWS] = groups[ROWS].to_numpy(dtype=np.int64)
     tick("read", 1.0)
-    return Scan(columns, out, n, totals, stats, stripped, "pandas")
+    return Scan(columns, out, n, totals, stats, {}, "pandas")
 
 
-__all__ = ["scan", "strip_cells", "text_cells"]
+__all__ = ["scan", "text_cells"]

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import CrosswalkError
-from ..io.numbers import INT_DIGITS, LIMIT, STYLES
+from ..io.numbers import INT_DIGITS, LIMIT, STRIP, STYLES
 
 ROWS = "__rows"           # the rows of each group (a column of Scan.groups)
 SHOWN = 20                # refused cells named per value column (the rest counted)
@@ -75,8 +75,8 @@ class ValueStats:
 
 @dataclass
 class Scan:
-    """``groups``: one row per distinct combination of code and key texts (stripped; a missing
-    code is ''), each value column's exact sum as a Python int in units of 1e-18 (object
+    """``groups``: one row per distinct combination of code and key texts (as read, a missing
+    one as ''; :meth:`strip_blanks` strips them), each value column's exact sum as a Python int in units of 1e-18 (object
     column) and the group's row count (:data:`ROWS`). ``rows`` and ``totals`` are counted
     apart from the grouping (the rows read; each value column's exact total) so the grouping
     itself is checked."""
@@ -86,9 +86,36 @@ class Scan:
     rows: int
     totals: dict[str, int]
     values: dict[str, ValueStats]
-    stripped: dict[str, int]          # code/key column -> cells that had blanks around them
+    stripped: dict[str, int]          # code/key column -> cells that had blanks around them (strip_blanks)
     engine: str
     row_numbers: bool = True          # examples carry the row a user sees (not on Spark)
+
+    def strip_blanks(self) -> "Scan":
+        """The groups keyed by code and key texts without blanks around them (:data:`STRIP`):
+        groups whose texts differ only by blanks merged (exact sums added), and per column the
+        rows that had blanks. Engines group by the texts as read; this one step strips them,
+        so every engine strips alike."""
+        g = self.groups
+        texts = list(self.columns.texts)
+        rows = g[ROWS].to_numpy(dtype=np.int64)
+        out = g.copy()
+        stripped, any_change = {}, False
+        for c in texts:
+            raw = g[c].to_numpy(dtype=object)
+            new = np.array([t.strip(STRIP) for t in raw], dtype=object)
+            changed = raw != new
+            stripped[c] = int(rows[changed].sum())
+            any_change |= bool(changed.any())
+            out[c] = new
+        if any_change:
+            gid, first = group_ids(out, texts)
+            merged = first.copy()
+            for v in self.columns.values:
+                merged[v] = sum_by(gid, len(first), out[v].to_numpy(dtype=object))
+            merged[ROWS] = np.bincount(gid, weights=rows, minlength=len(first)).astype(np.int64)
+            out = merged
+        return Scan(self.columns, out.reset_index(drop=True), self.rows, self.totals, self.values, stripped,
+                    self.engine, self.row_numbers)
 
     def check(self) -> None:
         """Rows read = rows in the groups; each total = the sum of its groups."""
@@ -102,6 +129,28 @@ class Scan:
             if got != self.totals[v]:
                 raise CrosswalkError(f"the {self.engine} engine's sums of column {v!r} by code ({got}) differ from"
                                      f" its total ({self.totals[v]}) in units of 1e-18")
+
+
+def group_ids(frame: pd.DataFrame, keys) -> tuple[np.ndarray, pd.DataFrame]:
+    """(group id of each row, the distinct key rows in first-seen order)."""
+    keys = list(keys)
+    if not keys:
+        return np.zeros(len(frame), dtype=np.int64), pd.DataFrame(index=range(1 if len(frame) else 0))
+    gid = frame.groupby(keys, sort=False, dropna=False).ngroup().to_numpy()
+    first = pd.Series(np.arange(len(frame))).groupby(gid).min().sort_index().to_numpy()
+    return gid, frame.iloc[first][keys].reset_index(drop=True)
+
+
+def sum_by(gid: np.ndarray, n_groups: int, values: np.ndarray) -> np.ndarray:
+    """Exact sums of Python ints (an object array) per group id 0..n_groups-1."""
+    out = np.zeros(n_groups, dtype=object)
+    if not len(values):
+        return out
+    order = np.argsort(gid, kind="stable")
+    g = gid[order]
+    starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
+    out[g[starts]] = np.add.reduceat(values[order].astype(object), starts)
+    return out
 
 
 def too_large_sum(column: str) -> CrosswalkError:
@@ -142,4 +191,4 @@ def decimal_ints(arr) -> np.ndarray:
     return out
 
 
-__all__ = ["Columns", "ROWS", "SHOWN", "Scan", "ValueStats", "decimal_ints", "too_large_sum", "unscaled_column"]
+__all__ = ["Columns", "ROWS", "SHOWN", "Scan", "ValueStats", "decimal_ints", "group_ids", "sum_by", "too_large_sum", "unscaled_column"]

@@ -6,7 +6,7 @@ Spark as text: for tests and small data) or the path (or URI: ``hdfs://``, ``s3a
 or parquet file or folder, which Spark reads itself. Every CSV cell is read as a string; a
 typed double of a parquet file is written as its shortest decimal by the same Python function
 the pandas engine uses (a pandas UDF: Java would print some doubles longer), NaN as ``NaN``
-(refused). Code and key texts are stripped of :data:`crosswalk.io.numbers.STRIP` blanks, values
+(refused). Code and key texts are grouped as read (stripped afterwards, on the groups), values
 read by the rules of :mod:`crosswalk.io.numbers` as Spark SQL (the same patterns, then
 ``try_cast(… AS DECIMAL(38, 18))``) and summed exactly by code(s) and key(s) on the cluster,
 with the total over all rows as a second grouping set; the sums — one row per distinct code
@@ -297,25 +297,21 @@ def scan(data, columns, *, progress: Progress | None = None, **options):
         udf_code = F.pandas_udf(_code_texts, T.StringType())
         udf_float = F.pandas_udf(_float_texts, T.StringType())
         texts, values, style = list(columns.texts), list(columns.values), columns.style
-        cells = []
-        for i, c in enumerate(texts):
-            raw = _text_col(F, c, types[c], udf_code)
-            cells += [F.regexp_replace(raw, _STRIP_RX, "").alias(f"k{i}"),
-                      (raw != F.regexp_replace(raw, _STRIP_RX, "")).alias(f"s{i}")]
+        # code and key texts as read: Scan.strip_blanks strips them on the groups, as for every engine
+        cells = [_text_col(F, c, types[c], udf_code).alias(f"k{i}") for i, c in enumerate(texts)]
         for j, v in enumerate(values):
             raw = _value_col(F, v, types[v], udf_float)
             cells += [raw.alias(f"u{j}"), F.regexp_replace(raw, _STRIP_RX, "").alias(f"t{j}")]
         if "cw_rn" in frame.columns:
             cells.append(F.col("cw_rn"))
         frame.select(*cells).createOrReplaceTempView(view)
-        middle = [f"k{i}" for i in range(len(texts))] + [f"s{i}" for i in range(len(texts))]
+        middle = [f"k{i}" for i in range(len(texts))]
         outer = list(middle)
         for j in range(len(values)):
             middle += [f"t{j}", f"t{j} RLIKE {_lit(NUMBER[style])} AS ok{j}", f"{_canonical_sql(f't{j}', style)} AS c{j}"]
             outer += [f"t{j}", f"ok{j}", f"c{j}", f"CASE WHEN ok{j} THEN try_cast(c{j} AS DECIMAL(38, {SCALE})) END AS d{j}"]
         keys = ", ".join(f"k{i}" for i in range(len(texts)))
         aggs = [f"count(1) AS {_bq(ROWS)}", "grouping_id() AS cw_total"]
-        aggs += [f"count_if(s{i}) AS str{i}" for i in range(len(texts))]
         for j in range(len(values)):
             aggs += [f"sum(d{j}) AS v{j}", f"count_if(t{j} IS NULL OR t{j} = '') AS miss{j}",
                      f"count_if(t{j} <> '' AND NOT ok{j}) AS ref{j}", f"count_if(ok{j} AND d{j} IS NULL) AS big{j}",
@@ -347,13 +343,11 @@ def scan(data, columns, *, progress: Progress | None = None, **options):
                 stats[v].examples = _examples(spark, view, j, style, rows_of, SHOWN)
         out[ROWS] = (part.column(ROWS).to_numpy(zero_copy_only=False).astype("int64") if part.num_rows
                      else pd.Series([], dtype="int64"))
-        stripped = {c: int(whole.column(f"str{i}")[0].as_py() or 0) if whole.num_rows else 0
-                    for i, c in enumerate(texts)}
         spark.catalog.dropTempView(view)
     finally:
         if own:
             spark.stop()
-    return Scan(columns, out, n, totals, stats, stripped, "spark", row_numbers=rows_of is not None)
+    return Scan(columns, out, n, totals, stats, {}, "spark", row_numbers=rows_of is not None)
 
 
 def _examples(spark, view: str, j: int, style: str, rows_of, limit: int) -> list:

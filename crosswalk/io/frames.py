@@ -86,7 +86,7 @@ def to_float(s: pd.Series, column: str, report: Report, *, rows=None, decimal_co
     where = np.flatnonzero((p.state == REFUSED) | (p.state == TOO_LARGE))
     if len(where):
         shown = where[:MAX_CELL_PROBLEMS]
-        raw = p.text[shown] if p.text is not None else value_text(s.iloc[shown])
+        raw = p.texts_at(shown) if p.text is not None else value_text(s.iloc[shown])
         for i, text in zip(shown, raw):
             report.error("value_not_numeric", not_a_number(text, style) + ": counted as missing (0 in every sum)",
                          row=int(rows[i]), column=str(column), value=text, sheet=sheet)

@@ -58,6 +58,8 @@ BEYOND_SCALE = f"[.][0-9]{{{SCALE}}}[0-9]*[1-9]"
 _NUMBER_RX = {k: re.compile(v) for k, v in NUMBER.items()}
 _CANONICAL_RX = re.compile(r"[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]{1,3})?")
 _FAST_RX = f"[+-]?[0-9]{{1,{SCALE}}}([.][0-9]{{0,{SCALE}}})?"     # exact in int64 components
+# the plain form most cells have: valid, canonical, never rounded or too large (a fast path in SQL too)
+PLAIN = f"^{_FAST_RX}$"
 
 # cell states
 OK, MISSING, REFUSED, TOO_LARGE = 0, 1, 2, 3
@@ -152,6 +154,12 @@ def float_text(values) -> np.ndarray:
     return out
 
 
+def _float_arrow_text(x: np.ndarray):
+    """Finite doubles (or float32s) as Arrow strings of their shortest decimal."""
+    import pyarrow as pa
+    return pa.array(x).cast(pa.string())
+
+
 def _float_decimals(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """For finite doubles: (N, k) with N/10^k the shortest decimal that reads back as |x|,
     found without text where it is certainly that decimal (k ≤ 17, N < 2^53, the double's
@@ -161,6 +169,10 @@ def _float_decimals(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     n = np.zeros(len(x), dtype=np.int64)
     k_of = np.full(len(x), -1, dtype=np.int64)
     todo = np.flatnonzero(np.isfinite(ax))
+    if len(todo) > 4096:           # full-precision doubles: the text path is faster than 18 tries
+        probe = _float_decimals(x[todo[:1024]])[1]
+        if (probe >= 0).mean() < 0.5:
+            return n, k_of
     with np.errstate(over="ignore", invalid="ignore"):
         spacing = np.spacing(ax)
     for k in range(SCALE):
@@ -194,7 +206,17 @@ class Parsed:
     f1: np.ndarray
     f2: np.ndarray
     extra: dict = field(default_factory=dict)
-    text: Optional[np.ndarray] = None      # the cells as text (refused ones are shown from it)
+    text: object = None      # the cells as text (an array, or an Arrow array), where they were text
+
+    def texts_at(self, positions) -> list:
+        """The text of the cells at ``positions`` (None where the cells were not text)."""
+        positions = np.asarray(positions, dtype=np.int64)
+        if self.text is None:
+            return [None] * len(positions)
+        if isinstance(self.text, np.ndarray):
+            return list(self.text[positions])
+        import pyarrow as pa
+        return self.text.take(pa.array(positions)).to_pylist()
 
     def __len__(self) -> int:
         return len(self.state)
@@ -297,7 +319,18 @@ def parse(s: pd.Series, style: str = "comma") -> Parsed:
                 a = x.astype(np.int64)
                 return Parsed(np.zeros(n, np.int8), np.zeros(n, bool), np.zeros(n, bool), a,
                               np.zeros(n, np.int64), np.zeros(n, np.int64))
-    return parse_text(value_text(s), style)
+    arrow = _arrow_strings(s)
+    return parse_text(arrow if arrow is not None else value_text(s), style)
+
+
+def _arrow_strings(s: pd.Series):
+    """The Arrow array under a pandas string column (no copy to Python objects), else None."""
+    import pyarrow as pa
+    arr = getattr(s, "array", None)
+    data = getattr(arr, "_pa_array", None)
+    if isinstance(data, pa.ChunkedArray) and (pa.types.is_string(data.type) or pa.types.is_large_string(data.type)):
+        return data
+    return None
 
 
 def _parse_floats(x: np.ndarray, style: str) -> Parsed:
@@ -315,8 +348,10 @@ def _parse_floats(x: np.ndarray, style: str) -> Parsed:
     parsed = Parsed(state, np.zeros(n_cells, bool), np.zeros(n_cells, bool), a, f1, f2)
     rest = np.flatnonzero(~found & ~np.isnan(x))
     if len(rest):
-        sub = parse_text(float_text(x[rest]), style)
-        _put(parsed, rest, sub)
+        finite = np.isfinite(x[rest])
+        sub = parse_text(_float_arrow_text(x[rest][finite]), style)
+        _put(parsed, rest[finite], sub)
+        parsed.state[rest[~finite]] = REFUSED          # infinities (NaN is missing in a numpy column)
     return parsed
 
 
@@ -327,58 +362,107 @@ def _put(parsed: Parsed, where: np.ndarray, sub: Parsed) -> None:
         parsed.extra[int(where[i])] = v
 
 
+def _arrow_text(text):
+    """Cells (None for missing) as an Arrow string array."""
+    import pyarrow as pa
+    if isinstance(text, (pa.Array, pa.ChunkedArray)):
+        return text
+    arr = np.asarray(text, dtype=object)
+    return pa.array(arr, type=pa.large_string(), from_pandas=True)
+
+
+def _split_fast(canon, idx: np.ndarray, parsed: Parsed) -> None:
+    """Write the components of canonical numbers of the form ``[+-]d{1,18}[.d{0,18}]`` (an
+    Arrow array) at positions ``idx``: vectorised, no Python per cell. With at most 15
+    digits the number's digits M are rint(x·10^d) of its double x (the error of x·10^d is
+    below 1/4 there); longer ones are cut at the point as text."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    n = len(canon)
+    if not n:
+        return
+    length = np.asarray(pc.utf8_length(canon).to_numpy(zero_copy_only=False), dtype=np.int64)
+    point = np.asarray(pc.find_substring(canon, ".").to_numpy(zero_copy_only=False), dtype=np.int64)
+    signed = np.asarray(pc.match_substring_regex(canon, "^[+-]").to_numpy(zero_copy_only=False), dtype=bool)
+    decimals = np.where(point >= 0, length - point - 1, 0)
+    digits = length - signed - (point >= 0)
+    short = digits <= 15
+    if short.any():
+        x = pc.cast(canon, pa.float64()).to_numpy(zero_copy_only=False)
+        d = decimals[short]
+        m = np.rint(np.abs(x[short]) * np.power(10.0, d)).astype(np.int64)
+        p = np.power(10, d).astype(np.int64)
+        neg = np.signbit(x[short])
+        a, f1, f2 = _components(neg, m // p, (m % p) * np.power(10, SCALE - d).astype(np.int64))
+        where = idx[short]
+        parsed.a[where], parsed.f1[where], parsed.f2[where] = a, f1, f2
+    if short.all():
+        return
+    long_ = pc.filter(canon, pa.array(~short))
+    neg = np.asarray(pc.starts_with(long_, "-").to_numpy(zero_copy_only=False), dtype=bool)
+    body = pc.utf8_ltrim(long_, "+-")
+    dot = pa.scalar(".", type=body.type)
+    body = pc.if_else(pc.match_substring(body, "."), body,
+                      pc.binary_join_element_wise(body, dot, pa.scalar("", type=body.type)))
+    parts = pc.split_pattern(body, ".", max_splits=1)
+    whole = pc.list_element(parts, 0)
+    whole = pc.if_else(pc.equal(whole, ""), pa.scalar("0", type=whole.type), whole)
+    frac = pc.utf8_rpad(pc.list_element(parts, 1), SCALE, "0")
+    ints = pc.cast(whole, pa.int64()).to_numpy(zero_copy_only=False)
+    fracs = pc.cast(frac, pa.int64()).to_numpy(zero_copy_only=False)
+    a, f1, f2 = _components(neg, ints, fracs)
+    where = idx[~short]
+    parsed.a[where], parsed.f1[where], parsed.f2[where] = a, f1, f2
+
+
 def parse_text(text, style: str = "comma") -> Parsed:
-    """Text cells (None for missing) read by the rules, vectorised with pandas' string
-    methods; cells beyond int64 components (exponents, 19+ digits) go through Decimal."""
-    cells = pd.Series(np.asarray(text, dtype=object), dtype=object)
-    n_cells = len(cells)
-    state = np.zeros(n_cells, np.int8)
-    rounded = np.zeros(n_cells, bool)
-    reformatted = np.zeros(n_cells, bool)
-    a = np.zeros(n_cells, np.int64)
-    f1 = np.zeros(n_cells, np.int64)
-    f2 = np.zeros(n_cells, np.int64)
-    extra: dict[int, int] = {}
-    parsed = Parsed(state, rounded, reformatted, a, f1, f2, extra, np.asarray(text, dtype=object))
+    """Text cells (None for missing) read by the rules, vectorised with Arrow compute; the
+    common plain form (``-123.45``) takes one regular expression and two casts, cells beyond
+    int64 components (exponents, 19+ digits, 19+ decimals) go through Decimal."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    raw = np.asarray(text, dtype=object) if not isinstance(text, (pa.Array, pa.ChunkedArray)) else None
+    arr = _arrow_text(text if raw is None else raw)
+    n_cells = len(arr)
+    parsed = Parsed(np.zeros(n_cells, np.int8), np.zeros(n_cells, bool), np.zeros(n_cells, bool),
+                    np.zeros(n_cells, np.int64), np.zeros(n_cells, np.int64), np.zeros(n_cells, np.int64), {},
+                    raw if raw is not None else arr)
     if not n_cells:
         return parsed
-    stripped = cells.fillna("").astype(str).str.strip(STRIP)
-    empty = (stripped == "").to_numpy()
+    state = parsed.state
+    stripped = pc.fill_null(pc.utf8_trim(arr, STRIP), "")
+    empty = np.asarray(pc.equal(stripped, "").to_numpy(zero_copy_only=False), dtype=bool)
     state[empty] = MISSING
-    valid = stripped.str.fullmatch(NUMBER[style].strip("^$")).to_numpy(dtype=bool) & ~empty
-    state[~valid & ~empty] = REFUSED
-    idx = np.flatnonzero(valid)
-    if not len(idx):
+    plain = np.asarray(pc.match_substring_regex(stripped, f"^{_FAST_RX}$").to_numpy(zero_copy_only=False), dtype=bool)
+    idx = np.flatnonzero(plain)
+    if len(idx):
+        _split_fast(pc.take(stripped, pa.array(idx)), idx, parsed)
+    rest = np.flatnonzero(~plain & ~empty)
+    if not len(rest):
         return parsed
-    body = stripped.iloc[idx]
-    canon = body.str.replace(_G, "", regex=True).str.replace(",", "" if style == "point" else ".", regex=False)
-    reformatted[idx] = (canon != body).to_numpy()
-    fast = canon.str.fullmatch(_FAST_RX).to_numpy(dtype=bool)
+    body = pc.take(stripped, pa.array(rest))
+    valid = np.asarray(pc.match_substring_regex(body, NUMBER[style]).to_numpy(zero_copy_only=False), dtype=bool)
+    state[rest[~valid]] = REFUSED
+    rest, body = rest[valid], pc.filter(body, pa.array(valid))
+    if not len(rest):
+        return parsed
+    canon = pc.replace_substring_regex(body, _G, "")
+    canon = pc.replace_substring(canon, ",", "" if style == "point" else ".")
+    parsed.reformatted[rest] = np.asarray(pc.not_equal(canon, body).to_numpy(zero_copy_only=False), dtype=bool)
+    fast = np.asarray(pc.match_substring_regex(canon, f"^{_FAST_RX}$").to_numpy(zero_copy_only=False), dtype=bool)
     if fast.any():
-        c = canon[fast]
-        neg = c.str.startswith("-").to_numpy()
-        unsigned = c.str.lstrip("+-")
-        parts = unsigned.str.partition(".")
-        ints = parts[0].where(parts[0] != "", "0").astype(np.int64).to_numpy()
-        frac = parts[2].str.pad(SCALE, side="right", fillchar="0").astype(np.int64).to_numpy()
-        ca, cf1, cf2 = _components(neg, ints, frac)
-        where = idx[fast]
-        a[where], f1[where], f2[where] = ca, cf1, cf2
-    for pos, c in zip(idx[~fast], canon[~fast]):
+        _split_fast(pc.filter(canon, pa.array(fast)), rest[fast], parsed)
+    for pos, c in zip(rest[~fast], pc.filter(canon, pa.array(~fast)).to_pylist()):
         u = unscaled(c)
         if u is None:
             state[pos] = TOO_LARGE
             continue
-        rounded[pos] = rounds(c)
+        parsed.rounded[pos] = rounds(c)
         if u:
-            extra[int(pos)] = u
+            parsed.extra[int(pos)] = u
     return parsed
 
 
-def to_exact_float(parsed: Parsed) -> np.ndarray:
-    return parsed.floats()
-
-
 __all__ = ["BEYOND_SCALE", "GROUP", "INT_DIGITS", "LIMIT", "MISSING", "NUMBER", "OK", "Parsed", "REFUSED",
-           "SCALE", "STRIP", "STYLES", "TOO_LARGE", "UNIT", "canonical", "float_text", "parse", "parse_text",
+           "PLAIN", "SCALE", "STRIP", "STYLES", "TOO_LARGE", "UNIT", "canonical", "float_text", "parse", "parse_text",
            "not_a_number", "rounds", "style_for", "unscaled", "value_text", "why_not_number"]
