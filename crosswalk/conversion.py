@@ -50,13 +50,10 @@ def exact_weights(table: pd.DataFrame, target_of: Optional[Mapping[str, str]] = 
     for s, t, f in zip(src, tgt, frac):
         sums[s] = sums.get(s, Fraction(0)) + f
         merged[(s, t)] = merged.get((s, t), Fraction(0)) + f
-    rows = []
-    for (s, t), f in merged.items():
-        total = sums[s]
-        w = f / total if total else Fraction(0)
-        if total == 0:
-            raise CrosswalkError(f"the weights of source code {s} are all 0")
-        rows.append((s, t, w.numerator, w.denominator))
+    zero = sorted(s for s, total in sums.items() if total == 0)
+    if zero:
+        raise CrosswalkError(f"the weights of {len(zero)} source code(s) are all 0: {_listing(zero)}")
+    rows = [(s, t, (f / sums[s]).numerator, (f / sums[s]).denominator) for (s, t), f in merged.items()]
     out = pd.DataFrame(rows, columns=["source", "target", "num", "den"])
     for c in ("num", "den"):
         out[c] = out[c].astype(object)

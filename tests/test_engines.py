@@ -177,6 +177,19 @@ def test_duckdb_names_the_cells_that_are_not_numbers_by_row(tmp_path):
     assert_same(run(bad, "pandas"), r)
 
 
+def test_duckdb_progress_and_clear_errors(tmp_path):
+    path = write_csv(tmp_path / "emp.csv", [("01.11", "77", "1")] * 5)
+    seen = []
+    run(path, "duckdb", progress=lambda stage, fraction: seen.append((stage, fraction)))
+    assert seen and all(0.0 <= f <= 1.0 for _, f in seen) and seen[-1] == ("convert", 1.0)
+    with pytest.raises(CrosswalkError, match="unknown duckdb engine option"):
+        run(path, "duckdb", memory="1GB")
+    with pytest.raises(CrosswalkError, match="no value column 'jobs'"):
+        run(path, "duckdb", value_columns=["jobs"])
+    with pytest.raises(CrosswalkError, match="name the value columns"):
+        run(path, "duckdb", value_columns=None)
+
+
 # -- random tables through every engine ---------------------------------------------------------
 PAD = st.sampled_from(["", "", "", " ", "\u00a0", "\t"])
 CODE = st.sampled_from(["01.11", "01.12", "10.11", "62.01", "85.22", "1.11", "10.1", "99.99", "", "ZZ"])
@@ -244,9 +257,13 @@ def test_pandas_and_duckdb_agree_with_a_slow_exact_computation(tmp_path, case):
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                  HealthCheck.function_scoped_fixture])
-@given(st.lists(st.tuples(CODE, st.one_of(st.none(), st.floats(-1e9, 1e9), st.just(float("nan")))),
+@given(st.lists(st.tuples(CODE, st.one_of(st.none(), st.floats(-1e9, 1e9), st.just(float("nan")),
+                                          st.decimals(-10**6, 10**6, places=2).map(float),
+                                          st.decimals(-10**3, 10**3, places=6).map(float))),
                 min_size=1, max_size=25))
 def test_pandas_and_duckdb_agree_on_parquet_and_frames(tmp_path, cells):
+    """Typed doubles: with few decimals DuckDB reads them without text, else by its shortest
+    text of them; pandas by its own; read a chunk at a time or whole: the same sums."""
     frame = pd.DataFrame({"okved": [c for c, _ in cells], "region": ["77"] * len(cells),
                           "emp": pd.array([v for _, v in cells], dtype="float64")})
     path = tmp_path / "emp.parquet"
@@ -257,6 +274,13 @@ def test_pandas_and_duckdb_agree_on_parquet_and_frames(tmp_path, cells):
     con.close()
     assert_same(run(path, "pandas"), run(path, "duckdb", threads=1))
     assert_same(run(frame, "pandas"), run(frame, "duckdb", threads=1))
+    from crosswalk.engines import pandas_engine
+    from crosswalk.engines.scan import Columns
+    cols = Columns(("okved",), ("region",), ("emp",))
+    whole, chunked = pandas_engine.scan(frame, cols), pandas_engine.scan(frame, cols, chunk=3)
+    assert whole.totals == chunked.totals and whole.values == chunked.values
+    key = lambda g: sorted(zip(g["okved"], g["emp"], g["__rows"]))
+    assert key(whole.groups) == key(chunked.groups)
 
 
 # -- Spark --------------------------------------------------------------------------------------
@@ -272,10 +296,18 @@ def test_spark_fixes_the_same_cases(spark, tmp_path):
     bad = sorted(p.value for p in s.problems if p.kind == "value_not_numeric")
     assert bad == ["0x10", "NaN"] and all("row numbers" in p.message for p in s.problems
                                           if p.kind == "value_not_numeric")
+    import pyarrow as pa
+    import pyarrow.parquet as pq
     parquet = tmp_path / "emp.parquet"
-    write_parquet(pd.DataFrame({"okved": ["01.11", "01.11", "62.01"], "region": ["77"] * 3,
-                                "emp": [0.1, float("nan"), 2.82879384806159e17]}), parquet)
-    assert_same(run(parquet, "pandas"), run(parquet, "spark", session=spark), rows=False)
+    for values in ([0.1, float("nan"), 2.82879384806159e17],                  # the text path
+                   [1.5, 0.1, 12.25, 100.1, 26.94, 2.82879384806159e17, float("nan"), None, 1e-20, 0.3]):
+        pq.write_table(pa.table({"okved": ["01.11", "62.01", "10.11"] * 3 + ["01.11"] * (len(values) - 9)
+                                 if len(values) > 9 else ["01.11", "01.11", "62.01"][:len(values)],
+                                 "region": ["77"] * len(values), "emp": pa.array(values, type=pa.float64())}),
+                       parquet)
+        p, s_ = run(parquet, "pandas"), run(parquet, "spark", session=spark)
+        assert_same(p, s_, rows=False)
+        assert_same(p, run(parquet, "duckdb"))
 
 
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow,

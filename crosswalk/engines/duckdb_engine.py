@@ -188,8 +188,10 @@ def _value_text_sql(col: str, dtype: str) -> str:
     infinities by name (refused), NULL when missing."""
     c, t = q(col), dtype.upper()
     if t in ("DOUBLE", "FLOAT", "REAL"):
-        return (f"CASE WHEN {c} IS NULL THEN NULL WHEN isnan({c}) THEN 'NaN' WHEN isinf({c}) THEN"
-                f" (CASE WHEN {c} > 0 THEN 'inf' ELSE '-inf' END) ELSE CAST({c} AS VARCHAR) END")
+        # by isfinite and equality with the infinities: DuckDB's isnan misses a NaN read from some
+        # parquet files, and orders NaN above every number
+        return (f"CASE WHEN {c} IS NULL THEN NULL WHEN isfinite({c}) THEN CAST({c} AS VARCHAR)"
+                f" WHEN {c} = 'Infinity'::{t} THEN 'inf' WHEN {c} = '-Infinity'::{t} THEN '-inf' ELSE 'NaN' END")
     if t == "BOOLEAN":
         return f"CASE WHEN {c} IS NULL THEN NULL WHEN {c} THEN 'TRUE' ELSE 'FALSE' END"
     return f"CAST({c} AS VARCHAR)"

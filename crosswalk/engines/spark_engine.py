@@ -179,9 +179,15 @@ def _code_texts(values: pd.Series) -> pd.Series:
 
 
 def _float_texts(values: pd.Series) -> pd.Series:
-    """Doubles as their shortest decimal text (the pandas engine's own function)."""
-    from ..io.numbers import float_text
-    return pd.Series(float_text(values.to_numpy()), dtype=object)
+    """Doubles as their shortest decimal text (the pandas engine's own function), as Arrow
+    strings: no Python object per value. NaN and infinities are named by the caller."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    x = values.to_numpy()
+    finite = np.isfinite(x)
+    text = pa.array(np.where(finite, x, 0.0).astype(x.dtype if x.dtype == np.float32 else np.float64)).cast(pa.string())
+    text = pc.if_else(pa.array(finite), text, pa.scalar(None, pa.string()))
+    return pd.Series(pd.arrays.ArrowStringArray(text))
 
 
 def _text_col(F, c: str, dtype: str, udf_code):
@@ -195,17 +201,45 @@ def _text_col(F, c: str, dtype: str, udf_code):
     return F.coalesce(col.cast("string"), F.lit(""))
 
 
-def _value_col(F, c: str, dtype: str, udf_float):
+def _value_col(F, c: str, dtype: str, udf_float, only=None):
     col = F.col(_bq(c))
     if dtype == "string":
         return col
     if dtype in ("double", "float"):
-        return (F.when(col.isNull(), F.lit(None).cast("string")).when(F.isnan(col), F.lit("NaN"))
+        arg = col if only is None else F.when(only, col)       # the UDF reads nulls where not needed
+        text = (F.when(col.isNull(), F.lit(None).cast("string")).when(F.isnan(col), F.lit("NaN"))
                 .when(col == float("inf"), F.lit("inf")).when(col == float("-inf"), F.lit("-inf"))
-                .otherwise(udf_float(col)))
+                .otherwise(udf_float(arg)))
+        return text if only is None else F.when(only, text)
     if dtype == "boolean":
         return F.when(col.isNull(), F.lit(None).cast("string")).when(col, F.lit("TRUE")).otherwise(F.lit("FALSE"))
     return col.cast("string")
+
+
+FAST_DECIMALS = 6
+
+
+def _fast_col(F, c: str):
+    """A double as DECIMAL(38, 0) units of 1e-18 without text where that is certainly its
+    shortest decimal (k ≤ 6 decimals, N = round(|x|·10^k) with N/10^k = |x|, |x|·8·10^k ≤
+    2^52 — so the double's spacing is at most 10^-k/8); NULL elsewhere."""
+    x = F.col(_bq(c))
+    ax = F.abs(x)
+    out = F.when(x.isNull() | F.isnan(x) | (ax == float("inf")), F.lit(None).cast("decimal(38,0)"))
+    for k in range(FAST_DECIMALS + 1):
+        p = float(10 ** k)
+        n = F.round(ax * p)
+        out = out.when((ax * 8 * p <= 2.0 ** 52) & (n < 2.0 ** 53) & (n / p == ax),
+                       (F.signum(x) * n).cast("decimal(38,0)") * F.lit(10 ** (SCALE - k)).cast("decimal(38,0)"))
+    return out.otherwise(F.lit(None).cast("decimal(38,0)"))
+
+
+def _worth_it(F, frame, c: str) -> bool:
+    """Whether most of the first non-null values of a double column have few decimals (the
+    integer path); the result is the same either way, only faster."""
+    sample = frame.where(F.col(_bq(c)).isNotNull()).select(_fast_col(F, c).isNotNull().alias("f")).limit(2048)
+    rows = sample.collect()
+    return bool(rows) and sum(1 for r in rows if r["f"]) >= len(rows) / 2
 
 
 def _canonical_sql(t: str, style: str) -> str:
@@ -299,22 +333,30 @@ def scan(data, columns, *, progress: Progress | None = None, **options):
         texts, values, style = list(columns.texts), list(columns.values), columns.style
         # code and key texts as read: Scan.strip_blanks strips them on the groups, as for every engine
         cells = [_text_col(F, c, types[c], udf_code).alias(f"k{i}") for i, c in enumerate(texts)]
+        fast = {v for v in values if types[v] in ("double", "float") and _worth_it(F, frame, v)}
         for j, v in enumerate(values):
-            raw = _value_col(F, v, types[v], udf_float)
-            cells += [raw.alias(f"u{j}"), F.regexp_replace(raw, _STRIP_RX, "").alias(f"t{j}")]
+            n = _fast_col(F, v) if v in fast else F.lit(None).cast("decimal(38,0)")
+            # the text path only where the integer path found nothing (a Python UDF sees every row)
+            raw = _value_col(F, v, types[v], udf_float, only=n.isNull() if v in fast else None)
+            cells += [n.alias(f"n{j}"), raw.alias(f"u{j}"), F.regexp_replace(raw, _STRIP_RX, "").alias(f"t{j}")]
         if "cw_rn" in frame.columns:
             cells.append(F.col("cw_rn"))
         frame.select(*cells).createOrReplaceTempView(view)
         middle = [f"k{i}" for i in range(len(texts))]
         outer = list(middle)
         for j in range(len(values)):
-            middle += [f"t{j}", f"t{j} RLIKE {_lit(NUMBER[style])} AS ok{j}", f"{_canonical_sql(f't{j}', style)} AS c{j}"]
-            outer += [f"t{j}", f"ok{j}", f"c{j}", f"CASE WHEN ok{j} THEN try_cast(c{j} AS DECIMAL(38, {SCALE})) END AS d{j}"]
+            middle += [f"n{j}", f"t{j}", f"t{j} RLIKE {_lit(NUMBER[style])} AS ok{j}",
+                       f"{_canonical_sql(f't{j}', style)} AS c{j}"]
+            outer += [f"n{j}", f"t{j}", f"ok{j}", f"c{j}",
+                      f"CASE WHEN n{j} IS NULL AND ok{j} THEN try_cast(c{j} AS DECIMAL(38, {SCALE})) END AS d{j}"]
         keys = ", ".join(f"k{i}" for i in range(len(texts)))
         aggs = [f"count(1) AS {_bq(ROWS)}", "grouping_id() AS cw_total"]
         for j in range(len(values)):
-            aggs += [f"sum(d{j}) AS v{j}", f"count_if(t{j} IS NULL OR t{j} = '') AS miss{j}",
-                     f"count_if(t{j} <> '' AND NOT ok{j}) AS ref{j}", f"count_if(ok{j} AND d{j} IS NULL) AS big{j}",
+            text = f"n{j} IS NULL"
+            aggs += [f"sum(n{j}) AS w{j}", f"sum(d{j}) AS v{j}",
+                     f"count_if({text} AND (t{j} IS NULL OR t{j} = '')) AS miss{j}",
+                     f"count_if({text} AND t{j} <> '' AND NOT ok{j}) AS ref{j}",
+                     f"count_if({text} AND ok{j} AND d{j} IS NULL) AS big{j}",
                      f"count_if(d{j} IS NOT NULL AND {_rounds_sql(f'c{j}')}) AS rnd{j}",
                      f"count_if(d{j} IS NOT NULL AND c{j} <> t{j}) AS fmt{j}"]
         sql = (f"SELECT {keys}, {', '.join(aggs)} FROM (SELECT {', '.join(outer)} FROM (SELECT {', '.join(middle)}"
@@ -334,8 +376,9 @@ def scan(data, columns, *, progress: Progress | None = None, **options):
         out = pd.DataFrame({c: pd.Series(part.column(f"k{i}").to_pylist(), dtype=object) for i, c in enumerate(texts)})
         stats, totals = {}, {}
         for j, v in enumerate(values):
-            out[v] = decimal_ints(part.column(f"v{j}"))
-            totals[v] = int(decimal_ints(whole.column(f"v{j}"))[0]) if whole.num_rows else 0
+            out[v] = decimal_ints(part.column(f"v{j}")) + decimal_ints(part.column(f"w{j}"))
+            totals[v] = (int(decimal_ints(whole.column(f"v{j}"))[0]) + int(decimal_ints(whole.column(f"w{j}"))[0])
+                         if whole.num_rows else 0)
             get = lambda name: int(whole.column(f"{name}{j}")[0].as_py() or 0) if whole.num_rows else 0
             stats[v] = ValueStats(cells=n, missing=get("miss"), refused=get("ref"), too_large=get("big"),
                                   rounded=get("rnd"), reformatted=get("fmt"))

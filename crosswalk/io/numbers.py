@@ -29,7 +29,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
 from typing import Optional
 
 import numpy as np
@@ -56,7 +56,6 @@ NUMBER = {
 # 18th decimal and no exponent; with an exponent :func:`rounds` decides
 BEYOND_SCALE = f"[.][0-9]{{{SCALE}}}[0-9]*[1-9]"
 _NUMBER_RX = {k: re.compile(v) for k, v in NUMBER.items()}
-_CANONICAL_RX = re.compile(r"[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]{1,3})?")
 _FAST_RX = f"[+-]?[0-9]{{1,{SCALE}}}([.][0-9]{{0,{SCALE}}})?"     # exact in int64 components
 # the plain form most cells have: valid, canonical, never rounded or too large (a fast path in SQL too)
 PLAIN = f"^{_FAST_RX}$"
@@ -70,12 +69,6 @@ def style_for(delimiter: Optional[str]) -> str:
     return "point" if delimiter == "," else "comma"
 
 
-def canonical(text: str, style: str) -> str:
-    """A valid number's text with the separators dropped and a decimal point."""
-    text = re.sub(_G, "", text)
-    return text.replace(",", "" if style == "point" else ".")
-
-
 def rounds(canon: str) -> bool:
     """Whether a canonical number has a non-zero digit beyond the 18th decimal place."""
     m = re.fullmatch(r"[+-]?([0-9]*)(?:[.]([0-9]*))?(?:[eE]([+-]?[0-9]+))?", canon)
@@ -86,20 +79,14 @@ def rounds(canon: str) -> bool:
 
 def unscaled(canon: str) -> Optional[int]:
     """The value of a canonical number in units of 1e-18, rounded half away from zero; None
-    when it has more than 20 integer digits (|value| ≥ 10^20)."""
-    try:
-        q = Decimal(canon).quantize(Decimal(1).scaleb(-SCALE), rounding=ROUND_HALF_UP)
-    except InvalidOperation:          # the quantized value needs more than the context's 28 digits
-        with_ctx = Decimal(canon)
-        if abs(with_ctx) >= 10 ** INT_DIGITS:
-            return None
-        from decimal import localcontext
-        with localcontext() as ctx:
-            ctx.prec = SCALE + INT_DIGITS + 2
-            q = Decimal(canon).quantize(Decimal(1).scaleb(-SCALE), rounding=ROUND_HALF_UP)
-    sign, digits, exp = q.as_tuple()
-    n = int("".join(map(str, digits)) or "0") * 10 ** (exp + SCALE)
-    n = -n if sign else n
+    when it reaches 10^20 (more than 20 integer digits)."""
+    exact = Decimal(canon)
+    if exact.is_zero():
+        return 0
+    if exact.adjusted() >= INT_DIGITS:
+        return None
+    with localcontext(Context(prec=SCALE + INT_DIGITS + 2)):
+        n = int(exact.quantize(Decimal(1).scaleb(-SCALE), rounding=ROUND_HALF_UP).scaleb(SCALE))
     return n if abs(n) < LIMIT else None
 
 
@@ -464,5 +451,5 @@ def parse_text(text, style: str = "comma") -> Parsed:
 
 
 __all__ = ["BEYOND_SCALE", "GROUP", "INT_DIGITS", "LIMIT", "MISSING", "NUMBER", "OK", "Parsed", "REFUSED",
-           "PLAIN", "SCALE", "STRIP", "STYLES", "TOO_LARGE", "UNIT", "canonical", "float_text", "parse", "parse_text",
+           "PLAIN", "SCALE", "STRIP", "STYLES", "TOO_LARGE", "UNIT", "float_text", "parse", "parse_text",
            "not_a_number", "rounds", "style_for", "unscaled", "value_text", "why_not_number"]
