@@ -243,62 +243,80 @@ def _worth_it(con, source: str, column: str) -> bool:
     return row[0] is not None and row[0] >= 0.5
 
 
+INTEGERS = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT")
+
+
+def _value_layers(j: int, col: str, dtype: str, style: str, fast: bool) -> tuple[list, dict]:
+    """The SQL of value column ``j`` as four layers of a SELECT (each a list of expressions;
+    what a layer names, the next one reads) and its aggregates: ``n`` (HUGEINT units of 1e-18)
+    and ``d`` (DECIMAL(38, 18)) summed, the counts of missing, refused, too large, rounded and
+    reformatted cells."""
+    x, t = q(col), dtype.upper()
+    if t in INTEGERS:                  # exact as they are
+        layers = [[f"CAST({x} AS HUGEINT) * CAST(1e{SCALE} AS HUGEINT) AS n{j}", f"{x} IS NULL AS z{j}"],
+                  [f"n{j}", f"z{j}"], [f"n{j}", f"z{j}"], [f"n{j}", f"z{j}"]]
+        return layers, {"w": f"sum(n{j})", "v": "NULL::DECIMAL(38, 18)", "miss": f"count_if(z{j})", "ref": "0",
+                        "big": "0", "rnd": "0", "fmt": "0"}
+    if t in ("DOUBLE", "FLOAT", "REAL"):   # its shortest decimal: without text where few decimals, else its text
+        n = _fast_sql(col) if fast else "NULL::HUGEINT"
+        layers = [[f"{x} AS x{j}", f"{n} AS n{j}"],
+                  [f"x{j}", f"n{j}", f"CASE WHEN n{j} IS NULL AND isfinite(x{j}) THEN"
+                                     f" TRY_CAST(CAST(x{j} AS VARCHAR) AS DECIMAL(38, {SCALE})) END AS d{j}"],
+                  [f"x{j}", f"n{j}", f"d{j}"], [f"x{j}", f"n{j}", f"d{j}"]]
+        return layers, {"w": f"sum(n{j})", "v": f"sum(d{j})", "miss": f"count_if(x{j} IS NULL)",
+                        "ref": f"count_if(x{j} IS NOT NULL AND NOT isfinite(x{j}))",
+                        "big": f"count_if(isfinite(x{j}) AND n{j} IS NULL AND d{j} IS NULL)",
+                        # more than 18 decimals in at most 17 significant digits: below 0.01
+                        "rnd": f"count_if(d{j} IS NOT NULL AND abs(x{j}) < 0.01 AND"
+                               f" {_rounds_sql(f'CAST(x{j} AS VARCHAR)')})", "fmt": "0"}
+    # text (and every other type by its text): the plain form by one pattern, the rest by the rules
+    u = _value_text_sql(col, dtype)
+    layers = [[f"{u} AS u{j}"],
+              [f"u{j}", f"COALESCE(regexp_full_match(u{j}, {lit(PLAIN)}), false) AS p{j}"],
+              [f"u{j}", f"p{j}", f"CASE WHEN p{j} THEN u{j} ELSE trim(u{j}, {lit(STRIP)}) END AS t{j}"],
+              [f"p{j}", f"t{j}", f"CASE WHEN p{j} THEN true ELSE regexp_full_match(t{j}, {lit(NUMBER[style])}) END"
+                                 f" AS ok{j}",
+               f"CASE WHEN p{j} THEN u{j} ELSE {_canonical_sql(f't{j}', style)} END AS c{j}"]]
+    return layers, {"w": "NULL::HUGEINT", "v": f"sum(d{j})", "miss": f"count_if(t{j} IS NULL OR t{j} = '')",
+                    "ref": f"count_if(t{j} <> '' AND NOT ok{j})", "big": f"count_if(ok{j} AND d{j} IS NULL)",
+                    "rnd": f"count_if(NOT p{j} AND d{j} IS NOT NULL AND {_rounds_sql(f'c{j}')})",
+                    "fmt": f"count_if(NOT p{j} AND d{j} IS NOT NULL AND c{j} <> t{j})",
+                    "last": [f"p{j}", f"t{j}", f"ok{j}", f"c{j}",
+                             f"CASE WHEN p{j} THEN CAST(c{j} AS DECIMAL(38, {SCALE})) WHEN ok{j} THEN"
+                             f" TRY_CAST(c{j} AS DECIMAL(38, {SCALE})) END AS d{j}"]}
+
+
 def _scan_sql(source: str, types: dict, texts: list, values: list, style: str, kind: str,
               fast: frozenset = frozenset()) -> str:
     """One streaming pass: the texts of the code and key columns as read (stripped later, in
-    Python, on the groups), each value cell by the rules — a typed double with few decimals
-    as an integer, other typed numbers by their text, the plain form of a text cell
-    (``-123.45``, most cells) by one pattern and a cast, the rest stripped, matched, made
-    canonical — summed exactly (HUGEINT units of 1e-18 ``n``, DECIMAL(38, 18) ``d``) by texts
-    and over all rows (a second grouping set), with the counts of missing, refused, too
-    large, rounded and reformatted cells."""
+    Python, on the groups), each value cell by the rules (:func:`_value_layers`) — typed
+    integers as they are, a typed double with few decimals as an integer and others by their
+    shortest text, the plain form of a text cell (``-123.45``, most cells) by one pattern and a
+    cast, the rest stripped, matched, made canonical — summed exactly by texts and over all
+    rows (a second grouping set), with the counts of how the cells were read."""
     from .scan import ROWS
-    kinds = [_typed(types[v]) for v in values]
-    inner = [f"{_text_sql(c, types[c])} AS k{i}" for i, c in enumerate(texts)]
-    for j, (v, k) in enumerate(zip(values, kinds)):
-        if k == "float" and v in fast:
-            inner += [f"{_fast_sql(v)} AS n{j}"]
-            inner += [f"CASE WHEN n{j} IS NULL THEN {_value_text_sql(v, types[v])} END AS u{j}"]
-        elif k == "float":
-            inner += [f"NULL::HUGEINT AS n{j}", f"{_value_text_sql(v, types[v])} AS u{j}"]
-        elif types[v].upper() in ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER",
-                                  "UBIGINT"):
-            inner += [f"CAST({q(v)} AS HUGEINT) * CAST(1e{SCALE} AS HUGEINT) AS n{j}", f"NULL::VARCHAR AS u{j}"]
-        else:
-            inner += [f"NULL::HUGEINT AS n{j}", f"{_value_text_sql(v, types[v])} AS u{j}"]
+    keys = [f"k{i}" for i in range(len(texts))]
+    layers = [[f"{_text_sql(c, types[c])} AS k{i}" for i, c in enumerate(texts)], list(keys), list(keys),
+              list(keys), list(keys)]
+    aggs_of = []
+    for j, v in enumerate(values):
+        parts, aggs = _value_layers(j, v, types[v], style, v in fast)
+        for n, part in enumerate(parts):
+            layers[n] += part
+        layers[4] += aggs.pop("last", [e.split(" AS ")[-1] if " AS " in e else e for e in parts[3]])
+        aggs_of.append(aggs)
     where = ""
     if kind == "csv":         # a line of delimiters only is no row (as pandas reads the file)
         where = " WHERE NOT (" + " AND ".join(f"COALESCE({q(c)}, '') = ''" for c in types) + ")"
-    keys = [f"k{i}" for i in range(len(texts))]
-    first, second, third = list(keys), list(keys), list(keys)
-    for j, k in enumerate(kinds):
-        # a typed number's text is canonical already (NaN and inf are refused below)
-        plain = (f"COALESCE({'u' + str(j)} NOT IN ('NaN', 'inf', '-inf'), false)" if k in ("float", "exact")
-                 else f"COALESCE(regexp_full_match(u{j}, {lit(PLAIN)}), false)")
-        first += [f"n{j}", f"u{j}", f"n{j} IS NOT NULL OR {plain} AS p{j}"]
-        second += [f"n{j}", f"u{j}", f"p{j}", f"CASE WHEN p{j} THEN u{j} ELSE trim(u{j}, {lit(STRIP)}) END AS t{j}"]
-        third += [f"n{j}", f"p{j}", f"t{j}",
-                  f"CASE WHEN p{j} THEN true ELSE regexp_full_match(t{j}, {lit(NUMBER[style])}) END AS ok{j}",
-                  f"CASE WHEN p{j} THEN u{j} ELSE {_canonical_sql(f't{j}', style)} END AS c{j}"]
-    last = list(keys)
-    for j in range(len(kinds)):
-        last += [f"n{j}", f"p{j}", f"t{j}", f"ok{j}", f"c{j}",
-                 f"CASE WHEN n{j} IS NOT NULL THEN NULL WHEN ok{j} THEN TRY_CAST(c{j} AS DECIMAL(38, {SCALE}))"
-                 f" END AS d{j}"]
     group = ", ".join(keys)
-    aggs = [f"count(*) AS {q(ROWS)}", f"grouping({group}) AS cw_total"]
-    for j in range(len(kinds)):
-        ok = f"(n{j} IS NOT NULL OR d{j} IS NOT NULL)"
-        aggs += [f"sum(n{j}) AS w{j}", f"sum(d{j}) AS v{j}", f"count_if(n{j} IS NULL AND (t{j} IS NULL OR t{j} = ''))"
-                 f" AS miss{j}", f"count_if(n{j} IS NULL AND t{j} <> '' AND NOT ok{j}) AS ref{j}",
-                 f"count_if(n{j} IS NULL AND ok{j} AND d{j} IS NULL) AS big{j}",
-                 f"count_if(d{j} IS NOT NULL AND (length(c{j}) >= 20 OR strpos(c{j}, 'e') > 0 OR strpos(c{j}, 'E') > 0) AND"
-                 f" {_rounds_sql(f'c{j}')}) AS rnd{j}",
-                 f"count_if({ok} AND NOT p{j} AND c{j} <> t{j}) AS fmt{j}"]
-    sql = f"SELECT {', '.join(inner)} FROM {source}{where}"
-    for layer in (first, second, third, last):
+    out = [f"count(*) AS {q(ROWS)}", f"grouping({group}) AS cw_total"]
+    for j, aggs in enumerate(aggs_of):
+        out += [f"{aggs['w']} AS w{j}", f"{aggs['v']} AS v{j}"]
+        out += [f"{aggs[k]} AS {k}{j}" for k in ("miss", "ref", "big", "rnd", "fmt")]
+    sql = f"SELECT {', '.join(layers[0])} FROM {source}{where}"
+    for layer in layers[1:]:
         sql = f"SELECT {', '.join(layer)} FROM ({sql})"
-    return f"SELECT {group}, {', '.join(aggs)} FROM ({sql}) GROUP BY GROUPING SETS (({group}), ())"
+    return f"SELECT {group}, {', '.join(out)} FROM ({sql}) GROUP BY GROUPING SETS (({group}), ())"
 
 
 # -- reading ---------------------------------------------------------------------------
