@@ -316,34 +316,43 @@ def convert_frame(df, weights_by_column: Mapping[str, Weights], *, value_columns
         problems.extend(resolution_problems(res))
         repaired += res.repaired
         rolled_up += res.rolled_up
-        table = w.table
-        plans.append(Plan(col, names[col], res, exact_weights(table, (target_maps or {}).get(col))))
+        plans.append(Plan(col, names[col], res, exact_weights(w.table, (target_maps or {}).get(col))))
     conv = convert(scan, plans, decimals=decimals)
     links = {c: link_counts(w, conv.used_sources[c]) for c, w in weights_by_column.items()}
     if confirmed_only:
         refuse_unconfirmed(weights_by_column, conv.used_sources)
-    file_order = input_order(df, scan.columns, module, options)
-    order = [names.get(c, c) for c in file_order]
-    data = as_text_columns(conv.data[[c for c in order if c in conv.data.columns]], value_columns)
-    data = sort_codes(data, [c for c in order if c in data.columns and c not in value_columns])
-    un_order = [c for c in file_order if c not in value_columns]
-    unmatched = as_text_columns(conv.unmatched[un_order + ["column", "reason", "rows", *value_columns]],
-                       ["rows", *value_columns])
-    unmatched = sort_codes(unmatched, un_order)
-    column_rank = {c: f"{i:03d}" for i, c in enumerate(weights_by_column)}
-    report_frame = as_text_columns(conv.report, ["rows", *value_columns])
-    report_frame = sort_codes(report_frame.assign(_rank=report_frame["column"].map(column_rank)),
-                              ["_rank", "code", "reason"]).drop(columns="_rank")
-    by_key = None
-    if conv.by_key is not None:
-        by_key = sort_codes(as_text_columns(conv.by_key, [c for c in conv.by_key.columns if c not in key_columns]),
-                            list(key_columns))
+    data, unmatched, report_frame, by_key = _sorted_tables(
+        conv, input_order(df, scan.columns, module, options), names, list(weights_by_column), key_columns,
+        value_columns)
     result = ApplyResult(data, unmatched, conv.totals, repaired, report.problems + problems, engine,
                          dict(weights_by_column), report=report_frame, by_key=by_key,
                          columns={"codes": names, "keys": list(key_columns), "values": value_columns},
                          links=links, rolled_up=rolled_up, rows=scan.rows)
     _assert_conserved(result, conv.exact)
     return result
+
+
+def _sorted_tables(conv, file_order: list, names: Mapping[str, str], code_columns: list, key_columns: Sequence[str],
+                   value_columns: Sequence[str]) -> tuple:
+    """The output, the unmatched rows, the unmatched report and the totals per key: columns in
+    the order of the data (code columns named by their target scheme), texts as strings,
+    rows in code order — the same whatever the engine."""
+    order = [names.get(c, c) for c in file_order]
+    data = as_text_columns(conv.data[[c for c in order if c in conv.data.columns]], value_columns)
+    data = sort_codes(data, [c for c in order if c in data.columns and c not in value_columns])
+    un_order = [c for c in file_order if c not in value_columns]
+    unmatched = as_text_columns(conv.unmatched[un_order + ["column", "reason", "rows", *value_columns]],
+                                ["rows", *value_columns])
+    unmatched = sort_codes(unmatched, un_order)
+    rank = {c: f"{i:03d}" for i, c in enumerate(code_columns)}
+    report = as_text_columns(conv.report, ["rows", *value_columns])
+    report = sort_codes(report.assign(_rank=report["column"].map(rank)), ["_rank", "code", "reason"]).drop(
+        columns="_rank")
+    by_key = None
+    if conv.by_key is not None:
+        by_key = sort_codes(as_text_columns(conv.by_key, [c for c in conv.by_key.columns if c not in key_columns]),
+                            list(key_columns))
+    return data, unmatched, report, by_key
 
 
 def _assert_conserved(result: ApplyResult, exact: Mapping[str, tuple]) -> None:
