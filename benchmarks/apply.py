@@ -244,7 +244,8 @@ def main() -> None:
         t0 = time.perf_counter()
         totals = generate(parquet, args.rows, classes)
         gen_seconds = time.perf_counter() - t0
-        print(f"data: {args.rows} rows, {parquet.stat().st_size / 2**20:.0f} MiB parquet, {gen_seconds:.1f} s", flush=True)
+        print(f"data: {args.rows} rows, {parquet.stat().st_size / 2**20:.0f} MiB parquet, {gen_seconds:.1f} s",
+              flush=True)
         # the same rows with output rounded to 2 decimals, as statistics publish it
         rounded = tmp / "data_2dp.parquet"
         con = duckdb.connect()

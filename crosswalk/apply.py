@@ -223,7 +223,7 @@ class ApplyResult:
     weights: dict = field(default_factory=dict)          # code column -> Weights used
     report: Optional[pd.DataFrame] = None                # unmatched by column, code, reason: rows, totals
     by_key: Optional[pd.DataFrame] = None                # per key: in, out, unmatched; conserved
-    columns: dict = field(default_factory=dict)          # role -> columns: codes (input -> output), keys, values, left_out
+    columns: dict = field(default_factory=dict)          # codes (input -> output), keys, values, left_out
     links: dict = field(default_factory=dict)            # code column -> {"all": {status: n}, "used": {status: n}}
     rolled_up: list[dict] = field(default_factory=list)  # {"column", "code", "rolled_up_to", "rows"}
     rows: int = 0                                        # rows read

@@ -126,7 +126,7 @@ def resolve(column: str, rows_of: Mapping[str, int], scheme: str, sources: set, 
             elif up is not None:
                 unmatched(code, "no_link", f"{_level_name(scheme, lvl)} {_show(code)}: its {name} {up} has no link")
             else:
-                unmatched(code, "other_level", f"{_level_name(scheme, lvl)} {_show(code)} in a column of {name}s"
+                unmatched(code, "other_level", f"{_level_name(scheme, lvl)} {_show(code)} in a column of {name} codes"
                           " (no code above it at that level)")
             continue
         known = code in sources
@@ -144,7 +144,7 @@ def resolve(column: str, rows_of: Mapping[str, int], scheme: str, sources: set, 
         if lvl is None:
             unmatched(code, "unknown_code", f"{_show(code)!r} is not a code of {scheme}")
         elif level is not None and lvl != level:
-            unmatched(code, "other_level", f"{_level_name(scheme, lvl)} {_show(code)} in a column of {name}s")
+            unmatched(code, "other_level", f"{_level_name(scheme, lvl)} {_show(code)} in a column of {name} codes")
         elif code in dead_ends:
             unmatched(code, "dead_end", f"{_show(code)}: {REASONS['dead_end']}")
         else:
@@ -157,7 +157,7 @@ def resolution_problems(res: Resolved) -> list[Problem]:
     problems = []
     col = res.column
     if res.level_name:
-        problems.append(Problem("column_level", INFO, f"column {col!r} holds {res.scheme} {res.level_name}s;"
+        problems.append(Problem("column_level", INFO, f"column {col!r} holds {res.scheme} {res.level_name} codes;"
                                 " codes of other levels are rolled up or reported", column=col))
     if res.rolled_up:
         shown = [f"{r['code']} → {r['rolled_up_to']}" for r in res.rolled_up]

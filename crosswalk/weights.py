@@ -362,4 +362,5 @@ def _user(pairs: pd.DataFrame, user_weights, source_scheme: str, target_scheme: 
     return out, sources
 
 
-__all__ = ["CONFIRMED_STATUSES", "METHODS", "ROUNDING_TOLERANCE", "STATUSES", "TOLERANCE", "Weights", "WeightsError", "sort_codes"]
+__all__ = ["CONFIRMED_STATUSES", "METHODS", "ROUNDING_TOLERANCE", "STATUSES", "TOLERANCE", "Weights", "WeightsError",
+           "sort_codes"]

@@ -80,7 +80,8 @@ def test_more_than_18_decimals_are_rounded_half_away_from_zero():
 digits = st.text("0123456789", min_size=1, max_size=22)
 number_text = st.one_of(
     st.builds(lambda s, a, b, e: f"{s}{a}{b}{e}", st.sampled_from(["", "-", "+"]), digits,
-              st.one_of(st.just(""), st.builds(lambda m, d: m + d, st.sampled_from([".", ","]), st.text("0123456789", max_size=22))),
+              st.one_of(st.just(""), st.builds(lambda m, d: m + d, st.sampled_from([".", ","]),
+                                               st.text("0123456789", max_size=22))),
               st.one_of(st.just(""), st.builds(lambda e: f"e{e}", st.integers(-40, 40)))),
     st.builds(lambda a, b: f"{a} {b}", st.integers(1, 999), st.integers(0, 999).map(lambda x: f"{x:03d}")),
     st.builds(lambda a, b: f"{a},{b:03d}", st.integers(1, 999), st.integers(0, 999)),

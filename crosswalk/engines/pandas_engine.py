@@ -19,7 +19,8 @@ from .scan import ROWS, SHOWN, Columns, Scan, ValueStats, group_ids, sum_by, uns
 
 def text_cells(s: pd.Series) -> np.ndarray:
     """A code or key column as text as the file shows it (numbers as a spreadsheet shows
-    them: ``110``, ``1.1``), '' where missing; not stripped (:meth:`Scan.strip_blanks` does). Only distinct values are looked at."""
+    them: ``110``, ``1.1``), '' where missing; not stripped (:meth:`Scan.strip_blanks` does).
+    Only distinct values are looked at."""
     from ..io.frames import _cell_text
     if len(s) == 0:
         return np.zeros(0, dtype=object)

@@ -76,10 +76,10 @@ class ValueStats:
 @dataclass
 class Scan:
     """``groups``: one row per distinct combination of code and key texts (as read, a missing
-    one as ''; :meth:`strip_blanks` strips them), each value column's exact sum as a Python int in units of 1e-18 (object
-    column) and the group's row count (:data:`ROWS`). ``rows`` and ``totals`` are counted
-    apart from the grouping (the rows read; each value column's exact total) so the grouping
-    itself is checked."""
+    one as ''; :meth:`strip_blanks` strips them), each value column's exact sum as a Python int
+    in units of 1e-18 (an object column) and the group's row count (:data:`ROWS`). ``rows`` and
+    ``totals`` are counted apart from the grouping (the rows read; each value column's exact
+    total) so the grouping itself is checked."""
 
     columns: Columns
     groups: pd.DataFrame
@@ -191,4 +191,5 @@ def decimal_ints(arr) -> np.ndarray:
     return out
 
 
-__all__ = ["Columns", "ROWS", "SHOWN", "Scan", "ValueStats", "decimal_ints", "group_ids", "sum_by", "too_large_sum", "unscaled_column"]
+__all__ = ["Columns", "ROWS", "SHOWN", "Scan", "ValueStats", "decimal_ints", "group_ids", "sum_by", "too_large_sum",
+           "unscaled_column"]
