@@ -178,8 +178,9 @@ def _read_pairs(path, what: str, source_scheme: str, target_scheme: str, *,
 
 
 def _link_status(df: pd.DataFrame) -> pd.Series:
-    """Each link's status from what a links file says: a ``status`` column (an export of all
-    links: pending counts as proposed); else a ``reviewed_by`` column (an export of confirmed
+    """Each link's status from what a links file says: a ``status`` column (a build's crosswalk,
+    an export of all links: pending counts as proposed; confirmed links of origin official
+    count as official); else a ``reviewed_by`` column (an export of confirmed
     links); else ``origin`` and ``flags`` (a build's crosswalk: flagged ``review`` is proposed,
     official is official, confirmed is confirmed, the rest was accepted by the build
     unreviewed); else unknown."""
@@ -195,6 +196,8 @@ def _link_status(df: pd.DataFrame) -> pd.Series:
         if odd:
             raise CrosswalkError(f"unknown link status(es) {', '.join(map(repr, odd))}; known: confirmed, official,"
                                  " accepted, proposed, pending, rejected")
+        if origin is not None:             # a published table's links, confirmed as such
+            mapped = mapped.mask((mapped == "confirmed") & (origin == "official"), "official")
         return mapped.astype(object)
     if reviewed is not None:
         return pd.Series("confirmed", index=df.index, dtype=object)

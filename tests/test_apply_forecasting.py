@@ -120,6 +120,16 @@ def test_links_of_a_build_are_counted_by_status_and_none_is_called_confirmed(tmp
     assert json.loads(ok.output)["weights"]["okved"]["used"] == {"official": 1}
 
 
+def test_a_build_crosswalk_with_a_status_column(tmp_path):
+    """A build that writes each link's status (confirmed: official, structure; proposed):
+    the status column decides; confirmed links of an official table count as official."""
+    cw = tmp_path / "okved2__isic4.csv"
+    cw.write_text("source_code,target_code,weight,origin,status,flags\n62.01,6201,1,structure,confirmed,identity\n"
+                  "49.32,4922,1,proposed,proposed,\n85.22,8530,1,official,confirmed,\n", encoding="utf-8")
+    w = load_weights(source_scheme="okved2", target_scheme="isic4", crosswalk=cw)
+    assert w.statuses == {"confirmed": 1, "official": 1, "proposed": 1}
+
+
 def test_an_export_of_all_links_says_which_are_confirmed(tmp_path):
     cw = tmp_path / "all.csv"
     cw.write_text("source_code,target_code,weight,status\n62.01,6201,1,confirmed\n49.32,4922,1,pending\n"
