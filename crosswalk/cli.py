@@ -959,12 +959,59 @@ def _apply_weights(source, target, crosswalk_path, store_path, route, split, wei
             store.close()
 
 
+_METHOD_WORDS = {"links": "weights of the links", "equal": "split equally", "user": "user weights",
+                 "estimated": "weights estimated from the sample"}
+
+
 def _apply_totals(result) -> None:
     for v, t in result.totals.items():
         err = "unchecked" if t["rel_error"] is None else f"{t['rel_error']:.2g}"
-        total_in = "?" if t["in"] is None else f"{t['in']:.10g}"
-        click.echo(f"  {v}: in {total_in} = out {t['out']:.10g} + unmatched {t['unmatched']:.10g}"
+        total_in = "?" if t["in"] is None else f"{t['in']:.15g}"
+        click.echo(f"  {v}: in {total_in} = out {t['out']:.15g} + unmatched {t['unmatched']:.15g}"
                    f" (relative error {err})")
+        if "written" in t:
+            click.echo(f"    rounded as written: {t['written']:.15g} (rounding changed the total by"
+                       f" {t['rounding']:.6g})")
+    if result.by_key is not None:
+        n, ok = len(result.by_key), int(result.by_key["conserved"].sum())
+        click.echo(f"  per key ({', '.join(result.columns['keys'])}): {n} group(s), in = out + unmatched in {ok}")
+
+
+def _counts_text(counts: dict) -> str:
+    return ", ".join(f"{k} {v}" for k, v in counts.items()) or "none"
+
+
+def _apply_log(data, written, result) -> None:
+    """What `crosswalk apply` did, for the text output."""
+    click.echo(f"{data} → {written[0]}: {result.rows} rows read, {len(result.data)} rows out (engine"
+               f" {result.engine})")
+    cols = result.columns
+    click.echo(f"  keys: {', '.join(cols['keys']) or '(none)'}; values: {', '.join(cols['values'])}")
+    for c, w in result.weights.items():
+        links = result.links.get(c, {})
+        click.echo(f"  {c} → {cols['codes'][c]}: {w.source_scheme}→{w.target_scheme}, {_METHOD_WORDS[w.method]};"
+                   f" {len(w)} links ({_counts_text(links.get('all', {}))}), used by the data:"
+                   f" {sum(links.get('used', {}).values())} ({_counts_text(links.get('used', {}))})")
+    _apply_totals(result)
+    rep = result.report
+    if rep is not None and len(rep):
+        values = cols["values"]
+        click.echo(f"  unmatched: {len(rep)} code(s), {int(rep['rows'].sum())} row(s)"
+                   + (f" → {written[1]}" if len(written) > 1 else " (write them with --unmatched FILE)"))
+        for d in rep.head(10).to_dict("records"):
+            code = d["code"] if len(d["code"]) <= 40 else d["code"][:40] + "…"
+            click.echo(f"    {d['column']} {code or '(empty)'}: {d['reason']}, {d['rows']} row(s), "
+                       + ", ".join(f"{v} {d[v]:.15g}" for v in values) + f" — {d['detail']}")
+        if len(rep) > 10:
+            click.echo(f"    (+{len(rep) - 10} more)")
+    for r in result.repaired:
+        click.echo(f"  repaired {r['column']} {r['code'][:40]!r} → {r['repaired_to']!r} in {r['rows']} row(s)")
+    if result.rolled_up:
+        n = sum(r["rows"] for r in result.rolled_up)
+        click.echo(f"  {len(result.rolled_up)} finer code(s) counted in the code above them ({n} row(s))")
+    for p in result.problems:
+        if p.severity != "info":
+            click.echo("  " + click.style(p.severity, fg="red" if p.severity == "error" else "yellow") + f": {p}")
 
 
 @cli.command("code")
@@ -1027,10 +1074,11 @@ def code_cmd(data, column, to_scheme, classifiers, level, top, min_score, store_
             store.close()
     s = result.summary
     problems = [p.as_dict() for p in result.report.problems]
+    failed = any(p["severity"] == "error" for p in problems)
     if fmt == "json":
         click.echo(json.dumps({**s, "output": output, "titles": titles_path, "problems": problems},
                               ensure_ascii=False, indent=2))
-        return
+        sys.exit(1 if failed else 0)          # the same exit status as the text output
     click.echo(f"{data} → {output}: {s['rows']} rows, {s['distinct']} distinct titles coded to"
                f" {s['target']} ({s['level']})")
     rows, titles = s["rows_by_status"], s["titles_by_status"]
@@ -1056,7 +1104,7 @@ def code_cmd(data, column, to_scheme, classifiers, level, top, min_score, store_
     if titles_path:
         click.echo(f"  distinct titles written to {titles_path}")
     _echo_problems(problems, "warning", 30)
-    if any(p["severity"] == "error" for p in problems):
+    if failed:
         sys.exit(1)
 
 
@@ -1066,7 +1114,14 @@ def code_cmd(data, column, to_scheme, classifiers, level, top, min_score, store_
 @click.option("--to", "to_scheme", required=True, metavar="SCHEME", help="Scheme to convert to.")
 @click.option("--code-column", required=True, metavar="C", help="The column holding the codes.")
 @click.option("--value-column", "value_columns", multiple=True, metavar="V",
-              help="A column of values to convert (repeatable; default: every other column holding numbers).")
+              help="A column of values to convert (repeatable; default: the columns holding numbers, except those"
+                   " named like keys: year, region …). The other columns stay as keys.")
+@click.option("--key-column", "key_columns", multiple=True, metavar="K",
+              help="A column kept as a key: region, year, sex … (repeatable; default: every column that is neither"
+                   " code nor value). Naming keys leaves the other columns out.")
+@click.option("--code-level", metavar="LEVEL", help="The level the code column holds (a number or a name: class,"
+                                                    " unit …; default: the level most rows have).")
+@click.option("--second-code-level", metavar="LEVEL", help="The level the second code column holds.")
 @click.option("--second-code-column", metavar="C2", help="A second code column (e.g. industry): a matrix in one pass.")
 @click.option("--second-from", metavar="SCHEME", help="Scheme of the second code column.")
 @click.option("--second-to", metavar="SCHEME", help="Scheme to convert the second code column to.")
@@ -1098,19 +1153,27 @@ def code_cmd(data, column, to_scheme, classifiers, level, top, min_score, store_
 @click.option("--sheet", help="The sheet of an xlsx DATA (default: the first visible one).")
 @click.option("--delimiter", help="The delimiter of a CSV DATA (default: sniffed).")
 @click.option("--no-repair", is_flag=True, help="Never repair codes damaged by Excel (lost leading zeros).")
+@click.option("--round", "decimals", type=click.IntRange(0, 18), metavar="N",
+              help="Round every output value to N decimals (half away from zero); the totals show what it changes.")
+@click.option("--confirmed-only", is_flag=True,
+              help="Refuse to run when a link the data uses is not confirmed by a reviewer or official.")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
               help="The converted data: .csv, .xlsx or .parquet.")
 @click.option("--unmatched", "unmatched_path", type=click.Path(dir_okay=False),
-              help="Write the codes without a crosswalk entry, with their totals (.csv/.xlsx/.parquet).")
+              help="Write the unmatched codes: column, code, reason, rows and totals (.csv/.xlsx/.parquet).")
 @_format_option
-def apply_cmd(data, from_scheme, to_scheme, code_column, value_columns, second_code_column, second_from,
-              second_to, crosswalk_path, second_crosswalk, store_path, route, second_route, allow_network_fs,
-              weights_path, second_weights, sample_path, sample_columns, split_equally, level,
-              target_classification, engine, sheet, delimiter, no_repair, output, unmatched_path, fmt):
+def apply_cmd(data, from_scheme, to_scheme, code_column, value_columns, key_columns, code_level, second_code_level,
+              second_code_column, second_from, second_to, crosswalk_path, second_crosswalk, store_path, route,
+              second_route, allow_network_fs, weights_path, second_weights, sample_path, sample_columns,
+              split_equally, level, target_classification, engine, sheet, delimiter, no_repair, decimals,
+              confirmed_only, output, unmatched_path, fmt):
     """Convert DATA (CSV in UTF-8 or cp1251 with any delimiter, xlsx, parquet) from one
     classification to another: each value is split over the targets of its code by the
-    crosswalk's weights and summed per target code. Prints the totals in/out/unmatched per
-    value column; exits 1 when weights are missing for a 1:n code or totals are not conserved."""
+    crosswalk's weights and summed per target code and key (region, year …); output code
+    columns are named by the target scheme. Prints the links used by status, the totals
+    in/out/unmatched per value column and the unmatched codes with their reasons; exits 1
+    when weights are missing for a 1:n code, a value cell is not a number or totals are not
+    conserved — in text and json output alike."""
     from .apply import ConservationError, apply, write_result
     if (crosswalk_path is None) == (store_path is None):
         raise click.UsageError("give the links with exactly one of --crosswalk FILE or --store FILE")
@@ -1132,41 +1195,32 @@ def apply_cmd(data, from_scheme, to_scheme, code_column, value_columns, second_c
             from .loaders import load
             target = load(target_classification).classification
         result = apply(data, from_scheme=from_scheme, to_scheme=to_scheme, code_column=code_column,
-                       value_columns=list(value_columns) or None, weights=weights,
-                       second_code_column=second_code_column, second_weights=second, level=level,
-                       target=target, engine=engine, repair_codes=not no_repair, progress=_apply_progress(),
-                       sheet=sheet, delimiter=delimiter)
+                       value_columns=list(value_columns) or None, key_columns=list(key_columns) or None,
+                       weights=weights, second_code_column=second_code_column, second_weights=second,
+                       level=level, target=target, engine=engine, repair_codes=not no_repair,
+                       progress=_apply_progress(), sheet=sheet, delimiter=delimiter, decimals=decimals,
+                       code_level=code_level, second_code_level=second_code_level, confirmed_only=confirmed_only)
     except ConservationError as exc:
-        click.echo(click.style("error", fg="red") + f": {exc}", err=True)
-        _apply_totals(exc.result)
+        if fmt == "json":
+            click.echo(json.dumps({"error": str(exc), **exc.result.as_dict()}, ensure_ascii=False, indent=2,
+                                  default=str))
+        else:
+            click.echo(click.style("error", fg="red") + f": {exc}", err=True)
+            _apply_totals(exc.result)
         sys.exit(1)
     written = write_result(result, output, unmatched_path=unmatched_path)
+    errors = [p for p in result.problems if p.severity == "error"]
     if fmt == "json":
         click.echo(json.dumps({**result.as_dict(), "files": [str(p) for p in written]}, ensure_ascii=False,
                               indent=2, default=str))
-        return
-    methods = ", ".join(f"{c}: {w.source_scheme}→{w.target_scheme} {w.method} ({len(w)} links)"
-                        for c, w in result.weights.items())
-    click.echo(f"{data} → {written[0]}: {len(result.data)} rows ({methods}; engine {result.engine})")
-    _apply_totals(result)
-    if len(result.unmatched):
-        shown = ", ".join(" / ".join(str(x) or "(empty)" for x in row)
-                          for row in result.unmatched[list(result.weights)].head(10).itertuples(index=False))
-        more = f" (+{len(result.unmatched) - 10} more)" if len(result.unmatched) > 10 else ""
-        click.echo(f"  unmatched codes: {len(result.unmatched)}: {shown}{more}"
-                   + (f" → {written[1]}" if unmatched_path else " (write them with --unmatched FILE)"))
-    for r in result.repaired:
-        click.echo(f"  repaired {r['column']} {r['code']!r} → {r['repaired_to']!r}"
-                   + ("" if r["rows"] is None else f" in {r['rows']} row(s)"))
-    for p in result.problems:
-        if p.severity != "info":
-            click.echo("  " + click.style(p.severity, fg="red" if p.severity == "error" else "yellow") + f": {p}")
-    errors = [p for p in result.problems if p.severity == "error"]
+    else:
+        _apply_log(data, written, result)
+        if errors:
+            # the output is written (the cells counted as missing), but a value was not read: say so
+            click.echo(f"{len(errors)} error(s): values that could not be read count as missing;"
+                       " fix the input or accept the totals above", err=True)
     if errors:
-        # the output is written (the cells counted as missing), but a value was not read: say so by the exit code
-        click.echo(f"{len(errors)} error(s): values that could not be read count as missing;"
-                   " fix the input or accept the totals above", err=True)
-        sys.exit(1)
+        sys.exit(1)               # the same exit status whatever the output format
 
 
 def main():

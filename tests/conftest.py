@@ -46,3 +46,25 @@ def data_dir() -> Path:
 def flat(report, **match):
     """The report's problems as dicts, filtered by equal fields (kind=..., severity=...)."""
     return [p for p in report.flatten() if all(p.get(k) == v for k, v in match.items())]
+
+
+@pytest.fixture(scope="session")
+def spark():
+    """One local Spark session for the whole run (it takes seconds to start). In CI (CI set) a
+    missing pyspark or Java fails: the engine must be tested there."""
+    import os
+    import shutil
+    if os.environ.get("CI"):
+        import pyspark  # noqa: F401
+        assert shutil.which("java"), "the Spark engine needs Java (OpenJDK) on the CI machine"
+    else:
+        pytest.importorskip("pyspark")
+        if shutil.which("java") is None:
+            pytest.skip("the Spark engine needs Java")
+    import warnings
+    warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
+    from crosswalk.engines import spark_engine
+    session = spark_engine.start_session("local[1]", {"spark.sql.shuffle.partitions": "1"})
+    print(f"Spark session started in {spark_engine.last_startup_seconds:.1f} s")
+    yield session
+    session.stop()

@@ -32,6 +32,10 @@ def frame(codes, values, column="code", value="emp") -> pd.DataFrame:
 
 
 def as_dict(df: pd.DataFrame, code="code", value="emp") -> dict:
+    """code -> value of an output (its code column is named by the target scheme) or of the
+    unmatched rows (the input's code column)."""
+    if code not in df.columns:
+        code = next(c for c in df.columns if c in ("isco08", "isco88", "isic4", "okz2014", "nace2"))
     return dict(zip(df[code], df[value]))
 
 
@@ -52,6 +56,7 @@ def test_one_to_one_renames_codes_and_keeps_totals():
     assert as_dict(res.data) == {"1111": 8.0, "2511": 4.0}
     assert res.unmatched.empty
     assert res.totals["emp"] == {"in": 12.0, "out": 12.0, "unmatched": 0.0, "rel_error": 0.0}
+    assert list(res.data.columns) == ["isco08", "emp"]          # named by the target scheme
 
 
 def test_one_to_many_equal_split(tmp_path):
@@ -121,16 +126,19 @@ def test_two_code_columns_convert_a_matrix_in_one_pass():
     assert got == pytest.approx({("0110", "0111"): 8 * .75 + 4 * .75 * .5, ("0110", "0112"): 4 * .75 * .5,
                                  ("0210", "0111"): 8 * .25 + 4 * .25 * .5, ("0210", "0112"): 4 * .25 * .5,
                                  ("1111", "0111"): 1.0, ("1111", "0112"): 1.0})
-    assert list(res.unmatched.itertuples(index=False, name=None)) == [("1110", "99.99", 7.0)]
+    assert list(res.data.columns) == ["isco08", "isic4", "emp"]
+    assert res.unmatched[["occ", "ind", "column", "reason", "emp"]].values.tolist() == [
+        ["1110", "99.99", "ind", "no_link", 7.0]]
     assert res.totals["emp"]["in"] == 21.0 and res.conserved
 
 
 def test_output_sorted_sections_first_and_unmatched_keeps_empty_codes():
-    w = W([("A", "A", 1.0), ("01", "01", 1.0)], "okved2", "isic4")
-    df = pd.DataFrame({"code": ["01", "A", None, "ZZ", ""], "emp": [1.0, 2.0, 3.0, 4.0, 5.0]})
+    w = W([("A", "A", 1.0), ("B", "B", 1.0), ("01", "01", 1.0)], "okved2", "isic4")
+    df = pd.DataFrame({"code": ["B", "A", None, "ZZ", ""], "emp": [1.0, 2.0, 3.0, 4.0, 5.0]})
     res = run(df, w)
-    assert list(res.data["code"]) == ["A", "01"]
+    assert list(res.data["isic4"]) == ["A", "B"]
     assert as_dict(res.unmatched) == {"": 8.0, "ZZ": 4.0}
+    assert dict(zip(res.unmatched["code"], res.unmatched["reason"])) == {"": "empty", "ZZ": "unknown_code"}
     assert res.conserved
 
 
@@ -194,11 +202,12 @@ def test_store_links_composed_through_a_pivot(tmp_path):
     with pytest.raises(CrosswalkError, match="route=okpdtr,okz2014,isco08"):
         load_weights(source_scheme="okpdtr", target_scheme="isco08", store=store)
     w = load_weights(source_scheme="okpdtr", target_scheme="isco08", store=store, route="okpdtr,okz2014,isco08")
-    assert list(w.table.itertuples(index=False, name=None)) == [
+    assert list(w.table[["source", "target", "weight"]].itertuples(index=False, name=None)) == [
         ("10003", "8152", pytest.approx(0.4)), ("10003", "9321", pytest.approx(0.6)), ("11111", "9321", 1.0)]
+    assert w.statuses == {"confirmed": 3}
     store.close()
     w2 = load_weights(source_scheme="okpdtr", target_scheme="okz2014", store=tmp_path / "review.sqlite")
-    assert len(w2) == 3 and w2.method == "confirmed"
+    assert len(w2) == 3 and w2.method == "links" and w2.statuses == {"confirmed": 3}
 
 
 def test_store_route_through_an_unweighted_split_pivot_is_refused(tmp_path):
@@ -234,31 +243,34 @@ def crosswalk_and_data(draw):
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(crosswalk_and_data())
 def test_conservation_and_row_order_independence(case):
+    """in = out + unmatched exactly (the sums are exact), and any row order gives the same
+    output to the last bit."""
     rows, codes, values, seed = case
     w = W(rows)
     df = frame(codes, values)
     res = convert_frame(df, {"code": w}, value_columns=["emp"])
     t = res.totals["emp"]
-    scale = max(math.fsum(abs(v) for v in values), 1e-300)
-    assert abs(math.fsum(values) - (t["out"] + t["unmatched"])) <= 1e-9 * scale
-    assert res.max_rel_error <= 1e-9
+    assert t["rel_error"] == 0.0 and res.conserved
+    # the doubles as their shortest decimals, each exact to 18 decimal places
+    slack = 1e-9 * math.fsum(abs(v) for v in values) + len(values) * 5e-19
+    assert abs(math.fsum(values) - (t["out"] + t["unmatched"])) <= slack
     shuffled = df.sample(frac=1.0, random_state=seed % 2**32).reset_index(drop=True)
     again = convert_frame(shuffled, {"code": w}, value_columns=["emp"])
-    for a, b in ((res.data, again.data), (res.unmatched, again.unmatched)):
-        assert list(a["code"]) == list(b["code"])
-        assert np.allclose(a["emp"], b["emp"], rtol=1e-12, atol=1e-9 * scale)
+    pd.testing.assert_frame_equal(res.data, again.data)
+    pd.testing.assert_frame_equal(res.unmatched, again.unmatched)
 
 
 def test_conservation_failure_is_an_error(monkeypatch):
-    from crosswalk.engines import pandas_engine
+    """A conversion that loses value (here: weights halved behind the check's back) is refused."""
+    import crosswalk.conversion as conversion
     w = W([("1110", "1111", 1.0)])
-    real = pandas_engine.run
+    real = conversion.exact_weights
 
     def leaky(*args, **kw):
-        data, unmatched = real(*args, **kw)
-        data["emp"] *= 0.5
-        return data, unmatched
-    monkeypatch.setattr(pandas_engine, "run", leaky)
+        table = real(*args, **kw)
+        table["den"] = table["den"] * 2
+        return table
+    monkeypatch.setattr(conversion, "exact_weights", leaky)
     with pytest.raises(ConservationError, match="emp") as exc:
         run(frame(["1110"], [4.0]), w)
     assert exc.value.result.totals["emp"]["rel_error"] == pytest.approx(0.5)
@@ -272,20 +284,44 @@ def test_lost_leading_zeros_repaired_only_when_unambiguous():
     assert as_dict(res.data) == {"0110": 3.0, "1111": 3.0}
     assert res.repaired == [{"column": "code", "code": "110", "repaired_to": "0110", "rows": 2}]
     assert as_dict(res.unmatched) == {"210": 4.0}          # no crosswalk code fits 210
+    assert list(res.unmatched["reason"]) == ["other_level"]
     res = run(df, w, repair_codes=False)
     assert as_dict(res.unmatched) == {"110": 3.0, "210": 4.0} and not res.repaired
 
 
-def test_ambiguous_damaged_code_is_reported_and_left_unmatched():
+def test_damaged_code_of_a_column_whose_level_is_unknown_is_ambiguous():
+    """Only damaged codes: no level to go by, so «1.1» (group 01.1 or class 01.10) is reported."""
     w = W([("01.1", "011", 1.0), ("01.10", "0111", 1.0), ("62.01", "6201", 1.0)], "okved2", "isic4")
-    df = pd.DataFrame({"code": ["1.1", "62.01", "1.1"], "emp": [5.0, 1.0, 2.0]})
+    res = run(pd.DataFrame({"code": ["1.1", "1.1"], "emp": [5.0, 2.0]}), w)
+    assert as_dict(res.unmatched) == {"1.1": 7.0} and list(res.unmatched["reason"]) == ["ambiguous_repair"]
+    (p,) = [p for p in res.problems if p.kind == "ambiguous_repair"]
+    assert "01.1 or 01.10" in p.message
+
+
+def test_a_class_column_gets_classes_only():
+    """«1.1» is repaired to the class 01.10, not the group 01.1; the group codes «10.1» and
+    «45.2» are reported (other level), so the output holds 4-digit ISIC classes only."""
+    w = W([("01.1", "011", 1.0), ("01.10", "0111", 1.0), ("10.1", "101", 1.0), ("10.11", "1010", 1.0),
+           ("45.2", "452", 1.0), ("45.20", "4520", 1.0), ("62.01", "6201", 1.0)], "okved2", "isic4")
+    df = pd.DataFrame({"okved": ["1.1", "10.11", "10.1", "45.2", "62.01", "62.01", "45.20"],
+                       "emp": [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0]})
+    res = apply(df, from_scheme="okved2", to_scheme="isic4", code_column="okved", weights=w)
+    assert dict(zip(res.data["isic4"], res.data["emp"])) == {"0111": 1.0, "1010": 2.0, "4520": 64.0, "6201": 48.0}
+    assert {len(c) for c in res.data["isic4"]} == {4}
+    assert res.repaired == [{"column": "okved", "code": "1.1", "repaired_to": "01.10", "rows": 1}]
+    report = {r["code"]: (r["reason"], r["rows"], r["emp"]) for r in res.report.to_dict("records")}
+    assert report == {"10.1": ("other_level", 1, 4.0), "45.2": ("other_level", 1, 8.0)}
+    assert all("group" in d and "class" in d for d in res.report["detail"])
+    assert res.totals["emp"]["in"] == 127.0 and res.totals["emp"]["unmatched"] == 12.0 and res.conserved
+
+
+def test_finer_codes_roll_up_to_the_level_of_the_column():
+    w = W([("01.11", "0111", 1.0), ("01.12", "0112", 1.0)], "okved2", "isic4")
+    df = pd.DataFrame({"code": ["01.11", "01.11.1", "01.11.2", "01.12", "01.13.1"], "emp": [1.0, 2.0, 4.0, 8.0, 16.0]})
     res = run(df, w)
-    assert as_dict(res.unmatched) == {"1.1": 7.0}
-    (p,) = [p for p in res.problems if p.kind == "ambiguous_code"]
-    assert "01.1 or 01.10" in p.message and "2 row(s)" in p.message and p.value == "1.1"
-    w2 = W([("01.10", "0111", 1.0)], "okved2", "isic4")
-    res = run(df, w2)
-    assert res.repaired == [{"column": "code", "code": "1.1", "repaired_to": "01.10", "rows": 2}]
+    assert as_dict(res.data) == {"0111": 7.0, "0112": 8.0}
+    assert [(r["code"], r["rolled_up_to"]) for r in res.rolled_up] == [("01.11.1", "01.11"), ("01.11.2", "01.11")]
+    assert as_dict(res.unmatched) == {"01.13.1": 16.0} and list(res.unmatched["reason"]) == ["no_link"]
 
 
 # -- level aggregation with the real ISCO-08 excerpt ---------------------------------------------
@@ -297,6 +333,7 @@ def test_level_aggregation_unit_to_minor_group():
     for level in ("minor", 3, "3"):
         res = run(df, w, level=level, target=isco)
         assert as_dict(res.data) == {"251": 10.0, "252": 4.0, "421": 3.0, "9999": 1.0}
+        assert list(res.data.columns) == ["isco08", "emp"]
         assert res.conserved
     kinds = {p.kind for p in res.problems}
     assert {"level_unknown_code", "target_code_unknown"} <= kinds     # 9999 is not in ISCO-08: kept, reported
@@ -365,25 +402,26 @@ def test_read_parquet_and_write_results(tmp_path):
     assert list(df["n"]) == ["1", "2", "3"]                  # every other column is text
     w = W([("0110", "0110", 0.5), ("0110", "0210", 0.5), ("1111", "=1+1", 1.0)], "isco08", "isco88")
     res = apply(tmp_path / "d.parquet", from_scheme="isco08", to_scheme="isco88", code_column="code",
-                value_columns=["emp"], weights=w)
+                value_columns=["emp"], key_columns=[], weights=w)
     for suffix in ("csv", "xlsx", "parquet"):
         out = tmp_path / f"out.{suffix}"
         write_result(res, out, unmatched_path=tmp_path / f"un.{suffix}")
         back, _ = read_data(out, value_columns=["emp"])
-        assert list(back["code"])[:2] == ["0110", "0210"] and back["emp"].sum() == 6.0
+        assert list(back["isco88"])[:2] == ["0110", "0210"] and back["emp"].sum() == 6.0
     assert "'=1+1" in (tmp_path / "out.csv").read_text()       # never a formula in a spreadsheet
 
 
 def test_written_results_are_spreadsheet_safe_and_name_the_replaced_cells(tmp_path):
     import openpyxl
-    data = pd.DataFrame({"=code": ["0110", "bad\x01code"], "emp": [1.0, 2.0]})
+    data = pd.DataFrame({"code": ["0110", "bad\x01code"], "=region": ["=1", "2"], "emp": [1.0, 2.0]})
     w = W([("0110", "0110", 1.0)], "isco08", "isco88")
-    res = apply(data, from_scheme="isco08", to_scheme="isco88", code_column="=code", value_columns=["emp"],
+    res = apply(data, from_scheme="isco08", to_scheme="isco88", code_column="code", value_columns=["emp"],
                 weights=w)
     write_result(res, tmp_path / "out.csv", unmatched_path=tmp_path / "un.xlsx")
-    assert (tmp_path / "out.csv").read_text(encoding="utf-8").splitlines()[0] == "'=code,emp"
+    assert (tmp_path / "out.csv").read_text(encoding="utf-8").splitlines()[:2] == ["isco88,'=region,emp",
+                                                                                  "0110,'=1,1.0"]
     ws = openpyxl.load_workbook(tmp_path / "un.xlsx")["data"]
-    assert ws["A1"].value == "'=code" and ws["A1"].data_type == "s"
-    assert ws["A2"].value == "bad\ufffdcode"
+    assert [c.value for c in ws[1]] == ["column", "code", "reason", "rows", "detail", "emp"]
+    assert ws["B2"].value == "bad\ufffdcode" and ws["B2"].data_type == "s"
     warn = [p for p in res.problems if p.kind == "illegal_xml_character"]
-    assert len(warn) == 1 and "data!A2" in warn[0].message and "U+0001" in warn[0].message
+    assert len(warn) == 1 and "data!B2" in warn[0].message and "U+0001" in warn[0].message

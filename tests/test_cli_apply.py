@@ -27,10 +27,13 @@ def test_apply_converts_and_prints_totals(tmp_path):
     assert res.exit_code == 0, res.output
     assert "emp: in 19 = out 18 + unmatched 1" in res.output
     assert "repaired code '110' → '0110' in 1 row(s)" in res.output
-    got = pd.read_csv(out, dtype={"code": str})
-    assert dict(zip(got["code"], got["emp"])) == {"0110": 4.0, "0210": 4.0, "0310": 4.0, "1111": 2.0,
-                                                  "2511": 2.0, "2512": 2.0}
-    assert pd.read_csv(un, dtype={"code": str}).to_dict("list") == {"code": ["9999"], "emp": [1.0]}
+    assert "code 9999: no_link, 1 row(s), emp 1" in res.output
+    got = pd.read_csv(out, dtype={"isco08": str})
+    assert dict(zip(got["isco08"], got["emp"])) == {"0110": 4.0, "0210": 4.0, "0310": 4.0, "1111": 2.0,
+                                                    "2511": 2.0, "2512": 2.0}
+    assert pd.read_csv(un, dtype={"code": str}).to_dict("list") == {
+        "column": ["code"], "code": ["9999"], "reason": ["no_link"], "rows": [1],
+        "detail": ["9999: no link in the crosswalk"], "emp": [1.0]}
 
 
 def test_apply_refuses_one_to_many_without_weights(tmp_path):
@@ -55,9 +58,10 @@ def test_apply_user_weights_level_and_json(tmp_path):
     rep = json.loads(res.output)
     assert rep["conserved"] and rep["totals"]["emp"]["out"] == 18.0
     assert rep["weights"]["code"]["method"] == "user"
-    assert any(p["kind"] == "not_a_value_column" and p["column"] == "title" for p in rep["problems"])
-    got = pd.read_excel(out, dtype={"code": str})
-    assert dict(zip(got["code"], got["emp"])) == {"011": 4.0, "021": 4.0, "031": 4.0, "111": 2.0, "251": 4.0}
+    assert rep["columns"]["left_out"] == {"title": "it restates the source codes' titles, which do not describe"
+                                                   " the target codes"}
+    got = pd.read_excel(out, dtype={"isco08": str})
+    assert dict(zip(got["isco08"], got["emp"])) == {"011": 4.0, "021": 4.0, "031": 4.0, "111": 2.0, "251": 4.0}
 
 
 def test_apply_unknown_engine_extra_message(tmp_path, monkeypatch):
@@ -90,3 +94,41 @@ def test_unreadable_values_are_named_and_exit_1(tmp_path):
     assert res.exit_code == 1
     assert "many" in res.output and "row 3" in res.output
     assert out.is_file()            # the readable part is still converted and written
+
+
+def test_json_output_exits_as_the_text_output(tmp_path):
+    """--format json used to exit 0 where the text output exits 1 (a value that is not a number)."""
+    path = tmp_path / "emp.csv"
+    path.write_text("code;emp\n0110;9\n1110;NaN\n", encoding="utf-8")
+    args = ["apply", str(path), "--from", "isco88", "--to", "isco08", "--code-column", "code", "--value-column",
+            "emp", "--crosswalk", str(CROSSWALK), "--split-equally", "-o", str(tmp_path / "out.csv")]
+    text = CliRunner().invoke(cli, args)
+    js = CliRunner().invoke(cli, args + ["--format", "json"])
+    assert text.exit_code == js.exit_code == 1, (text.output, js.output)
+    rep = json.loads(js.output)
+    (bad,) = [p for p in rep["problems"] if p["kind"] == "value_not_numeric"]
+    assert (bad["row"], bad["value"]) == (3, "NaN") and "NaN and infinity are not numbers" in bad["message"]
+    assert rep["totals"]["emp"] == {"in": 9.0, "out": 9.0, "unmatched": 0.0, "rel_error": 0.0}
+
+
+def test_code_json_output_exits_as_the_text_output(tmp_path):
+    """English titles coded to OKPDTR (Russian only) are an error: exit 1 in both formats."""
+    path = tmp_path / "titles.csv"
+    path.write_text("title\nSoftware developer\nСлесарь\n", encoding="utf-8")
+    raw = Path(__file__).parent.parent / "raw_classifiers"
+    args = ["code", str(path), "--column", "title", "--to", "okpdtr", "--classifiers", str(raw),
+            "-o", str(tmp_path / "coded.csv")]
+    text = CliRunner().invoke(cli, args)
+    js = CliRunner().invoke(cli, args + ["--format", "json"])
+    assert text.exit_code == js.exit_code == 1, (text.output, js.output)
+    assert any(p["kind"] == "language" and p["severity"] == "error" for p in json.loads(js.output)["problems"])
+
+
+def test_a_huge_cell_is_never_echoed_whole(tmp_path):
+    path = tmp_path / "emp.csv"
+    path.write_text(f"code;emp\n0110;9\n{'7' * 1_000_000};1\n1110;{'x' * 1_000_000}\n", encoding="utf-8")
+    res = CliRunner().invoke(cli, ["apply", str(path), "--from", "isco88", "--to", "isco08", "--code-column", "code",
+                                   "--value-column", "emp", "--crosswalk", str(CROSSWALK), "--split-equally",
+                                   "--delimiter", ";", "-o", str(tmp_path / "out.csv")])
+    assert res.exit_code == 1 and len(res.output) < 5000, len(res.output)
+    assert "(1000000 characters)" in res.output

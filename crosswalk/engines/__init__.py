@@ -1,20 +1,19 @@
-"""Conversion engines: the same crosswalk conversion run by pandas (in memory), DuckDB
-(streaming files larger than memory) or Apache Spark (a cluster, the crosswalk broadcast).
+"""Engines that read and sum the data of `crosswalk apply`: pandas (in memory), DuckDB
+(streaming files larger than memory) or Apache Spark (a cluster).
 
 Every engine module ``crosswalk/engines/<name>_engine.py`` provides::
 
-    run(df_or_path, weights_by_column, value_columns, code_columns) -> (data, unmatched)
+    scan(data, columns, *, progress=None, **options) -> crosswalk.engines.scan.Scan
 
-``weights_by_column`` maps each code column to a ``pandas.DataFrame(source, target, weight)``.
-Each input row's value is multiplied by the weight of every (source → target) pair of each
-code column (two code columns: the product of both weights), summed by target code(s);
-rows with a code the crosswalk lacks go to ``unmatched`` under their original code(s) with
-their summed values. Sums are float64. :func:`crosswalk.apply.convert_frame` sorts both
-results the same way whatever the engine returns, so the engines agree row for row.
-
-Optional: ``totals(path, value_columns) -> dict[column, float]``, the input totals of a
-file the engine streams (used for the conservation check when the data never sits in
-memory), and a ``progress`` keyword of ``run`` (a callable ``progress(stage, fraction)``).
+``columns`` (:class:`crosswalk.engines.scan.Columns`) names the code, key and value columns and
+the number style. The engine reads every value cell by the rules of
+:mod:`crosswalk.io.numbers` (one reader of numbers, rendered as SQL for DuckDB and Spark) and
+returns the data summed exactly — Python integers in units of 1e-18 — by code(s) and key(s),
+with the rows read, each value column's total over all rows (counted apart from the grouping)
+and how the cells were read. Everything after that (repairs, weights, the output,
+conservation) is shared Python (:mod:`crosswalk.conversion`): the engines agree to the last
+digit. DuckDB and Spark also provide ``column_names(data)`` and ``delimiter(data)`` for files
+they stream, and take a ``progress(stage, fraction)`` callable.
 
 DuckDB and PySpark are optional extras, imported only when their engine is asked for.
 """

@@ -9,7 +9,6 @@ import csv
 import datetime as _dt
 import io
 import math
-import re
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
@@ -62,52 +61,35 @@ def codes_as_text(s: pd.Series) -> pd.Series:
     return out
 
 
-_SPACES = re.compile(r"[\s\u00a0\u202f]")
-_COMMA_NUMBER = re.compile(r"[+-]?(\d{1,3}([\s\u00a0\u202f]\d{3})+|\d+)(,\d+)?")
-
-
 def to_float(s: pd.Series, column: str, report: Report, *, rows=None, decimal_comma: bool = True,
-              sheet: Optional[str] = None) -> pd.Series:
-    """A value column as float64. Cells that are not numbers become NaN (missing: 0 in every sum)
-    and each is a problem with its row, column and value; empty cells are counted in one
-    warning. ``1 234,5`` (spaces between thousands, decimal comma) is read as 1234.5 when
-    ``decimal_comma``."""
-    if pd.api.types.is_bool_dtype(s.dtype):
-        return s.astype(np.float64)
-    if pd.api.types.is_numeric_dtype(s.dtype):
-        out = s.astype(np.float64)
-        text = None
-    else:
-        if pd.api.types.infer_dtype(s, skipna=False) != "string":
-            s = s.map(lambda v: v if isinstance(v, str) else _cell_text(v))
-        text = s.astype(object).str.strip()
-        out = pd.to_numeric(text.where(text != ""), errors="coerce").astype(np.float64)
-    rows = pd.RangeIndex(1, len(s) + 1) if rows is None else rows
-    rows = np.asarray(rows)
-    if text is not None:
-        bad = out.isna() & (text != "")
-        if bad.any() and decimal_comma:
-            cand = text[bad]
-            ok = cand.str.fullmatch(_COMMA_NUMBER.pattern)
-            if ok.any():
-                fixed = cand[ok].str.replace(_SPACES.pattern, "", regex=True).str.replace(",", ".", regex=False)
-                out.loc[fixed.index] = pd.to_numeric(fixed, errors="coerce")
-                report.info("decimal_comma", f"{int(ok.sum())} value(s) written with a decimal comma or"
-                            " spaces between thousands read as numbers", column=str(column), sheet=sheet)
-        empty = int((text == "").sum())
-        if empty:
-            report.warning("value_missing", f"{empty} empty cell(s): counted as missing (0 in every sum)",
-                           column=str(column), sheet=sheet)
-    nonfinite = ~np.isfinite(out.fillna(0.0).to_numpy())
-    if nonfinite.any():
-        out[nonfinite] = np.nan
-    bad = out.isna().to_numpy() & (nonfinite | (text != "").to_numpy() if text is not None else nonfinite)
-    if bad.any():
-        where = np.flatnonzero(bad)
-        raw = (text if text is not None else s.astype(str)).to_numpy()
-        for i in where[:MAX_CELL_PROBLEMS]:
-            report.error("value_not_numeric", "not a number: counted as missing (0 in every sum)",
-                         row=int(rows[i]), column=str(column), value=raw[i], sheet=sheet)
+             sheet: Optional[str] = None, style: Optional[str] = None) -> pd.Series:
+    """A value column as float64 by the rules of :mod:`crosswalk.io.numbers` (``style``: the
+    file's number style; without it ``decimal_comma`` chooses ``comma`` or ``point``). Cells
+    that are not numbers become NaN (missing) and each is an error with its row, column, value
+    and reason; empty cells are counted in one warning, rounded ones in another."""
+    from .numbers import MISSING, OK, REFUSED, SCALE, TOO_LARGE, not_a_number, parse, value_text
+    style = style or ("comma" if decimal_comma else "point")
+    p = parse(s, style)
+    out = pd.Series(p.floats(), index=s.index, dtype=np.float64)
+    rows = np.asarray(pd.RangeIndex(1, len(s) + 1) if rows is None else rows)
+    missing = p.count(MISSING)
+    if missing:
+        report.warning("value_missing", f"{missing} empty cell(s): counted as missing (0 in every sum)",
+                       column=str(column), sheet=sheet)
+    reformatted = int((p.reformatted & (p.state == OK)).sum())
+    if reformatted:
+        report.info("number_format", f"{reformatted} value(s) read with thousand separators or a decimal comma",
+                    column=str(column), sheet=sheet)
+    if p.rounded.any():
+        report.warning("value_rounded", f"{int(p.rounded.sum())} value(s) have digits beyond the {SCALE}th"
+                       f" decimal place: rounded to {SCALE} decimals", column=str(column), sheet=sheet)
+    where = np.flatnonzero((p.state == REFUSED) | (p.state == TOO_LARGE))
+    if len(where):
+        shown = where[:MAX_CELL_PROBLEMS]
+        raw = p.texts_at(shown) if p.text is not None else value_text(s.iloc[shown])
+        for i, text in zip(shown, raw):
+            report.error("value_not_numeric", not_a_number(text, style) + ": counted as missing (0 in every sum)",
+                         row=int(rows[i]), column=str(column), value=text, sheet=sheet)
         if len(where) > MAX_CELL_PROBLEMS:
             report.error("value_not_numeric", f"{len(where)} cells in all are not numbers (the first"
                          f" {MAX_CELL_PROBLEMS} listed); counted as missing", column=str(column), sheet=sheet)
@@ -146,7 +128,8 @@ def _kind(path: Path) -> str:
 
 
 def read_data(path, *, sheet: Optional[str] = None, delimiter: Optional[str] = None,
-              value_columns: Sequence[str] = (), min_columns: int = 2) -> tuple[pd.DataFrame, Report]:
+              value_columns: Sequence[str] = (), min_columns: int = 2, raw: bool = False
+              ) -> tuple[pd.DataFrame, Report]:
     """A data file as a DataFrame and a :class:`Report`.
 
     CSV (delimiter sniffed unless given; UTF-8 or cp1251, garbled text refused), xlsx/xls (the
@@ -154,19 +137,24 @@ def read_data(path, *, sheet: Optional[str] = None, delimiter: Optional[str] = N
     as text (numbers as Excel shows them, so a code keeps what the file holds); the
     ``value_columns`` are then turned into float64, each cell that is not a number reported
     (row as the user sees it: the line of a CSV file, the row of a sheet, the record of a
-    parquet file) and counted as missing.
+    parquet file) and counted as missing. Numbers follow :mod:`crosswalk.io.numbers`; the
+    style of the file (``point`` when comma-delimited) is in ``df.attrs["number_style"]``.
+
+    ``raw``: every cell as the file holds it — text unstripped, parquet columns typed (Arrow
+    types: a null is missing, NaN is NaN) — for ``apply``, whose engines read codes and values
+    themselves.
     """
     path = Path(path)
     report = Report(file=str(path))
     kind = _kind(path)
     rows = None
     used_sheet = None
-    decimal_comma = True
+    style = "comma"
     if kind == "csv":
         text = read_text(path, report)
         sniffed = sniff_delimiter(text)
         used = delimiter or sniffed
-        decimal_comma = used != ","
+        style = "point" if used == "," else "comma"
         try:
             # bytes, not a StringIO: pandas' C parser reads them several times faster
             df = pd.read_csv(io.BytesIO(text.encode("utf-8")), encoding="utf-8", sep=used, dtype=str,
@@ -231,7 +219,7 @@ def read_data(path, *, sheet: Optional[str] = None, delimiter: Optional[str] = N
                            column=names[c])
     else:
         try:
-            df = pd.read_parquet(path)
+            df = pd.read_parquet(path, dtype_backend="pyarrow") if raw else pd.read_parquet(path)
         except ImportError:
             raise CrosswalkError("reading parquet needs pyarrow: pip install pyarrow") from None
         except Exception as exc:  # pyarrow raises its own error types for broken files
@@ -241,13 +229,14 @@ def read_data(path, *, sheet: Optional[str] = None, delimiter: Optional[str] = N
         df.columns = _header(list(df.columns), path, report)
         rows = np.arange(1, len(df) + 1)
     df.attrs["rows"] = np.asarray(rows)      # each row's line/row/record as the user sees it
+    df.attrs["number_style"] = style
     missing = [c for c in value_columns if c not in df.columns]
     if missing:
         raise CrosswalkError(f"{path}: no column {', '.join(map(repr, missing))}; columns:"
                              f" {', '.join(map(str, df.columns))}")
-    for c in df.columns:
+    for c in df.columns if not raw else ():
         if c in value_columns:
-            df[c] = to_float(df[c], c, report, rows=rows, decimal_comma=decimal_comma, sheet=used_sheet)
+            df[c] = to_float(df[c], c, report, rows=rows, style=style, sheet=used_sheet)
         elif df[c].dtype != object or kind == "parquet":
             df[c] = codes_as_text(df[c])
     report.rows_read = report.rows_loaded = len(df)
