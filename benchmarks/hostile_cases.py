@@ -333,14 +333,14 @@ def cases(ref: Path) -> list[Case]:
         def _(d, engine=engine):
             rows = [("01.11", "1")] * 20480 + [("01.12", "0.4"), ("01.12", "1.5"), ("62.01", "2.25")] * 100
             p = write(d / "data.csv", "okved2,value\r\n" + "".join(f"{c},{v}\r\n" for c, v in rows))
-            return _apply_args(d, p, engine), totals(_truth(rows), code_col="okved2", value_col="value")
+            return _apply_args(d, p, engine), totals(_truth(rows), code_col="nace2", value_col="value")
 
         @case(f"apply-thousands-comma-delimited-{engine}", "apply", "exact",
               "\"12,500\" (a thousands separator) in a comma-delimited file: 12.5 before", (engine,))
         def _(d, engine=engine):
             p = write(d / "data.csv", 'okved2,value\r\n01.11,"12,500"\r\n01.12,"1,000,000"\r\n62.01,3\r\n')
             truth = _truth([("01.11", "12500"), ("01.12", "1000000"), ("62.01", "3")])
-            return _apply_args(d, p, engine), totals(truth, code_col="okved2", value_col="value")
+            return _apply_args(d, p, engine), totals(truth, code_col="nace2", value_col="value")
 
         @case(f"apply-hex-and-underscores-{engine}", "apply", "refused",
               "0x10 and 1_000 as values (accepted as 16 and 1000 before)", (engine,))
@@ -358,7 +358,7 @@ def cases(ref: Path) -> list[Case]:
         def _(d, engine=engine):
             rows = [(" 01.11", "1"), ("01.12\u00a0", "2"), ("\t62.01", "4"), ("01.11 ", "8")]
             p = write(d / "data.csv", "okved2,value\r\n" + "".join(f'"{c}",{v}\r\n' for c, v in rows))
-            return _apply_args(d, p, engine), totals(_truth(rows), code_col="okved2", value_col="value")
+            return _apply_args(d, p, engine), totals(_truth(rows), code_col="nace2", value_col="value")
 
         @case(f"apply-cp1251-undecodable-{engine}", "apply", "exact",
               "a cp1251 file with a byte no encoding maps (0x98): UnicodeDecodeError before", (engine,))
@@ -371,7 +371,7 @@ def cases(ref: Path) -> list[Case]:
                     return Verdict(False, note="traceback: " + run.stderr.strip().splitlines()[-1][:160])
                 if run.returncode != 0:
                     return Verdict(True, note="refused: " + _last(run))
-                return totals({"01.11": Decimal(5), "01.12": Decimal(7)}, code_col="оквэд", value_col="value")(run)
+                return totals({"01.11": Decimal(5), "01.12": Decimal(7)}, code_col="nace2", value_col="value")(run)
             p = write(d / "data.csv", body)
             return (["apply", str(p), "--from", "okved2", "--to", "nace2", "--code-column", "оквэд",
                      "--value-column", "value", "--crosswalk", str(_cw(d, LINKS)), "-o", str(d / "out.csv"),
@@ -442,7 +442,7 @@ def cases(ref: Path) -> list[Case]:
             if run.returncode != 0:
                 return Verdict(True, note="refused: " + _last(run))
             got = _read_table(d / "out.csv")
-            passed = [r for r in got if str(r.get("okved2", "")).strip() in ("10.1", "45.2")]
+            passed = [r for r in got if str(r.get("nace2", "")).strip() in ("10.1", "45.2")]
             return Verdict(not passed, silent=bool(passed), note=f"passed through {passed}" if passed else _last(run))
         return (["apply", str(p), "--from", "okved2", "--to", "nace2", "--code-column", "okved2", "--value-column",
                  "value", "--crosswalk", str(_cw(d, links)), "-o", str(d / "out.csv")], judge)
