@@ -19,8 +19,8 @@ import pandas as pd
 from ..codes import _number_text
 from ..errors import WARNING, CrosswalkError, LoadError, Problem, Report
 from ..errors import listing as _listing
-from .encoding import read_text
-from .tables import read_workbook, sniff_delimiter
+from .csvframe import check_parquet, read_csv_frame
+from .tables import read_workbook
 
 MAX_CELL_PROBLEMS = 100    # non-numeric cells listed one by one per column; the rest counted
 XLSX_MAX_ROWS = 1_048_575  # Excel's sheet limit minus the header row
@@ -163,26 +163,8 @@ def read_data(path, *, sheet: Optional[str] = None, delimiter: Optional[str] = N
     used_sheet = None
     decimal_comma = True
     if kind == "csv":
-        text = read_text(path, report)
-        sniffed = sniff_delimiter(text)
-        used = delimiter or sniffed
+        df, lines, used, sniffed = read_csv_frame(path, report, delimiter=delimiter, min_columns=min_columns)
         decimal_comma = used != ","
-        try:
-            # bytes, not a StringIO: pandas' C parser reads them several times faster
-            df = pd.read_csv(io.BytesIO(text.encode("utf-8")), encoding="utf-8", sep=used, dtype=str,
-                             keep_default_na=False, na_filter=False,
-                             skip_blank_lines=False, header=None, quotechar='"', engine="c")
-        except (pd.errors.ParserError, ValueError) as exc:
-            hint = ("; a one-column file whose texts hold the delimiter: quote those cells or give"
-                    " another delimiter (e.g. a tab)") if min_columns < 2 else ""
-            report.error("csv_syntax", f"cannot parse as CSV with delimiter {used!r}: {exc}{hint}")
-            raise LoadError(f"{path}: cannot parse as CSV: {exc}", report) from None
-        except pd.errors.EmptyDataError:
-            report.error("empty", "the file is empty")
-            raise LoadError(f"{path}: the file is empty", report) from None
-        lines = pd.RangeIndex(1, len(df) + 1)
-        keep = (df != "").any(axis=1).to_numpy()
-        df, lines = df[keep], np.asarray(lines)[keep]
         if df.shape[1] < min_columns:
             hint = f"; the file looks {sniffed!r}-delimited" if sniffed != used else ""
             report.error("delimiter", f"parsing with delimiter {used!r} gives 1 column, at least {min_columns}"
@@ -230,6 +212,7 @@ def read_data(path, *, sheet: Optional[str] = None, delimiter: Optional[str] = N
                            " if this is a code column, Excel turned codes into dates", sheet=table.name,
                            column=names[c])
     else:
+        check_parquet(path, report)
         try:
             df = pd.read_parquet(path)
         except ImportError:
@@ -250,7 +233,8 @@ def read_data(path, *, sheet: Optional[str] = None, delimiter: Optional[str] = N
             df[c] = to_float(df[c], c, report, rows=rows, decimal_comma=decimal_comma, sheet=used_sheet)
         elif df[c].dtype != object or kind == "parquet":
             df[c] = codes_as_text(df[c])
-    report.rows_read = report.rows_loaded = len(df)
+    report.rows_loaded = len(df)
+    report.rows_read = len(df) + report.rows_rejected      # lines rejected while parsing (CSV)
     return df, report
 
 

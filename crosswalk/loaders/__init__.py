@@ -61,10 +61,40 @@ def detect(path: str | Path) -> str:
         return claims[0]
     known = ", ".join(formats())
     if not claims:
+        _diagnose(path, head)
         raise UnknownSchemeError(f"{path}: cannot tell which classification this file holds;"
                                  f" name it with --scheme (one of: {known})")
     raise UnknownSchemeError(f"{path}: ambiguous, could be {' or '.join(sorted(claims))};"
                              " name it with --scheme")
+
+
+def _diagnose(path: Path, head: str) -> None:
+    """No loader claims the file: when that is because the file cannot be read at all (a
+    damaged or oversized workbook, JSON past the limits, garbled text), raise that error
+    instead of "cannot tell which classification" (a LoadError with its report)."""
+    from ..io.encoding import garbled_reason
+    from ..io.peek import XLSX_SIGNATURE, signature
+    report = Report(file=str(path))
+    if signature(path)[:4] == XLSX_SIGNATURE:
+        from ..io.xlsx import SheetRows, iter_sheet, open_workbook
+        wb = open_workbook(path, report)
+        try:
+            for ws in wb.worksheets:
+                for _ in iter_sheet(wb, ws, report, SheetRows()):
+                    pass
+        finally:
+            wb.close()
+        return
+    if head.lstrip()[:1] in ("{", "["):
+        from ..io.tables import read_json
+        read_json(path, report)
+        return
+    from ..io.encoding import read_bytes
+    read_bytes(path, report, lines=True)        # size, line length, number of lines
+    reason = garbled_reason(head)
+    if reason:
+        report.error("garbled_text", f"the text looks garbled: {reason}")
+        raise LoadError(f"{path}: garbled text ({reason})", report)
 
 
 def _module_for(fmt: str):
@@ -74,9 +104,11 @@ def _module_for(fmt: str):
     raise UnknownSchemeError(f"unknown scheme/format {fmt!r}; known: {', '.join(formats())}")
 
 
-def load(path: str | Path, scheme: Optional[str] = None) -> LoadResult:
+def load(path: str | Path, scheme: Optional[str] = None, *, strict: bool = False) -> LoadResult:
     """Load one file. ``scheme`` is a format id (see :func:`formats`) or a scheme id
     such as ``okved2`` when that scheme has a single format or the layout is sniffed.
+    ``strict``: rows a loader would keep with a warning about a checksum (OKPDTR's control
+    number) are rejected instead.
 
     Raises :class:`LoadError` (with its report) when the file cannot be read at all.
     """
@@ -98,9 +130,10 @@ def load(path: str | Path, scheme: Optional[str] = None) -> LoadResult:
             if len(candidates) == 1:
                 fmt = candidates[0]
             else:
+                _diagnose(path, _head(path))
                 raise UnknownSchemeError(f"{path}: not a layout of {scheme} this tool knows;"
                                          f" try one of {', '.join(candidates)}")
-    result = _module_for(fmt).load(path, format=fmt)
+    result = _module_for(fmt).load(path, format=fmt, strict=strict)
     report = result.report
     report.check_accounting()
     if result.data is not None and not len(result.data) and not report.rows_read:

@@ -238,7 +238,7 @@ def _load_portal(path: Path, report: Report) -> LoadResult:
 
 # -- okpdtr:table ---------------------------------------------------------------------
 def _tables(path: Path, report: Report) -> list[Table]:
-    return read_workbook(path, report) if is_workbook(path) else [read_csv(path, report)]
+    return read_workbook(path, report) if is_workbook(path) else [read_csv(path, report, line_breaks="error")]
 
 
 def _table_code(raw: Any, report: Report, where: dict) -> Optional[str]:
@@ -381,7 +381,7 @@ def sniff(path: Path, head: str) -> Optional[str]:
         return None
 
 
-def load(path, format: Optional[str] = None) -> LoadResult:
+def load(path, format: Optional[str] = None, *, strict: bool = False) -> LoadResult:
     path = Path(path)
     if format is None:
         from . import _head

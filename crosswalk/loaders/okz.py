@@ -240,7 +240,7 @@ def _pick_sheet(tables: list[Table], report: Report) -> tuple[Table, Header]:
 
 
 def _load_table(path: Path, report: Report) -> LoadResult:
-    tables = read_workbook(path, report) if is_workbook(path) else [read_csv(path, report)]
+    tables = read_workbook(path, report) if is_workbook(path) else [read_csv(path, report, line_breaks="error")]
     t, h = _pick_sheet(tables, report)
     for other in tables:
         if other is not t and other.rows and not other.hidden:
@@ -293,7 +293,7 @@ def sniff(path: Path, head: str) -> Optional[str]:
         return None
 
 
-def load(path, format: Optional[str] = None) -> LoadResult:
+def load(path, format: Optional[str] = None, *, strict: bool = False) -> LoadResult:
     path = Path(path)
     if format is None:
         from . import _head

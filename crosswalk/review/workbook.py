@@ -20,7 +20,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -41,7 +40,6 @@ REVIEW_SHEET = "Review"
 META_SHEET = "Metadata"
 DECISIONS = ("confirm", "reject", "retarget", "weight", "comment")
 _WEIGHTED = ("confirm", "retarget", "weight")   # a split weight only on a link that is kept
-MAX_UNZIPPED = 512 * 2**20    # refuse workbooks that inflate beyond this (zip bombs)
 _MAX_CELL = 32767             # Excel's limit on the characters of a cell
 
 # (header, width, hidden); the importer finds columns by header, so reordering is harmless
@@ -389,17 +387,6 @@ class _Reject(Exception):
         self.kind, self.column, self.value, self.message = kind, column, value, message
 
 
-def _check_size(path: Path) -> None:
-    try:
-        with zipfile.ZipFile(path) as zf:
-            size = sum(i.file_size for i in zf.infolist())
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise CrosswalkError(f"{path}: not an xlsx workbook ({exc})") from None
-    if size > MAX_UNZIPPED:
-        raise CrosswalkError(f"{path}: unpacks to {size / 2**20:.0f} MB, more than the"
-                             f" {MAX_UNZIPPED // 2**20} MB a review workbook may hold; refused")
-
-
 def _read_metadata(wb, path: Path) -> dict[str, str]:
     if META_SHEET not in wb.sheetnames:
         raise CrosswalkError(f"{path}: no {META_SHEET!r} sheet, so this is not a review workbook"
@@ -586,17 +573,12 @@ class _Importer:
 def import_workbook(store: ReviewStore, path: str | Path, *, reviewer: str) -> ImportReport:
     """Apply the decisions of a review workbook to ``store`` (one transaction) and account
     for every row. Refuses (CrosswalkError) a file that is not a review workbook of this store."""
-    from openpyxl import load_workbook  # defusedxml installed: XML bombs are refused
+    from ..io.xlsx import guarded, open_workbook   # the bounded reader: size, ratio, cells, XML bombs
 
     path = Path(path)
     if not reviewer or not reviewer.strip():
         raise CrosswalkError("name the reviewer (--reviewer): every decision records who made it")
-    _check_size(path)
-    try:
-        wb = load_workbook(path, read_only=True, data_only=False)
-    except Exception as exc:   # openpyxl raises many kinds on a damaged file; name the root one
-        root = exc.__cause__ or exc.__context__ or exc   # e.g. defusedxml's EntitiesForbidden
-        raise CrosswalkError(f"{path}: cannot read the workbook ({type(root).__name__}: {root})") from None
+    wb = open_workbook(path, Report(file=str(path)))
     try:
         meta = _read_metadata(wb, path)
         snap = _check_store(meta, store, path)
@@ -604,7 +586,7 @@ def import_workbook(store: ReviewStore, path: str | Path, *, reviewer: str) -> I
             raise CrosswalkError(f"{path}: no {REVIEW_SHEET!r} sheet")
         ws = wb[REVIEW_SHEET]
         ws.reset_dimensions()   # read every row, whatever the file claims its size is
-        rows = ws.iter_rows(min_row=1)
+        rows = guarded(ws.iter_rows(min_row=1), Report(file=str(path)), REVIEW_SHEET)
         header = [_text(c.value).lower() for c in next(rows, ())]
         missing = [h for h in HEADERS if h not in header and h not in INFORMATIVE]
         if missing:
