@@ -266,3 +266,25 @@ def test_a_long_value_is_never_echoed_whole(tmp_path):
     df, rep = read_data(p, value_columns=["employment"])
     (bad,) = [q for q in rep.problems if q.kind == "value_not_numeric"]
     assert bad.row == 2 and len(bad.value) < 300 and "20,000 characters" in bad.value
+
+
+def test_candidates_and_build_configs_are_read_within_the_limits(tmp_path):
+    from crosswalk.candidates import read_candidates
+    from crosswalk.settings import BuildConfig
+    deep = tmp_path / "cands.json"
+    deep.write_text('{"candidates": ' + NESTED + "}", encoding="utf-8")
+    with pytest.raises(LoadError, match="nested more than 64 deep"):
+        read_candidates(deep)
+    cfg = tmp_path / "build.json"
+    cfg.write_text('{"files": ' + NESTED + "}", encoding="utf-8")
+    with pytest.raises(CrosswalkError, match="nested more than 64 deep"):
+        BuildConfig.load(cfg)
+
+
+def test_an_xls_workbook_is_read_sheet_by_sheet_within_the_limits(monkeypatch):
+    from pathlib import Path
+    xls = Path(__file__).parent.parent / "raw_classifiers" / "isco08_isco88" / "corrtab08-88 excerpt.xls"
+    assert read_workbook(xls, Report(file=str(xls)))[0].rows
+    monkeypatch.setenv("CROSSWALK_MAX_ROWS", "10")
+    with pytest.raises(LoadError, match="more than 10 rows.*CROSSWALK_MAX_ROWS"):
+        read_workbook(xls, Report(file=str(xls)))

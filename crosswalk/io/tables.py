@@ -110,30 +110,54 @@ def _xlsx(path: Path, report: Report) -> list[Table]:
 
 
 def _xls(path: Path, report: Report) -> list[Table]:
+    """An old binary workbook, one sheet at a time (xlrd on demand), within the limits."""
     import xlrd
+    lim = _limits.current()
+    size = path.stat().st_size
+    if size > lim.unpacked_bytes:
+        raise _limits.refuse(report, "unpacked_mb", f"the xls workbook is {size / _limits.MiB:,.0f} MiB")
     try:
-        book = xlrd.open_workbook(str(path), formatting_info=True)
+        book = xlrd.open_workbook(str(path), formatting_info=True, on_demand=True)
     except Exception as exc:  # xlrd raises bare XLRDError/CompDocError for bad files
         report.error("unreadable", f"not a readable xls workbook: {exc}")
         raise LoadError(f"{path}: not a readable xls workbook: {exc}", report) from None
-    tables = []
-    for sh in book.sheets():
-        rows = []
-        for r in range(sh.nrows):
-            values = []
-            for cell in sh.row(r):
-                if cell.ctype in (xlrd.XL_CELL_EMPTY, xlrd.XL_CELL_BLANK):
-                    values.append(None)
-                elif cell.ctype == xlrd.XL_CELL_DATE:
-                    values.append(xlrd.xldate_as_datetime(cell.value, book.datemode))
-                elif cell.ctype == xlrd.XL_CELL_ERROR:
-                    values.append(f"#ERROR{cell.value}")
-                else:
-                    values.append(cell.value)
-            if any(v is not None and str(v).strip() for v in values):
-                rows.append(Row(r + 1, values))
-        merged = sorted(f"{col_letter(c)}{a + 1}:{col_letter(d - 1)}{b}" for a, b, c, d in sh.merged_cells)
-        tables.append(Table(sh.name, rows, hidden=sh.visibility != 0, merged=merged))
+    tables, total = [], 0
+    try:
+        for i in range(book.nsheets):
+            try:
+                sh = book.sheet_by_index(i)
+            except Exception as exc:
+                report.error("unreadable", f"sheet {i + 1} of the xls workbook cannot be read: {exc}")
+                raise LoadError(f"{path}: sheet {i + 1} cannot be read: {exc}", report) from None
+            total += sh.nrows
+            if total > lim.rows:
+                raise _limits.refuse(report, "rows", f"the workbook holds more than {lim.rows:,} rows", sheet=sh.name)
+            if sh.nrows * sh.ncols > lim.cells:
+                raise _limits.refuse(report, "cells", f"sheet {sh.name!r} holds {sh.nrows * sh.ncols:,} cells",
+                                     sheet=sh.name)
+            rows = []
+            for r in range(sh.nrows):
+                values = []
+                for cell in sh.row(r):
+                    if cell.ctype in (xlrd.XL_CELL_EMPTY, xlrd.XL_CELL_BLANK):
+                        values.append(None)
+                    elif cell.ctype == xlrd.XL_CELL_DATE:
+                        values.append(xlrd.xldate_as_datetime(cell.value, book.datemode))
+                    elif cell.ctype == xlrd.XL_CELL_ERROR:
+                        values.append(f"#ERROR{cell.value}")
+                    else:
+                        if isinstance(cell.value, str) and len(cell.value) > lim.cell_chars:
+                            raise _limits.refuse(report, "cell_chars", f"sheet {sh.name!r} cell"
+                                                 f" {col_letter(len(values))}{r + 1} has {len(cell.value):,} characters",
+                                                 sheet=sh.name, row=r + 1)
+                        values.append(cell.value)
+                if any(v is not None and str(v).strip() for v in values):
+                    rows.append(Row(r + 1, values))
+            merged = sorted(f"{col_letter(c)}{a + 1}:{col_letter(d - 1)}{b}" for a, b, c, d in sh.merged_cells)
+            tables.append(Table(sh.name, rows, hidden=sh.visibility != 0, merged=merged))
+            book.unload_sheet(i)
+    finally:
+        book.release_resources()
     return tables
 
 
