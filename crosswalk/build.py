@@ -29,7 +29,7 @@ from typing import Callable, Optional
 from .candidates import CandidateSet, atomic_write, sheet_safe, write_candidates
 from .errors import CrosswalkError, LoadError
 from .graph import CrosswalkGraph, coverage
-from .loaders import load
+from .loaders import load, usage
 from .match import match
 from .match.structure import DESCENDANT_SCORE, regrouped_divisions, shares_codes
 from .match.context import MatchContext
@@ -49,11 +49,13 @@ class BuildResult:
     crosswalks: dict[str, list[Link]] = field(default_factory=dict)
     summary: dict = field(default_factory=dict)
     rejected: dict[str, int] = field(default_factory=dict)       # file -> rows rejected on load
+    used: list[dict] = field(default_factory=list)               # classifications: file, items, excerpt
 
 
-def _load_all(files, result: BuildResult):
+def _load_all(files, result: BuildResult, *, strict: bool = False):
     """Classifications by scheme and correspondences by (source, target); of two files of one
-    scheme the larger one is used (the full table over an excerpt), then the first by name."""
+    scheme the larger one is used (the full table over an excerpt), then the first by name.
+    ``strict``: see :func:`crosswalk.loaders.load`."""
     classes: dict[str, tuple[int, str, Classification]] = {}
     corrs: dict[tuple[str, str], tuple[int, str, Correspondence]] = {}
     skipped = []
@@ -66,7 +68,7 @@ def _load_all(files, result: BuildResult):
     extras: dict[str, tuple[int, str, Classification]] = {}
     for path in sorted(str(f) for f in files):
         try:
-            res = load(path)
+            res = load(path, strict=strict)
         except (LoadError, CrosswalkError) as exc:
             msg = str(exc)
             skipped.append(msg if msg.startswith(path) else f"{path}: {msg}")
@@ -92,6 +94,7 @@ def _load_all(files, result: BuildResult):
         classes.setdefault(scheme, entry)
     result.files = {**{k: v[1] for k, v in sorted(classes.items())},
                     **{f"{a}-{b}": v[1] for (a, b), v in sorted(corrs.items())}}
+    result.used = [usage(k, v[1], v[2]) for k, v in sorted(classes.items())]
     return ({k: v[2] for k, v in classes.items()}, {k: v[2] for k, v in corrs.items()}, skipped)
 
 
@@ -136,13 +139,13 @@ def _links_csv(links, relations, s_titles, t_titles) -> bytes:
     return buf.getvalue().encode("utf-8")
 
 
-def build(config: BuildConfig, *, progress: Optional[Progress] = None) -> BuildResult:
+def build(config: BuildConfig, *, progress: Optional[Progress] = None, strict: bool = False) -> BuildResult:
     config.check()
     out = Path(config.output)
     out.mkdir(parents=True, exist_ok=True)
     result = BuildResult(out)
     note = progress or (lambda stage, done, total: None)
-    classes, corrs, skipped = _load_all(config.files, result)
+    classes, corrs, skipped = _load_all(config.files, result, strict=strict)
     if not classes and not corrs:
         more = f" (+{len(skipped) - 5} more)" if len(skipped) > 5 else ""
         raise CrosswalkError("nothing to build: no file could be loaded"
@@ -173,7 +176,7 @@ def build(config: BuildConfig, *, progress: Optional[Progress] = None) -> BuildR
         graph.add_links(_proposed_links(cset, review, config.review_top))
 
     (out / "crosswalks").mkdir(exist_ok=True)
-    summary = {"files": result.files, "skipped_files": skipped,
+    summary = {"files": result.files, "classifications": result.used, "skipped_files": skipped,
                "rejected_rows": dict(sorted(result.rejected.items())), "embeddings": use_embeddings,
                "crosswalks": {}, "candidates": {}}
     for name, cset in result.candidates.items():

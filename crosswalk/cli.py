@@ -21,6 +21,30 @@ def _scheme_option(f):
              "(see `crosswalk formats`). Default: detected from the content.")(f)
 
 
+def _strict_option(f):
+    return click.option("--strict", is_flag=True,
+                        help="Reject rows a loader would keep with a warning about a checksum (OKPDTR rows"
+                             " whose control number fails; by default they are kept under their valid code).")(f)
+
+
+def _echo_usage(used: list, *, err: bool = False, warn: bool = True) -> None:
+    """Which classification files a command uses, how many items each gave, and whether a
+    file is only a bundled excerpt (said loudly: 52 codes are not OKZ)."""
+    for u in used:
+        role = f"{u['role']} " if u.get("role") else ""
+        excerpt = click.style(" — a bundled EXCERPT, not the full classification", fg="yellow") if u.get("excerpt") else ""
+        click.echo(f"  {role}{u['scheme']}: {u['file']} ({u['items']} items){excerpt}", err=err)
+    if warn:
+        _echo_excerpts(used, err=err)
+
+
+def _echo_excerpts(used: list, *, err: bool = False) -> None:
+    excerpts = [f"{u['scheme']} ({u['items']} codes)" for u in used if u.get("excerpt")]
+    if excerpts:
+        click.echo(click.style("  warning", fg="yellow") + f" {', '.join(excerpts)}: bundled EXCERPTS, not the full"
+                   " classifications; give the full tables (--classifiers/--data FOLDER) for real work", err=err)
+
+
 def _format_option(f):
     return click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
                         show_default=True, help="json prints one object other tools can read.")(f)
@@ -28,7 +52,18 @@ def _format_option(f):
 
 class _Cli(click.Group):
     """Library errors (CrosswalkError) become click errors for every command and
-    subcommand in one place: a clear message and exit status 1, never a traceback."""
+    subcommand in one place: a clear message and exit status 1, never a traceback. Every
+    command writes through :class:`~crosswalk.safety.TerminalStream`: control characters
+    from data (an OSC escape sequence in a title) are printed escaped, never raw."""
+
+    def main(self, *args, **kwargs):
+        from .safety import TerminalStream
+        out, err = sys.stdout, sys.stderr
+        sys.stdout, sys.stderr = TerminalStream(out), TerminalStream(err)
+        try:
+            return super().main(*args, **kwargs)
+        finally:
+            sys.stdout, sys.stderr = out, err
 
     def invoke(self, ctx):
         try:
@@ -110,9 +145,10 @@ _limit_option = click.option("--max-problems", type=int, default=30, show_defaul
 @click.option("--sample", type=int, default=3, show_default=True, help="Items shown per level.")
 @_severity_option
 @_limit_option
-def inspect(file, scheme, fmt, sample, min_severity, max_problems):
+@_strict_option
+def inspect(file, scheme, fmt, sample, min_severity, max_problems, strict):
     """Show what FILE holds: scheme, edition, counts per level, a sample and the problems."""
-    info = api.inspect(file, scheme, sample=sample)
+    info = api.inspect(file, scheme, sample=sample, strict=strict)
     if fmt == "json":
         click.echo(json.dumps(info, ensure_ascii=False, indent=2))
         return
@@ -137,13 +173,14 @@ def inspect(file, scheme, fmt, sample, min_severity, max_problems):
 @_format_option
 @_severity_option
 @_limit_option
-def validate(files, scheme, fmt, min_severity, max_problems):
+@_strict_option
+def validate(files, scheme, fmt, min_severity, max_problems, strict):
     """Check FILES (or every data file in a folder) and report every problem found
     (file, sheet, row, column, value, rule).
 
     Exits with status 1 when any file has an error, 0 otherwise (warnings allowed).
     """
-    result = api.validate(files, scheme)
+    result = api.validate(files, scheme, strict=strict)
     if fmt == "json":
         click.echo(json.dumps({"files": result["files"]}, ensure_ascii=False, indent=2))
     else:
@@ -184,8 +221,9 @@ def formats_cmd():
               help="Threads for the fuzzy title comparison (-1 = all cores).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False),
               help="Write the candidates here (.csv or .json); default: CSV to standard output.")
+@_strict_option
 def match_cmd(source, target, source_scheme, target_scheme, context, confirmed, embeddings, limit,
-              score_cutoff, workers, output):
+              score_cutoff, workers, output, strict):
     """Propose, for every item of SOURCE, ranked candidate items of TARGET with a score in
     [0, 1] and the evidence (which signals fired and how strongly)."""
     from .candidates import write_candidates
@@ -194,7 +232,8 @@ def match_cmd(source, target, source_scheme, target_scheme, context, confirmed, 
                                target_scheme=target_scheme, context=context, confirmed=confirmed,
                                embeddings=embeddings, limit=limit, score_cutoff=score_cutoff,
                                workers=workers, output=output, progress=lambda d, t: stages("matching", d, t),
-                               embed_progress=lambda what, d, t: stages(f"embedding {what}", d, t))
+                               embed_progress=lambda what, d, t: stages(f"embedding {what}", d, t),
+                               strict=strict, on_load=lambda u: _echo_usage([u], err=True))
     if output is None:
         import tempfile
         with tempfile.TemporaryDirectory() as tmp:
@@ -280,7 +319,8 @@ def evaluate_cmd(predicted, gold, reverse, all_rows, ks, min_score, misses_path,
 @click.option("--write-config", type=click.Path(dir_okay=False),
               help="Write the configuration to this file (refuses to overwrite) and stop.")
 @click.option("--force", is_flag=True, help="With --write-config: overwrite an existing file.")
-def build_cmd(config_path, data, output, embeddings, write_config, force):
+@_strict_option
+def build_cmd(config_path, data, output, embeddings, write_config, force, strict):
     """Load classifiers, match the configured pairs, compose crosswalks through pivot
     classifications, and write candidates, crosswalks and a summary to one folder."""
     from .settings import BuildConfig
@@ -293,7 +333,7 @@ def build_cmd(config_path, data, output, embeddings, write_config, force):
         click.echo(f"configuration written to {cfg.save(write_config, overwrite=force)}")
         return
     with _stage_progress() as progress:
-        result = api.build(cfg, progress=progress)
+        result = api.build(cfg, progress=progress, strict=strict)
     _echo_build_summary(result)
 
 
@@ -302,10 +342,13 @@ def _echo_build_summary(result) -> None:
     click.echo(click.style(f"built into {result.output}/", bold=True)
                + f"  (embeddings {'on' if s['embeddings'] else 'off'})")
     rejected = s.get("rejected_rows", {})
+    items = {u["scheme"]: u["items"] for u in s.get("classifications", [])}
     for scheme, path in s["files"].items():
         note = (f"  ({rejected[path]} rows rejected: run crosswalk validate)"
                 if rejected.get(path) else "")
-        click.echo(f"  loaded {scheme:<14} {path}{note}")
+        count = f" ({items[scheme]} items)" if scheme in items else ""
+        click.echo(f"  loaded {scheme:<14} {path}{count}{note}")
+    _echo_excerpts(s.get("classifications", []))
     for path in s["skipped_files"]:
         click.echo(f"  skipped {path}")
     for name, c in s["candidates"].items():
@@ -861,9 +904,10 @@ def _apply_totals(result) -> None:
               help="The rows with their codes: .csv, .xlsx or .parquet.")
 @click.option("--titles", "titles_path", type=click.Path(dir_okay=False),
               help="Also write one row per distinct title with the number of rows it covers.")
+@_strict_option
 @_format_option
 def code_cmd(data, column, to_scheme, classifiers, level, top, min_score, store_path, allow_network_fs, reviewer,
-             embeddings, sheet, delimiter, workers, output, titles_path, fmt):
+             embeddings, sheet, delimiter, workers, output, titles_path, strict, fmt):
     """Code the free-text titles in a COLUMN of DATA (CSV in UTF-8 or cp1251 with any delimiter,
     xlsx, parquet) to a classification: each distinct title is matched once, and every row
     comes out with the top codes, titles, scores, evidence and a status (coded, review,
@@ -875,7 +919,7 @@ def code_cmd(data, column, to_scheme, classifiers, level, top, min_score, store_
             result = code(data, column=column, to=to_scheme, classifiers=classifiers, output=output,
                           titles_output=titles_path, level=level, limit=top, min_score=min_score,
                           embeddings=embeddings, store=store, reviewer=reviewer, sheet=sheet,
-                          delimiter=delimiter, workers=workers, progress=progress)
+                          delimiter=delimiter, workers=workers, progress=progress, strict=strict)
     finally:
         if store is not None:
             store.close()
@@ -887,6 +931,8 @@ def code_cmd(data, column, to_scheme, classifiers, level, top, min_score, store_
         return
     click.echo(f"{data} → {output}: {s['rows']} rows, {s['distinct']} distinct titles coded to"
                f" {s['target']} ({s['level']})")
+    click.echo("  classifications used:")
+    _echo_usage(s.get("classifications", []), warn=False)     # the excerpt warning is among the problems
     rows, titles = s["rows_by_status"], s["titles_by_status"]
     click.echo("  " + ", ".join(f"{k.replace('_', ' ')} {rows[k]} rows ({titles[k]} titles)" for k in rows))
     if s["learned_from"]:

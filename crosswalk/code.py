@@ -406,20 +406,34 @@ def _empty_index(key_uniques) -> int:
     return int(hits[0]) if len(hits) else -1
 
 
-def load_target(paths: Iterable[Union[str, Path]], scheme: str) -> tuple[Classification, list[Classification]]:
-    """The classification of ``scheme`` and its same-coded siblings from files or folders (of
-    several files of one scheme, the largest: the full table over an excerpt)."""
+def load_classifiers(paths: Iterable[Union[str, Path]], scheme: str, *, strict: bool = False
+                     ) -> tuple[Classification, list[Classification], list[dict]]:
+    """The classification of ``scheme``, its same-coded siblings (from files or folders; of
+    several files of one scheme, the largest: the full table over an excerpt) and what is
+    used: one entry per classification with its file, item count and whether it is only a
+    bundled excerpt (:func:`crosswalk.loaders.usage`)."""
     from .api import expand_paths
     from .build import BuildResult, _load_all
     from .model import get_scheme
     get_scheme(scheme)
+    paths = list(paths)
     files = expand_paths(paths)
-    classes, _, skipped = _load_all(files, BuildResult(Path(".")))
+    found = BuildResult(Path("."))
+    classes, _, skipped = _load_all(files, found, strict=strict)
     if scheme not in classes:
         why = ("; could not load: " + "; ".join(skipped[:3])) if skipped else ""
         raise CrosswalkError(f"no {scheme} classification among {', '.join(map(str, paths))}"
                              f" (found: {', '.join(sorted(classes)) or 'none'}){why}")
-    return classes[scheme], [classes[s] for s in SIBLINGS.get(scheme, ()) if s in classes]
+    siblings = [s for s in SIBLINGS.get(scheme, ()) if s in classes]
+    used = [u for s in (scheme, *siblings) for u in found.used if u["scheme"] == s]
+    return classes[scheme], [classes[s] for s in siblings], used
+
+
+def load_target(paths: Iterable[Union[str, Path]], scheme: str, *, strict: bool = False
+                ) -> tuple[Classification, list[Classification]]:
+    """The classification of ``scheme`` and its same-coded siblings (see :func:`load_classifiers`)."""
+    target, context, _ = load_classifiers(paths, scheme, strict=strict)
+    return target, context
 
 
 def code(data: Union[str, Path], *, column: str, to: str, classifiers: Iterable[Union[str, Path]],
@@ -427,26 +441,32 @@ def code(data: Union[str, Path], *, column: str, to: str, classifiers: Iterable[
          level: Union[int, str, None] = None, limit: int = 3, min_score: float = DEFAULT_MIN_SCORE,
          embeddings: bool = False, embedder=None, store=None, reviewer: str = "crosswalk",
          sheet: Optional[str] = None, delimiter: Optional[str] = None, workers: int = -1,
-         progress: Optional[Progress] = None) -> CodeResult:
+         progress: Optional[Progress] = None, strict: bool = False) -> CodeResult:
     """``crosswalk code``: read DATA (CSV in UTF-8 or cp1251 with any delimiter, xlsx, parquet),
     code ``column`` to scheme ``to`` (loaded from ``classifiers``: files or folders), and write
     the rows (and the distinct titles) as CSV, xlsx or parquet by suffix — atomic and
     spreadsheet-safe."""
     from .io.frames import read_data, write_frame
-    target, context = load_target(classifiers, to)
-    df, report = read_data(data, sheet=sheet, delimiter=delimiter, min_columns=1)
+    target, context, used = load_classifiers(classifiers, to, strict=strict)
+    # the file's columns come out as they went in (numbers stay numbers, spaces stay)
+    df, report = read_data(data, sheet=sheet, delimiter=delimiter, min_columns=1, as_read=True)
+    passthrough = list(df.columns)
+    for u in used:
+        if u["excerpt"]:
+            report.warning("excerpt", u["note"])
     if progress:
         progress("read", 1, 1)
     result = code_frame(df, column, target, where=str(data), context=context, level=level, limit=limit,
                         min_score=min_score, embeddings=embeddings, embedder=embedder, store=store,
                         reviewer=reviewer, workers=workers, progress=progress, report=report)
+    result.summary["classifications"] = used
     code_cols = [c for c in output_columns(to, limit) if c.startswith(f"{to}_code_")]
     if output is not None:
-        write_frame(result.rows, Path(output), code_cols + ["text_key"], report.problems)
+        write_frame(result.rows, Path(output), code_cols + ["text_key"], report.problems, passthrough=passthrough)
     if titles_output is not None:
         write_frame(result.titles, Path(titles_output), code_cols + ["text_key"], report.problems)
     return result
 
 
 __all__ = ["CodeResult", "SIBLINGS", "STATUSES", "TEXT_SCHEME", "TitleCoding", "code", "code_frame",
-           "code_titles", "key_code", "language_of", "load_target", "title_key"]
+           "code_titles", "key_code", "language_of", "load_classifiers", "load_target", "title_key"]

@@ -146,7 +146,8 @@ def _kind(path: Path) -> str:
 
 
 def read_data(path, *, sheet: Optional[str] = None, delimiter: Optional[str] = None,
-              value_columns: Sequence[str] = (), min_columns: int = 2) -> tuple[pd.DataFrame, Report]:
+              value_columns: Sequence[str] = (), min_columns: int = 2,
+              as_read: bool = False) -> tuple[pd.DataFrame, Report]:
     """A data file as a DataFrame and a :class:`Report`.
 
     CSV (delimiter sniffed unless given; UTF-8 or cp1251, garbled text refused), xlsx/xls (the
@@ -154,7 +155,9 @@ def read_data(path, *, sheet: Optional[str] = None, delimiter: Optional[str] = N
     as text (numbers as Excel shows them, so a code keeps what the file holds); the
     ``value_columns`` are then turned into float64, each cell that is not a number reported
     (row as the user sees it: the line of a CSV file, the row of a sheet, the record of a
-    parquet file) and counted as missing.
+    parquet file) and counted as missing. ``as_read``: the other columns keep what the file
+    holds (CSV text with its spaces, workbook numbers as numbers, parquet types), for
+    commands that write them back (``crosswalk code``).
     """
     path = Path(path)
     report = Report(file=str(path))
@@ -204,7 +207,7 @@ def read_data(path, *, sheet: Optional[str] = None, delimiter: Optional[str] = N
             for c, v in enumerate(vals):
                 if isinstance(v, (_dt.date, _dt.datetime)):
                     dates.setdefault(c, []).append(r.number)
-            cells.append([_cell_text(v) for v in vals])
+            cells.append(list(vals) if as_read else [_cell_text(v) for v in vals])
         df = pd.DataFrame(cells, columns=names, dtype=object) if cells else pd.DataFrame(columns=names, dtype=object)
         rows = np.asarray([r.number for r in body], dtype=np.int64)
         for c, rr in sorted(dates.items()):
@@ -231,6 +234,8 @@ def read_data(path, *, sheet: Optional[str] = None, delimiter: Optional[str] = N
     for c in df.columns:
         if c in value_columns:
             df[c] = to_float(df[c], c, report, rows=rows, decimal_comma=decimal_comma, sheet=used_sheet)
+        elif as_read:
+            continue                              # pass-through: as the file holds it
         elif df[c].dtype != object or kind == "parquet":
             df[c] = codes_as_text(df[c])
     report.rows_loaded = len(df)
@@ -264,8 +269,13 @@ def _sheet_safe_column(s: pd.Series) -> pd.Series:
 
 
 def write_frame(df: pd.DataFrame, path: Path, code_columns: Sequence[str],
-                 problems: Optional[list] = None) -> Path:
+                 problems: Optional[list] = None, *, passthrough: Sequence[str] = ()) -> Path:
+    """Write ``df`` as CSV, xlsx or parquet by suffix (atomic; codes as text; cells that would
+    run as formulas escaped). ``passthrough``: columns carried from the input, written as
+    they were read (see :mod:`.passthrough`)."""
     from openpyxl.utils import get_column_letter
+
+    from . import passthrough as _pass
 
     from ..safety import atomic_save_workbook, atomic_write_bytes, cell_text, clean_xml, illegal_xml_chars
     suffix = path.suffix.lower()
@@ -274,7 +284,9 @@ def write_frame(df: pd.DataFrame, path: Path, code_columns: Sequence[str],
     if suffix == ".csv":
         out = df.copy()
         for c in out.columns:
-            if c in code_columns or out[c].dtype == object or pd.api.types.is_string_dtype(out[c].dtype):
+            if c in passthrough and c not in code_columns:
+                out[c] = _pass.csv_column(out[c])
+            elif c in code_columns or out[c].dtype == object or pd.api.types.is_string_dtype(out[c].dtype):
                 out[c] = _sheet_safe_column(out[c])
         out.columns = [cell_text(str(c)) for c in out.columns]   # a header "=x" is text too
         buf = io.StringIO()
@@ -283,7 +295,7 @@ def write_frame(df: pd.DataFrame, path: Path, code_columns: Sequence[str],
     if suffix == ".parquet":
         buf = io.BytesIO()
         try:
-            df.to_parquet(buf, index=False)
+            _pass.parquet_ready(df).to_parquet(buf, index=False)
         except ImportError:
             raise CrosswalkError("writing parquet needs pyarrow: pip install pyarrow") from None
         return atomic_write_bytes(path, buf.getvalue())
@@ -307,10 +319,21 @@ def write_frame(df: pd.DataFrame, path: Path, code_columns: Sequence[str],
         names = [str(c) for c in df.columns]
         ws.append([safe(c, 1, i, c) for i, c in enumerate(names)])
         code_idx = {i for i, c in enumerate(df.columns) if c in code_columns}
+        pass_idx = {i for i, c in enumerate(df.columns) if c in passthrough and i not in code_idx}
         for r, row in enumerate(df.itertuples(index=False, name=None), start=2):
             cells = []
             for i, v in enumerate(row):
-                if i in code_idx or isinstance(v, str):
+                if i in pass_idx:
+                    value, is_text = _pass.xlsx_value(v)
+                    if is_text:
+                        clean, changed = clean_xml(value)
+                        if changed:
+                            replaced.append((f"{get_column_letter(i + 1)}{r}", names[i], value))
+                        cell = WriteOnlyCell(ws, value=clean)
+                        cell.data_type = "s"                # a text cell: never run as a formula
+                    else:
+                        cell = WriteOnlyCell(ws, value=value)
+                elif i in code_idx or isinstance(v, str):
                     cell = WriteOnlyCell(ws, value=safe(v, r, i, names[i]))
                     cell.number_format = "@"
                 else:

@@ -76,11 +76,14 @@ def _diagnose(path: Path, head: str) -> None:
     from ..io.peek import XLSX_SIGNATURE, signature
     report = Report(file=str(path))
     if signature(path)[:4] == XLSX_SIGNATURE:
+        # the sniffers read the first rows of every sheet; read them again to get the error
+        # that made them fail (a limit, a damaged part), without reading a big sheet through
+        from ..io.peek import PEEK_ROWS
         from ..io.xlsx import SheetRows, iter_sheet, open_workbook
         wb = open_workbook(path, report)
         try:
             for ws in wb.worksheets:
-                for _ in iter_sheet(wb, ws, report, SheetRows()):
+                for _ in iter_sheet(wb, ws, report, SheetRows(), max_rows=PEEK_ROWS):
                     pass
         finally:
             wb.close()
@@ -142,4 +145,21 @@ def load(path: str | Path, scheme: Optional[str] = None, *, strict: bool = False
     return result
 
 
-__all__ = ["ItemCollector", "LoadResult", "detect", "formats", "load", "Report"]
+def is_excerpt(path: str | Path) -> bool:
+    """A bundled excerpt (``raw_classifiers/``, or a file named ``…excerpt…``), not a full table."""
+    path = Path(path)
+    return "excerpt" in path.name.casefold() or any(p.name == "raw_classifiers" for p in path.parents)
+
+
+def usage(scheme: str, path: str | Path, data) -> dict:
+    """What a command says about a classification it uses: scheme, file, item count, and
+    whether the file is only a bundled excerpt (its ``note`` says so in words)."""
+    n = len(data)
+    entry = {"scheme": scheme, "file": str(path), "items": n, "excerpt": is_excerpt(path)}
+    if entry["excerpt"]:
+        entry["note"] = (f"{scheme}: {Path(path).name} is a bundled EXCERPT of {n} codes, not the full"
+                         " classification; give the full tables (--classifiers/--data FOLDER) for real work")
+    return entry
+
+
+__all__ = ["ItemCollector", "LoadResult", "detect", "formats", "is_excerpt", "load", "Report", "usage"]
