@@ -146,16 +146,26 @@ def test_corrupt_deflate_and_malformed_xml_are_clear_errors_for_every_reader(tmp
 
 
 def test_review_import_reads_through_the_bounded_reader(tmp_path):
+    from crosswalk.candidates import CandidateSet
+    from crosswalk.model import Candidate
     from crosswalk.review import ReviewStore
-    from crosswalk.review.workbook import import_workbook
+    from crosswalk.review.workbook import export_workbook, import_workbook
     bomb = shared_string_bomb(tmp_path, megabytes=20)
     store = ReviewStore(tmp_path / "s.sqlite")
     try:
         with pytest.raises(CrosswalkError, match="limit ratio"):
             import_workbook(store, bomb, reviewer="anna")
-        corrupt = _corrupt_deflate(_xlsx(tmp_path / "g.xlsx", [("a", "b")] * 300), tmp_path / "c.xlsx")
-        with pytest.raises(CrosswalkError, match="damaged|cannot read"):
+        store.propose_candidates(CandidateSet("okz2014", "isco08", [
+            Candidate(f"{i:04d}", f"{i:04d}", 0.9, 1) for i in range(1000, 1300)]))
+        path = export_workbook(store, tmp_path / "review.xlsx")
+        corrupt = path
+        with zipfile.ZipFile(path) as z:
+            sheets = [n for n in z.namelist() if n.startswith("xl/worksheets/") and n.endswith(".xml")]
+        for i, part in enumerate(sheets):                  # every sheet part: metadata and review
+            corrupt = _corrupt_deflate(corrupt, tmp_path / f"corrupt{i}.xlsx", part)
+        with pytest.raises(CrosswalkError, match="damaged|cannot read") as exc:
             import_workbook(store, corrupt, reviewer="anna")
+        assert "zlib" not in type(exc.value).__name__
     finally:
         store.close()
 
@@ -288,3 +298,43 @@ def test_an_xls_workbook_is_read_sheet_by_sheet_within_the_limits(monkeypatch):
     monkeypatch.setenv("CROSSWALK_MAX_ROWS", "10")
     with pytest.raises(LoadError, match="more than 10 rows.*CROSSWALK_MAX_ROWS"):
         read_workbook(xls, Report(file=str(xls)))
+
+
+def _sheet_xlsx(tmp_path, name, sheet_xml: bytes, shared: bytes | None = None):
+    path = tmp_path / name
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for part, data in _PARTS.items():
+            z.writestr(part, sheet_xml if part == "xl/worksheets/sheet1.xml" else data)
+        z.writestr("xl/sharedStrings.xml", shared or (b'<?xml version="1.0"?><sst ' + _NS + b'><si><t>code</t></si>'
+                                                      b'<si><t>title</t></si></sst>'))
+    return path
+
+
+def test_a_row_of_millions_of_cells_is_refused_while_parsing(tmp_path, monkeypatch):
+    monkeypatch.setenv("CROSSWALK_MAX_RATIO", "1000000")        # past the directory check: the parser bounds it
+    row = b'<row r="2">' + b"<c/>" * 2_000_000 + b"</row>"           # 8 MB of XML: refused after 16,385 cells
+    sheet = b'<worksheet ' + _NS + b'><sheetData><row r="1"><c r="A1" t="s"><v>0</v></c></row>' + row + \
+        b"</sheetData></worksheet>"
+    p = _sheet_xlsx(tmp_path, "wide.xlsx", sheet)
+    r = Report(file=str(p))
+    with pytest.raises(LoadError, match="row 2 has a cell in more than 16,384 cells|past Excel's last column"):
+        read_workbook(p, r)
+    far = b'<worksheet ' + _NS + b'><sheetData><row r="1"><c r="A1" t="s"><v>0</v></c></row><row r="99999999">' \
+        b'<c r="A99999999" t="s"><v>1</v></c></row></sheetData></worksheet>'
+    with pytest.raises(LoadError, match="past Excel's last row"):
+        read_workbook(_sheet_xlsx(tmp_path, "far.xlsx", far), Report(file="far.xlsx"))
+
+
+def test_a_dtd_in_any_part_is_refused_before_the_parser_sees_it(tmp_path):
+    sheet = _PARTS["xl/worksheets/sheet1.xml"]
+    laughs = (b'<?xml version="1.0"?><!DOCTYPE sst [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;">]>'
+              b'<sst ' + _NS + b'><si><t>&b;</t></si><si><t>x</t></si></sst>')
+    p = _sheet_xlsx(tmp_path, "laughs.xlsx", sheet, laughs)
+    with pytest.raises(LoadError, match="declares entities or a DTD"):
+        read_workbook(p, Report(file=str(p)))
+    xxe = (b'<?xml version="1.0"?><!DOCTYPE w [<!ENTITY x SYSTEM "file:///etc/passwd">]><worksheet ' + _NS
+           + b'><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>&x;</t></is></c></row></sheetData></worksheet>')
+    p = _sheet_xlsx(tmp_path, "xxe.xlsx", xxe)
+    with pytest.raises(LoadError, match="declares entities or a DTD") as exc:
+        read_data(p)
+    assert "root:" not in str(exc.value)
