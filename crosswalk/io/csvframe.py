@@ -19,25 +19,26 @@ import pandas as pd
 from ..errors import LoadError, Report, listing
 from . import limits as _limits
 from .delimited import parse_records, physical_lines, sniff_delimiter
-from .encoding import read_text_lines
+from .encoding import UTF8_BOM, decode_lines, read_bytes
 
 
-def _count_lines(text: str) -> int:
-    n = text.count("\n") + text.count("\r") - text.count("\r\n")
-    return n + (1 if text and text[-1] not in "\r\n" else 0)
+def _count_lines(data: bytes) -> int:
+    n = data.count(b"\n") + data.count(b"\r") - data.count(b"\r\n")
+    return n + (1 if data and data[-1:] not in (b"\r", b"\n") else 0)
 
 
-def _fast(text: str, delimiter: str) -> Optional[pd.DataFrame]:
+def _fast(data: bytes, delimiter: str) -> Optional[pd.DataFrame]:
+    """pandas' parse of UTF-8 ``data`` when every record is one physical line, else None."""
     try:
         # bytes, not a StringIO: pandas' C parser reads them several times faster
-        df = pd.read_csv(io.BytesIO(text.encode("utf-8")), encoding="utf-8", sep=delimiter, dtype=str,
+        df = pd.read_csv(io.BytesIO(data), encoding="utf-8", sep=delimiter, dtype=str,
                          keep_default_na=False, na_filter=False, skip_blank_lines=False, header=None,
                          quotechar='"', engine="c")
     except pd.errors.EmptyDataError:
         raise
     except (pd.errors.ParserError, ValueError):
         return None
-    return df if len(df) == _count_lines(text) else None
+    return df if len(df) == _count_lines(data) else None
 
 
 def read_csv_frame(path: Path, report: Report, *, delimiter: Optional[str] = None,
@@ -46,16 +47,24 @@ def read_csv_frame(path: Path, report: Report, *, delimiter: Optional[str] = Non
     used, the delimiter sniffed).
     Blank records are dropped. Lines whose text stays garbled are reported as errors with
     their row (the rows are kept: a data file's rows are never dropped silently)."""
-    text, garbled = read_text_lines(path, report, lines=True)
+    raw = read_bytes(path, report, lines=True)
+    text, garbled = decode_lines(raw, report)
     sniffed = sniff_delimiter(text)
     used = delimiter or sniffed
+    # a UTF-8 file decoded as it is: pandas reads its own bytes (no second copy of the text)
+    as_is = report.encoding in ("utf-8", "utf-8-sig") and not report.of_kind("mojibake_repaired") \
+        and not report.of_kind("mixed_encoding")
+    data = (raw[3:] if raw.startswith(UTF8_BOM) else raw) if as_is else text.encode("utf-8")
+    del raw
     try:
-        df = _fast(text, used)
+        df = _fast(data, used)
     except pd.errors.EmptyDataError:
         report.error("empty", "the file is empty")
         raise LoadError(f"{path}: the file is empty", report) from None
+    del data
     spans: list[tuple[int, int]] = []
     if df is not None:
+        del text
         lines = np.arange(1, len(df) + 1)
     else:
         lines_text = physical_lines(text)
@@ -85,7 +94,8 @@ def read_csv_frame(path: Path, report: Report, *, delimiter: Optional[str] = Non
                            f" holds line breaks): lines {listing([f'{a}–{b}' for a, b in spans], 5)}; if a closing"
                            " quote is missing, the lines after it were read into that field", row=spans[0][0])
     keep = (df != "").any(axis=1).to_numpy()
-    df, lines = df[keep], lines[keep]
+    if not keep.all():                     # blank lines: most files have none, and a copy costs
+        df, lines = df[keep], lines[keep]
     lim = _limits.current()
     for c in range(df.shape[1]):
         col = df.iloc[:, c]

@@ -34,6 +34,7 @@ _MIXED_WORD = re.compile(r"\b(?=\w*[\u0400-\u04ff])(?=\w*[" + _LOOKALIKE + r"])[
                          + _LOOKALIKE + r"]+\b")
 _WORD = re.compile(r"[^\W\d_]{2,}")
 UTF8_BOM = b"\xef\xbb\xbf"
+LOOKALIKE_SAMPLE = 1_000_000       # characters judged for Latin look-alikes
 _LINE_END = re.compile(r"\r\n|\r|\n")
 
 
@@ -57,7 +58,8 @@ def garbled_reason(text: str, *, lookalikes: bool = True) -> str | None:
     runs = _QUESTION_RUN.findall(text)
     if len(runs) >= 3:
         return f"{len(runs)} runs of '???' where letters were lost in a lossy conversion"
-    return lookalike_reason(text) if lookalikes else None
+    # a text OCR'd into look-alikes shows it from its first lines: a sample keeps this cheap
+    return lookalike_reason(text[:LOOKALIKE_SAMPLE]) if lookalikes else None
 
 
 def lookalike_reason(text: str) -> str | None:
