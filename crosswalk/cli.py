@@ -687,7 +687,9 @@ def export_cmd(out_dir, store_path, allow_network_fs, all_links, formats, pairs,
     scheme pair and a Summary), and <src>__<tgt>.csv, .json and .ttl (XKOS/SKOS Turtle)."""
     from .export import FORMATS, export, load_classifications, write_mapping_csv
     from .safety import safe_path
-    classes, skipped = load_classifications(data) if data else ({}, [])
+    used: list = []
+    classes, skipped = load_classifications(data, used) if data else ({}, [])
+    _echo_usage(used, err=True)
     for s in skipped:
         click.echo(f"warning: skipped {s}", err=True)
     with open_review_store(store_path, allow_network_fs) as store:
@@ -780,7 +782,9 @@ def review_import(file, store_path, allow_network_fs, reviewer, fmt):
 # -- review app and summary report (crosswalk/review/web, crosswalk/report.py) -------------
 def _load_data_option(data) -> dict:
     from .export import load_classifications
-    classes, skipped = load_classifications(data) if data else ({}, [])
+    used: list = []
+    classes, skipped = load_classifications(data, used) if data else ({}, [])
+    _echo_usage(used, err=True)
     for s in skipped:
         click.echo(f"warning: skipped {s}", err=True)
     return classes

@@ -68,6 +68,9 @@ def test_commands_say_which_classifications_they_use_and_when_those_are_excerpts
     src = RAW / "okpdtr" / "okpdtr_rosstat_layout_excerpt.csv"
     res = runner.invoke(cli, ["match", str(src), str(okz), "-o", str(tmp_path / "m.csv")])
     assert "source okpdtr" in res.output and "target okz2014" in res.output and "(52 items)" in res.output
+    res = runner.invoke(cli, ["report", "-o", str(tmp_path / "r.html"), "--store", str(tmp_path / "none.sqlite"),
+                              "--data", str(RAW / "okz2014")])              # --data of report, export, serve
+    assert "okz_unit_group_labels_pdf_scrape_excerpt.json (52 items)" in res.output
 
 
 # -- crosswalk code: the user's columns come back as they went in ---------------------------

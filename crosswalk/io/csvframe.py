@@ -54,13 +54,19 @@ def read_csv_frame(path: Path, report: Report, *, delimiter: Optional[str] = Non
     # a UTF-8 file decoded as it is: pandas reads its own bytes (no second copy of the text)
     as_is = report.encoding in ("utf-8", "utf-8-sig") and not report.of_kind("mojibake_repaired") \
         and not report.of_kind("mixed_encoding")
-    data = (raw[3:] if raw.startswith(UTF8_BOM) else raw) if as_is else text.encode("utf-8")
+    if as_is:
+        data = raw[3:] if raw.startswith(UTF8_BOM) else raw
+        text = None                  # decoded again only if the fast parse does not apply (peak memory)
+    else:
+        data = text.encode("utf-8")
     del raw
     try:
         df = _fast(data, used)
     except pd.errors.EmptyDataError:
         report.error("empty", "the file is empty")
         raise LoadError(f"{path}: the file is empty", report) from None
+    if df is None and text is None:
+        text = data.decode("utf-8")
     del data
     spans: list[tuple[int, int]] = []
     if df is not None:
