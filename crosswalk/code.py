@@ -337,7 +337,9 @@ def code_frame(df: pd.DataFrame, column: str, target: Classification, *, where: 
     rows = df.copy()
     for name, vals in per.items():
         arr = np.asarray(vals, dtype=np.float64 if name.startswith(f"{target.scheme.id}_score_") else object)
-        rows[name] = arr[inverse]
+        # object columns of references to each title's texts: a million rows repeat a few
+        # thousand titles and evidence strings (pandas would copy every cell into a string array)
+        rows[name] = pd.Series(arr[inverse], index=rows.index, dtype=arr.dtype)
     titles = pd.DataFrame({"text_key": per["text_key"], "title": coding.titles, "language": coding.languages,
                            "rows": rows_per_key.astype(np.int64),
                            **{k: v for k, v in per.items() if k != "text_key"}})

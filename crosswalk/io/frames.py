@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import csv
 import datetime as _dt
-import io
 import math
 import re
 from pathlib import Path
@@ -249,19 +248,32 @@ def read_data(path, *, sheet: Optional[str] = None, delimiter: Optional[str] = N
 _RISKY_FIRST = frozenset("=+-@'") | frozenset(map(chr, range(32)))
 
 
+def risky_first(s: pd.Series) -> np.ndarray:
+    """Which cells of a text column start with a character that may make a spreadsheet run
+    the cell (``_RISKY_FIRST``), without a Python object per cell: Arrow for string arrays,
+    the distinct values for object columns (a million rows of coded titles repeat a few
+    thousand texts; a copy of every cell took gigabytes for the evidence columns)."""
+    if isinstance(s.dtype, pd.StringDtype) and s.dtype.storage.startswith("pyarrow"):
+        import pyarrow as pa
+        import pyarrow.compute as pc
+        arr = pa.array(s.array)
+        first = pc.utf8_slice_codeunits(pc.fill_null(arr, ""), 0, 1)
+        hit = pc.is_in(first, value_set=pa.array(sorted(_RISKY_FIRST), type=first.type))
+        return np.asarray(hit.to_numpy(zero_copy_only=False), dtype=bool)
+    codes, uniques = pd.factorize(s, use_na_sentinel=True)
+    uniques = np.asarray(uniques, dtype=object)
+    first = np.fromiter((isinstance(u, str) and bool(u) and u[0] in _RISKY_FIRST for u in uniques),
+                        dtype=bool, count=len(uniques))
+    return np.where(codes >= 0, first[np.maximum(codes, 0)], False) if len(uniques) else np.zeros(len(s), bool)
+
+
 def _sheet_safe_column(s: pd.Series) -> pd.Series:
-    """``cell_text`` of every cell, looking only at the cells that need it (a million-row
-    column of titles is mostly safe already)."""
+    """``cell_text`` of every cell, looking only at the cells that need it."""
     from ..safety import cell_text
     if pd.api.types.infer_dtype(s, skipna=True) not in ("string", "empty"):
         s = s.map(lambda v: v if isinstance(v, str) else "" if v is None or v != v else cell_text(v))
-    import pyarrow as pa
-    import pyarrow.compute as pc
-    text = s.fillna("").astype(object)
-    # cell_text changes only cells starting with one of these (checked in Arrow: no Python per cell)
-    first = pc.utf8_slice_codeunits(pa.array(text.to_numpy(), type=pa.large_string()), 0, 1)
-    risky = pc.is_in(first, value_set=pa.array(sorted(_RISKY_FIRST), type=pa.large_string()))
-    risky = risky.to_numpy(zero_copy_only=False)
+    text = s.fillna("")
+    risky = risky_first(text)
     if risky.any():
         text = text.copy()
         text[risky] = text[risky].map(cell_text)
@@ -277,7 +289,7 @@ def write_frame(df: pd.DataFrame, path: Path, code_columns: Sequence[str],
 
     from . import passthrough as _pass
 
-    from ..safety import atomic_save_workbook, atomic_write_bytes, cell_text, clean_xml, illegal_xml_chars
+    from ..safety import atomic_replace, atomic_save_workbook, cell_text, clean_xml, illegal_xml_chars
     suffix = path.suffix.lower()
     if not path.parent.is_dir():
         raise CrosswalkError(f"{path}: the folder {path.parent} does not exist")
@@ -289,16 +301,16 @@ def write_frame(df: pd.DataFrame, path: Path, code_columns: Sequence[str],
             elif c in code_columns or out[c].dtype == object or pd.api.types.is_string_dtype(out[c].dtype):
                 out[c] = _sheet_safe_column(out[c])
         out.columns = [cell_text(str(c)) for c in out.columns]   # a header "=x" is text too
-        buf = io.StringIO()
-        out.to_csv(buf, index=False, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
-        return atomic_write_bytes(path, buf.getvalue().encode("utf-8"))
+
+        def fill(tmp: str) -> None:      # straight into the file, in chunks: never the whole text in memory
+            with open(tmp, "w", encoding="utf-8", newline="") as fh:
+                out.to_csv(fh, index=False, lineterminator="\n", quoting=csv.QUOTE_MINIMAL, chunksize=50_000)
+        return atomic_replace(path, fill)
     if suffix == ".parquet":
-        buf = io.BytesIO()
         try:
-            _pass.parquet_ready(df).to_parquet(buf, index=False)
+            return atomic_replace(path, lambda tmp: _pass.write_parquet(df, tmp))
         except ImportError:
             raise CrosswalkError("writing parquet needs pyarrow: pip install pyarrow") from None
-        return atomic_write_bytes(path, buf.getvalue())
     if suffix == ".xlsx":
         if len(df) > XLSX_MAX_ROWS:
             raise CrosswalkError(f"{path}: {len(df)} rows do not fit in an Excel sheet ({XLSX_MAX_ROWS});"

@@ -36,17 +36,18 @@ def _text(v: Any) -> str:
 
 
 def csv_column(s: pd.Series) -> pd.Series:
-    """A pass-through column as CSV text."""
+    """A pass-through column as CSV text (only the cells that may run as a formula are looked at
+    in Python; the others are written as they are)."""
     from ..safety import cell_text
-
-    def one(v):
-        if v is None or (isinstance(v, float) and math.isnan(v)):
-            return ""
-        t = _text(v)
-        if _RISKY.match(t) and plain_number(t) is None:
-            return cell_text(t)
-        return t
-    return s.astype(object).map(one)
+    from .frames import risky_first
+    if pd.api.types.infer_dtype(s, skipna=True) not in ("string", "empty"):
+        s = s.astype(object).map(lambda v: "" if v is None or (isinstance(v, float) and math.isnan(v)) else _text(v))
+    out = s.fillna("")
+    risky = risky_first(out)
+    if risky.any():
+        out = out.copy()
+        out[risky] = out[risky].map(lambda t: cell_text(t) if _RISKY.match(t) and plain_number(t) is None else t)
+    return out
 
 
 def xlsx_value(v: Any) -> tuple[Any, bool]:
@@ -78,4 +79,24 @@ def parquet_ready(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-__all__ = ["csv_column", "parquet_ready", "plain_number", "xlsx_value"]
+def write_parquet(df: pd.DataFrame, path: str, *, rows_per_group: int = 50_000) -> None:
+    """``df`` as a parquet file, one row group at a time: object columns of repeated texts
+    (a coded million rows) are turned into Arrow strings a slice at a time, never all at once."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    ready = parquet_ready(df)
+    # the schema without converting whole columns: object columns typed from their values
+    schema = pa.Schema.from_pandas(ready.iloc[:0], preserve_index=False)
+    for i, name in enumerate(ready.columns):
+        if ready[name].dtype == object:
+            kind = pd.api.types.infer_dtype(ready[name], skipna=True)
+            typ = {"integer": pa.int64(), "floating": pa.float64(), "mixed-integer-float": pa.float64(),
+                   "boolean": pa.bool_()}.get(kind, pa.string())
+            schema = schema.set(i, pa.field(str(name), typ))
+    with pq.ParquetWriter(path, schema) as writer:
+        for start in range(0, max(len(ready), 1), rows_per_group):
+            part = ready.iloc[start:start + rows_per_group]
+            writer.write_table(pa.Table.from_pandas(part, schema=schema, preserve_index=False))
+
+
+__all__ = ["csv_column", "parquet_ready", "plain_number", "write_parquet", "xlsx_value"]
