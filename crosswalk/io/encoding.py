@@ -62,6 +62,13 @@ def garbled_reason(text: str, *, lookalikes: bool = True) -> str | None:
     return lookalike_reason(text[:LOOKALIKE_SAMPLE]) if lookalikes else None
 
 
+def may_be_garbled(text: str) -> bool:
+    """A cheap first look (one search per pattern): only such texts need :func:`garbled_reason`
+    without look-alikes (a loader asks this for every title)."""
+    return ("\ufffd" in text or "???" in text or _MOJIBAKE_1251.search(text) is not None
+            or _MOJIBAKE_LATIN.search(text) is not None)
+
+
 def lookalike_reason(text: str) -> str | None:
     """Why a text looks like Cyrillic OCR'd (or font-converted) into Latin look-alike letters:
     most of its Cyrillic words hold Latin letters that look the same (none if it does not)."""

@@ -11,7 +11,7 @@ from typing import Any, Mapping, Optional, Union
 
 from ..codes import code_level, structural_parent
 from ..errors import Report
-from ..io.encoding import garbled_reason, repair_mojibake
+from ..io.encoding import garbled_reason, may_be_garbled, repair_mojibake
 from ..model import Classification, Correspondence, Item, code_sort_key, get_scheme
 
 
@@ -96,7 +96,7 @@ class ItemCollector:
         return True
 
     def _title(self, code: str, title: str, *, row, sheet) -> Optional[str]:
-        if not isinstance(title, str):
+        if not isinstance(title, str) or not may_be_garbled(title):
             return title
         reason = garbled_reason(title, lookalikes=False)
         if reason is None:
