@@ -30,10 +30,11 @@ def file_summary(path: str | Path, result: Optional[LoadResult], report: Report,
     }
 
 
-def _load_reporting(path: str | Path, scheme: Optional[str]) -> tuple[Optional[LoadResult], Report]:
+def _load_reporting(path: str | Path, scheme: Optional[str], strict: bool = False
+                    ) -> tuple[Optional[LoadResult], Report]:
     """Load, turning a failure into a report with an error instead of an exception."""
     try:
-        result = load(path, scheme)
+        result = load(path, scheme, strict=strict)
         return result, result.report
     except LoadError as exc:
         report = exc.report or Report(file=str(path))
@@ -63,12 +64,12 @@ def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
     return out
 
 
-def validate(paths: Iterable[str | Path], scheme: Optional[str] = None) -> dict[str, Any]:
+def validate(paths: Iterable[str | Path], scheme: Optional[str] = None, *, strict: bool = False) -> dict[str, Any]:
     """Validate files (folders are searched for data files); ``result["ok"]`` is False
-    when any file has an error."""
+    when any file has an error. ``strict``: see :func:`crosswalk.loaders.load`."""
     files = []
     for path in expand_paths(paths):
-        result, report = _load_reporting(path, scheme)
+        result, report = _load_reporting(path, scheme, strict)
         files.append(file_summary(path, result, report, scheme))
     ok = all(p["severity"] != "error" for f in files for p in f["problems"])
     return {"ok": ok, "files": files}
@@ -78,12 +79,13 @@ def _item_row(it) -> dict[str, Any]:
     return {"code": it.code, "title": it.title, "level": it.level, "parent": it.parent}
 
 
-def inspect(path: str | Path, scheme: Optional[str] = None, *, sample: int = 5) -> dict[str, Any]:
+def inspect(path: str | Path, scheme: Optional[str] = None, *, sample: int = 5,
+            strict: bool = False) -> dict[str, Any]:
     """What a file holds: scheme, edition, counts per level, a sample, the problems.
 
     Raises :class:`LoadError` when the file cannot be read at all.
     """
-    result = load(path, scheme)
+    result = load(path, scheme, strict=strict)
     out = file_summary(path, result, result.report)
     data = result.data
     if isinstance(data, Classification):
@@ -113,8 +115,8 @@ def inspect(path: str | Path, scheme: Optional[str] = None, *, sample: int = 5) 
     return out
 
 
-def _classification(path, scheme, what: str) -> Classification:
-    result = load(path, scheme)
+def _classification(path, scheme, what: str, strict: bool = False, on_load=None) -> Classification:
+    result = load(path, scheme, strict=strict)
     if not isinstance(result.data, Classification):
         raise CrosswalkError(f"{path}: holds a {result.kind}, but the {what} must be a classification")
     if not result.report.ok:
@@ -123,6 +125,9 @@ def _classification(path, scheme, what: str) -> Classification:
         logging.getLogger("crosswalk").warning(
             "%s: %d rows rejected (run `crosswalk validate` to see why); matching the %d loaded",
             path, result.report.rows_rejected, result.report.rows_loaded)
+    if on_load is not None:
+        from .loaders import usage
+        on_load(dict(usage(result.data.scheme.id, path, result.data), role=what))
     return result.data
 
 
@@ -131,15 +136,17 @@ def match_files(source: str | Path, target: str | Path, *, source_scheme: Option
                 confirmed: Optional[str | Path] = None, embeddings: bool = False, limit: int = 5,
                 score_cutoff: float = 0.0, workers: int = 1, output: Optional[str | Path] = None,
                 indexes: Iterable[str | Path] = (), embedding_model: Optional[str] = None,
-                progress=None, embed_progress=None):
+                progress=None, embed_progress=None, strict: bool = False, on_load=None):
     """``crosswalk match``: load both files, match, and write the candidates (CSV or
-    JSON by the output's suffix) when ``output`` is given. Returns the CandidateSet."""
+    JSON by the output's suffix) when ``output`` is given. Returns the CandidateSet.
+    ``on_load(entry)`` hears of every classification loaded (role, scheme, file, items, and
+    whether it is a bundled excerpt: see :func:`crosswalk.loaders.usage`)."""
     from .candidates import write_candidates
     from .match import match
 
-    src = _classification(source, source_scheme, "source")
-    tgt = _classification(target, target_scheme, "target")
-    ctx = [_classification(p, None, "context") for p in context]
+    src = _classification(source, source_scheme, "source", strict, on_load)
+    tgt = _classification(target, target_scheme, "target", strict, on_load)
+    ctx = [_classification(p, None, "context", strict, on_load) for p in context]
     pairs = None
     if confirmed is not None:
         from .evaluate import load_gold
@@ -174,7 +181,7 @@ def read_indexes(paths: Iterable[str | Path], scheme: Optional[str] = None) -> l
     return out
 
 
-def build(config, *, progress=None):
+def build(config, *, progress=None, strict: bool = False):
     """``crosswalk build``: see :mod:`crosswalk.build`."""
     from .build import build as _build
-    return _build(config, progress=progress)
+    return _build(config, progress=progress, strict=strict)

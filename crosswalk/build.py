@@ -41,7 +41,7 @@ from .candidates import CandidateSet, atomic_write, sheet_safe, write_candidates
 from .errors import CrosswalkError, LoadError
 from .graph import CrosswalkGraph, coverage
 from .index import CodingIndex
-from .loaders import load
+from .loaders import load, usage
 from .loaders.combine import combine
 from .match import match
 from .match.context import MatchContext
@@ -68,6 +68,7 @@ class BuildResult:
     indexes: list[CodingIndex] = field(default_factory=list)     # coding indexes among the files
     combined: dict[str, list] = field(default_factory=dict)      # scheme -> files whose codes were added
     classifications: dict[str, Classification] = field(default_factory=dict)   # as matched (combined, notes joined)
+    used: list[dict] = field(default_factory=list)               # classifications: file, items, excerpt
 
 
 def _problems(res) -> int:
@@ -96,18 +97,19 @@ def _join_notes(chosen: Classification, others: list[tuple[str, Classification]]
                           source=chosen.source), got
 
 
-def _load_all(files, result: BuildResult):
+def _load_all(files, result: BuildResult, *, strict: bool = False):
     """Classifications by scheme and correspondences by (source, target). Of several files of
     one scheme the larger one is used (the full table over an excerpt), then the one with fewer
     problems, then the first by name; the others are listed in ``result.unused`` with the
-    reason, and their notes join the used classification's items of the same code."""
+    reason, and their notes join the used classification's items of the same code.
+    ``strict``: see :func:`crosswalk.loaders.load`."""
     loaded: dict[str, list[tuple[tuple, str, Classification]]] = {}
     corrs: dict[tuple[str, str], list[tuple[tuple, str, Correspondence]]] = {}
     extras: dict[str, list[tuple[tuple, str, Classification]]] = {}
     skipped = []
     for path in sorted(str(f) for f in files):
         try:
-            res = load(path)
+            res = load(path, strict=strict)
         except (LoadError, CrosswalkError) as exc:
             msg = str(exc)
             skipped.append(msg if msg.startswith(path) else f"{path}: {msg}")
@@ -171,6 +173,8 @@ def _load_all(files, result: BuildResult):
             classes[scheme] = offers[0][2]
             result.files[scheme] = offers[0][1]
     result.files = dict(sorted(result.files.items(), key=lambda kv: (":" in kv[0], "-" in kv[0], kv[0])))
+    result.used = [dict(usage(k, result.files[k], c), edition=c.edition, language=c.language)
+                   for k, c in sorted(classes.items())]
     return classes, {k: v[0][2] for k, v in corrs.items()}, skipped
 
 
@@ -236,13 +240,13 @@ def _route_entry(links: list[Link], graph: CrosswalkGraph, s_cls, t_cls) -> dict
     return entry
 
 
-def build(config: BuildConfig, *, progress: Optional[Progress] = None) -> BuildResult:
+def build(config: BuildConfig, *, progress: Optional[Progress] = None, strict: bool = False) -> BuildResult:
     config.check()
     out = Path(config.output)
     out.mkdir(parents=True, exist_ok=True)
     result = BuildResult(out)
     note = progress or (lambda stage, done, total: None)
-    classes, corrs, skipped = _load_all(config.files, result)
+    classes, corrs, skipped = _load_all(config.files, result, strict=strict)
     result.classifications = classes
     if not classes and not corrs:
         more = f" (+{len(skipped) - 5} more)" if len(skipped) > 5 else ""
@@ -284,9 +288,7 @@ def build(config: BuildConfig, *, progress: Optional[Progress] = None) -> BuildR
         result.drafts[key] = links
         graph.add_links(links)
 
-    summary = {"files": result.files,
-               "classifications": {k: {"file": result.files.get(k, ""), "edition": c.edition,
-                                       "language": c.language, "items": len(c)} for k, c in sorted(classes.items())},
+    summary = {"files": result.files, "classifications": result.used,
                "unused_files": result.unused, "skipped_files": skipped,
                "rejected_rows": dict(sorted(result.rejected.items())), "embeddings": use_embeddings,
                "pairs": pair_stats, "crosswalks": {}, "candidates": {}}

@@ -334,6 +334,11 @@ _JSON_KEYS = ("source_code", "target_code", "rank", "score")
 
 
 def _read_json(text: str, col: _Collector, report: Report) -> dict:
+    from .io.jsontext import check_shape
+    try:
+        check_shape(text, report)           # nesting, values, string length: a limit is reported
+    except LoadError:
+        return {}
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -370,13 +375,10 @@ def read_candidates(path: str | Path) -> CandidateSet:
     Raises :class:`LoadError` carrying a :class:`Report` of every problem (file,
     row, column, value, rule) when any row is malformed; nothing is half-loaded.
     """
+    from .io.encoding import read_bytes
     path = Path(path)
     report = Report(file=str(path))
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        report.error("unreadable", f"cannot read file: {exc.strerror or exc}")
-        raise LoadError(f"{path}: cannot read file: {exc.strerror or exc}", report) from None
+    data = read_bytes(path, report, lines=not path.suffix.lower() == ".json")   # size, lines: the limits
     text = _decode(data, report)
     col = _Collector(report)
     doc: dict = {}

@@ -22,6 +22,30 @@ def _scheme_option(f):
              "(see `crosswalk formats`). Default: detected from the content.")(f)
 
 
+def _strict_option(f):
+    return click.option("--strict", is_flag=True,
+                        help="Reject rows a loader would keep with a warning about a checksum (OKPDTR rows"
+                             " whose control number fails; by default they are kept under their valid code).")(f)
+
+
+def _echo_usage(used: list, *, err: bool = False, warn: bool = True) -> None:
+    """Which classification files a command uses, how many items each gave, and whether a
+    file is only a bundled excerpt (said loudly: 52 codes are not OKZ)."""
+    for u in used:
+        role = f"{u['role']} " if u.get("role") else ""
+        excerpt = click.style(" — a bundled EXCERPT, not the full classification", fg="yellow") if u.get("excerpt") else ""
+        click.echo(f"  {role}{u['scheme']}: {u['file']} ({u['items']} items){excerpt}", err=err)
+    if warn:
+        _echo_excerpts(used, err=err)
+
+
+def _echo_excerpts(used: list, *, err: bool = False) -> None:
+    excerpts = [f"{u['scheme']} ({u['items']} codes)" for u in used if u.get("excerpt")]
+    if excerpts:
+        click.echo(click.style("  warning", fg="yellow") + f" {', '.join(excerpts)}: bundled EXCERPTS, not the full"
+                   " classifications; give the full tables (--classifiers/--data FOLDER) for real work", err=err)
+
+
 def _format_option(f):
     return click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
                         show_default=True, help="json prints one object other tools can read.")(f)
@@ -34,7 +58,18 @@ def _lang_option(f):
 
 class _Cli(click.Group):
     """Library errors (CrosswalkError) become click errors for every command and
-    subcommand in one place: a clear message and exit status 1, never a traceback."""
+    subcommand in one place: a clear message and exit status 1, never a traceback. Every
+    command writes through :class:`~crosswalk.safety.TerminalStream`: control characters
+    from data (an OSC escape sequence in a title) are printed escaped, never raw."""
+
+    def main(self, *args, **kwargs):
+        from .safety import TerminalStream
+        out, err = sys.stdout, sys.stderr
+        sys.stdout, sys.stderr = TerminalStream(out), TerminalStream(err)
+        try:
+            return super().main(*args, **kwargs)
+        finally:
+            sys.stdout, sys.stderr = out, err
 
     def invoke(self, ctx):
         try:
@@ -125,9 +160,10 @@ _limit_option = click.option("--max-problems", type=int, default=30, show_defaul
 @click.option("--sample", type=int, default=3, show_default=True, help="Items shown per level.")
 @_severity_option
 @_limit_option
-def inspect(file, scheme, fmt, sample, min_severity, max_problems):
+@_strict_option
+def inspect(file, scheme, fmt, sample, min_severity, max_problems, strict):
     """Show what FILE holds: scheme, edition, counts per level, a sample and the problems."""
-    info = api.inspect(file, scheme, sample=sample)
+    info = api.inspect(file, scheme, sample=sample, strict=strict)
     if fmt == "json":
         click.echo(json.dumps(info, ensure_ascii=False, indent=2))
         return
@@ -154,13 +190,14 @@ def inspect(file, scheme, fmt, sample, min_severity, max_problems):
 @_format_option
 @_severity_option
 @_limit_option
-def validate(files, scheme, fmt, min_severity, max_problems):
+@_strict_option
+def validate(files, scheme, fmt, min_severity, max_problems, strict):
     """Check FILES (or every data file in a folder) and report every problem found
     (file, sheet, row, column, value, rule).
 
     Exits with status 1 when any file has an error, 0 otherwise (warnings allowed).
     """
-    result = api.validate(files, scheme)
+    result = api.validate(files, scheme, strict=strict)
     if fmt == "json":
         click.echo(json.dumps({"files": result["files"]}, ensure_ascii=False, indent=2))
     else:
@@ -207,8 +244,9 @@ def formats_cmd():
               help="Threads for the fuzzy title comparison (-1 = all cores).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False),
               help="Write the candidates here (.csv or .json); default: CSV to standard output.")
+@_strict_option
 def match_cmd(source, target, source_scheme, target_scheme, context, confirmed, embeddings, embedding_model,
-              indexes, limit, score_cutoff, workers, output):
+              indexes, limit, score_cutoff, workers, output, strict):
     """Propose, for every item of SOURCE, ranked candidate items of TARGET with a score in
     [0, 1] and the evidence (which signals fired and how strongly)."""
     from .candidates import write_candidates
@@ -218,7 +256,8 @@ def match_cmd(source, target, source_scheme, target_scheme, context, confirmed, 
                                embeddings=embeddings, limit=limit, score_cutoff=score_cutoff,
                                workers=workers, output=output, indexes=indexes, embedding_model=embedding_model,
                                progress=lambda d, t: stages("matching", d, t),
-                               embed_progress=lambda what, d, t: stages(f"embedding {what}", d, t))
+                               embed_progress=lambda what, d, t: stages(f"embedding {what}", d, t),
+                               strict=strict, on_load=lambda u: _echo_usage([u], err=True))
     if output is None:
         import tempfile
         with tempfile.TemporaryDirectory() as tmp:
@@ -312,7 +351,9 @@ def evaluate_cmd(predicted, gold, reverse, all_rows, ks, min_score, misses_path,
 @click.option("--force", is_flag=True, help="With --write-config: overwrite an existing file.")
 @click.option("--max-unmatched", type=click.FloatRange(0, 1), default=None,
               help="Fail when a route's share of unmatched items (rows with no code on one side) exceeds this.")
-def build_cmd(config_path, data, output, embeddings, embedding_model, indexes, write_config, force, max_unmatched):
+@_strict_option
+def build_cmd(config_path, data, output, embeddings, embedding_model, indexes, write_config, force, max_unmatched,
+              strict):
     """Load classifiers, match the configured pairs, compose crosswalks through pivot
     classifications, and write candidates, crosswalks and a summary to one folder."""
     from .settings import BuildConfig
@@ -330,7 +371,7 @@ def build_cmd(config_path, data, output, embeddings, embedding_model, indexes, w
         click.echo(f"configuration written to {cfg.save(write_config, overwrite=force)}")
         return
     with _stage_progress() as progress:
-        result = api.build(cfg, progress=progress)
+        result = api.build(cfg, progress=progress, strict=strict)
     _echo_build_summary(result)
 
 
@@ -339,10 +380,13 @@ def _echo_build_summary(result) -> None:
     click.echo(click.style(f"built into {result.output}/", bold=True)
                + f"  (embeddings {'on' if s['embeddings'] else 'off'})")
     rejected = s.get("rejected_rows", {})
+    items = {u["scheme"]: u["items"] for u in s.get("classifications", [])}
     for scheme, path in s["files"].items():
         note = (f"  ({rejected[path]} rows rejected: run crosswalk validate)"
                 if rejected.get(path) else "")
-        click.echo(f"  loaded {scheme:<14} {path}{note}")
+        count = f" ({items[scheme]} items)" if scheme in items else ""
+        click.echo(f"  loaded {scheme:<14} {path}{count}{note}")
+    _echo_excerpts(s.get("classifications", []))
     for path in s["skipped_files"]:
         click.echo(f"  skipped {path}")
     for u in s.get("unused_files", []):
@@ -737,7 +781,9 @@ def export_cmd(out_dir, store_path, allow_network_fs, all_links, formats, pairs,
     scheme pair or route and a Summary), and <src>__<tgt>.csv, .json and .ttl (XKOS/SKOS Turtle)."""
     from .export import FORMATS, export, load_classifications, write_mapping_csv
     from .safety import safe_path
-    classes, skipped = load_classifications(data) if data else ({}, [])
+    used: list = []
+    classes, skipped = load_classifications(data, used) if data else ({}, [])
+    _echo_usage(used, err=True)
     for s in skipped:
         click.echo(f"warning: skipped {s}", err=True)
     with open_review_store(store_path, allow_network_fs) as store:
@@ -870,7 +916,9 @@ def _import_lines(file, rep, lang: str) -> list[str]:
 # -- review app and summary report (crosswalk/review/web, crosswalk/report.py) -------------
 def _load_data_option(data) -> dict:
     from .export import load_classifications
-    classes, skipped = load_classifications(data) if data else ({}, [])
+    used: list = []
+    classes, skipped = load_classifications(data, used) if data else ({}, [])
+    _echo_usage(used, err=True)
     for s in skipped:
         click.echo(f"warning: skipped {s}", err=True)
     return classes
@@ -1053,9 +1101,10 @@ def _apply_log(data, written, result) -> None:
               help="The rows with their codes: .csv, .xlsx or .parquet.")
 @click.option("--titles", "titles_path", type=click.Path(dir_okay=False),
               help="Also write one row per distinct title with the number of rows it covers.")
+@_strict_option
 @_format_option
 def code_cmd(data, column, to_scheme, classifiers, level, top, min_score, store_path, allow_network_fs, reviewer,
-             embeddings, embedding_model, indexes, sheet, delimiter, workers, output, titles_path, fmt):
+             embeddings, embedding_model, indexes, sheet, delimiter, workers, output, titles_path, strict, fmt):
     """Code the free-text titles in a COLUMN of DATA (CSV in UTF-8 or cp1251 with any delimiter,
     xlsx, parquet) to a classification: each distinct title is matched once, and every row
     comes out with the top codes, titles, scores, evidence and a status (coded, review,
@@ -1068,7 +1117,7 @@ def code_cmd(data, column, to_scheme, classifiers, level, top, min_score, store_
                           titles_output=titles_path, level=level, limit=top, min_score=min_score,
                           embeddings=embeddings, store=store, reviewer=reviewer, sheet=sheet,
                           delimiter=delimiter, workers=workers, indexes=indexes, progress=progress,
-                          embedder=_embedder(embeddings, embedding_model))
+                          embedder=_embedder(embeddings, embedding_model), strict=strict)
     finally:
         if store is not None:
             store.close()
@@ -1081,6 +1130,8 @@ def code_cmd(data, column, to_scheme, classifiers, level, top, min_score, store_
         sys.exit(1 if failed else 0)          # the same exit status as the text output
     click.echo(f"{data} → {output}: {s['rows']} rows, {s['distinct']} distinct titles coded to"
                f" {s['target']} ({s['level']})")
+    click.echo("  classifications used:")
+    _echo_usage(s.get("classifications", []), warn=False)     # the excerpt warning is among the problems
     rows, titles = s["rows_by_status"], s["titles_by_status"]
     click.echo("  " + ", ".join(f"{k.replace('_', ' ')} {rows[k]} rows ({titles[k]} titles)" for k in rows))
     if s["learned_from"]:

@@ -365,7 +365,9 @@ def code_frame(df: pd.DataFrame, column: str, target: Classification, *, where: 
     rows = df.copy()
     for name, vals in per.items():
         arr = np.asarray(vals, dtype=np.float64 if name.startswith(f"{target.scheme.id}_score_") else object)
-        rows[name] = arr[inverse]
+        # object columns of references to each title's texts: a million rows repeat a few
+        # thousand titles and evidence strings (pandas would copy every cell into a string array)
+        rows[name] = pd.Series(arr[inverse], index=rows.index, dtype=arr.dtype)
     titles = pd.DataFrame({"text_key": per["text_key"], "title": coding.titles, "language": coding.languages,
                            "rows": rows_per_key.astype(np.int64),
                            **{k: v for k, v in per.items() if k != "text_key"}})
@@ -434,26 +436,38 @@ def _empty_index(key_uniques) -> int:
     return int(hits[0]) if len(hits) else -1
 
 
-def load_target(paths: Iterable[Union[str, Path]], scheme: str, *, indexes: Optional[list] = None,
-                ) -> tuple[Classification, list[Classification]]:
-    """The classification of ``scheme`` and its same-coded siblings from files or folders (of
+def load_classifiers(paths: Iterable[Union[str, Path]], scheme: str, *, strict: bool = False,
+                     indexes: Optional[list] = None) -> tuple[Classification, list[Classification], list[dict]]:
+    """The classification of ``scheme``, its same-coded siblings (from files or folders; of
     several files of one scheme, the largest: the full table over an excerpt, with the codes
-    only a complementary file of the same edition holds). ``indexes``: a list the coding
-    indexes found among the files (ESCO occupations) are appended to."""
+    only a complementary file of the same edition holds) and what is used: one entry per
+    classification with its file, item count and whether it is only a bundled excerpt
+    (:func:`crosswalk.loaders.usage`). ``indexes``: a list the coding indexes found among the
+    files (ESCO occupations) are appended to."""
     from .api import expand_paths
     from .build import BuildResult, _load_all
     from .model import get_scheme
     get_scheme(scheme)
+    paths = list(paths)
     files = expand_paths(paths)
     found = BuildResult(Path("."))
-    classes, _, skipped = _load_all(files, found)
+    classes, _, skipped = _load_all(files, found, strict=strict)
     if indexes is not None:
         indexes += found.indexes
     if scheme not in classes:
         why = ("; could not load: " + "; ".join(skipped[:3])) if skipped else ""
         raise CrosswalkError(f"no {scheme} classification among {', '.join(map(str, paths))}"
                              f" (found: {', '.join(sorted(classes)) or 'none'}){why}")
-    return classes[scheme], [classes[s] for s in SIBLINGS.get(scheme, ()) if s in classes]
+    siblings = [s for s in SIBLINGS.get(scheme, ()) if s in classes]
+    used = [u for s in (scheme, *siblings) for u in found.used if u["scheme"] == s]
+    return classes[scheme], [classes[s] for s in siblings], used
+
+
+def load_target(paths: Iterable[Union[str, Path]], scheme: str, *, strict: bool = False,
+                indexes: Optional[list] = None) -> tuple[Classification, list[Classification]]:
+    """The classification of ``scheme`` and its same-coded siblings (see :func:`load_classifiers`)."""
+    target, context, _ = load_classifiers(paths, scheme, strict=strict, indexes=indexes)
+    return target, context
 
 
 def code(data: Union[str, Path], *, column: str, to: str, classifiers: Iterable[Union[str, Path]],
@@ -461,7 +475,8 @@ def code(data: Union[str, Path], *, column: str, to: str, classifiers: Iterable[
          level: Union[int, str, None] = None, limit: int = 3, min_score: Optional[float] = None,
          embeddings: bool = False, embedder=None, store=None, reviewer: str = "crosswalk",
          sheet: Optional[str] = None, delimiter: Optional[str] = None, workers: int = -1,
-         indexes: Iterable[Union[str, Path]] = (), progress: Optional[Progress] = None) -> CodeResult:
+         indexes: Iterable[Union[str, Path]] = (), progress: Optional[Progress] = None,
+         strict: bool = False) -> CodeResult:
     """``crosswalk code``: read DATA (CSV in UTF-8 or cp1251 with any delimiter, xlsx, parquet),
     code ``column`` to scheme ``to`` (loaded from ``classifiers``: files or folders), and write
     the rows (and the distinct titles) as CSV, xlsx or parquet by suffix — atomic and
@@ -470,21 +485,27 @@ def code(data: Union[str, Path], *, column: str, to: str, classifiers: Iterable[
     from .api import read_indexes
     from .io.frames import read_data, write_frame
     found: list = []
-    target, context = load_target(classifiers, to, indexes=found)
+    target, context, used = load_classifiers(classifiers, to, strict=strict, indexes=found)
     ixs = found + read_indexes(indexes, to)
-    df, report = read_data(data, sheet=sheet, delimiter=delimiter, min_columns=1)
+    # the file's columns come out as they went in (numbers stay numbers, spaces stay)
+    df, report = read_data(data, sheet=sheet, delimiter=delimiter, min_columns=1, as_read=True)
+    passthrough = list(df.columns)
+    for u in used:
+        if u["excerpt"]:
+            report.warning("excerpt", u["note"])
     if progress:
         progress("read", 1, 1)
     result = code_frame(df, column, target, where=str(data), context=context, level=level, limit=limit,
                         min_score=min_score, embeddings=embeddings, embedder=embedder, store=store,
                         reviewer=reviewer, workers=workers, progress=progress, report=report, indexes=ixs)
+    result.summary["classifications"] = used
     code_cols = [c for c in output_columns(to, limit) if c.startswith(f"{to}_code_")]
     if output is not None:
-        write_frame(result.rows, Path(output), code_cols + ["text_key"], report.problems)
+        write_frame(result.rows, Path(output), code_cols + ["text_key"], report.problems, passthrough=passthrough)
     if titles_output is not None:
         write_frame(result.titles, Path(titles_output), code_cols + ["text_key"], report.problems)
     return result
 
 
 __all__ = ["CodeResult", "SIBLINGS", "STATUSES", "TEXT_SCHEME", "TitleCoding", "code", "code_frame",
-           "code_titles", "key_code", "language_of", "load_target", "title_key"]
+           "code_titles", "key_code", "language_of", "load_classifiers", "load_target", "title_key"]

@@ -107,8 +107,7 @@ class Report:
     def add(self, kind: str, severity: str, message: str, *, sheet=None, row=None,
             column=None, value=None) -> Problem:
         p = Problem(kind=kind, severity=severity, message=message, file=self.file,
-                    sheet=sheet, row=row, column=column,
-                    value=None if value is None else str(value))
+                    sheet=sheet, row=row, column=column, value=None if value is None else shown_value(value))
         self.problems.append(p)
         return p
 
@@ -157,6 +156,17 @@ class Report:
             raise AssertionError(
                 f"{self.file}: rows read {self.rows_read} != loaded {self.rows_loaded}"
                 f" + rejected {self.rows_rejected}")
+
+
+VALUE_SHOWN = 200     # characters of an offending value a problem keeps: a 20,000-character cell is never echoed
+
+
+def shown_value(value) -> str:
+    """A cell value as a problem shows it: at most VALUE_SHOWN characters, then how long it was."""
+    text = str(value)
+    if len(text) <= VALUE_SHOWN:
+        return text
+    return f"{text[:VALUE_SHOWN]}… ({len(text):,} characters)"
 
 
 def listing(items, shown: int = 10) -> str:

@@ -667,9 +667,11 @@ def write_mapping_csv(store, pair, path: str | Path, *,
     return result
 
 
-def load_classifications(paths: Iterable[str | Path]) -> tuple[dict[str, Classification], list[str]]:
+def load_classifications(paths: Iterable[str | Path], used: Optional[list] = None
+                         ) -> tuple[dict[str, Classification], list[str]]:
     """Classifications by scheme id from files or folders (the largest file of a scheme
-    wins: the full table over an excerpt), and the files that could not be used."""
+    wins: the full table over an excerpt), and the files that could not be used. ``used``
+    receives what is used: file, item count, bundled excerpt or not (loaders.usage)."""
     from .api import expand_paths
     from .loaders import load
     best: dict[str, tuple[int, str, Classification]] = {}
@@ -685,6 +687,9 @@ def load_classifications(paths: Iterable[str | Path]) -> tuple[dict[str, Classif
                 prev = best.get(obj.scheme.id)
                 if prev is None or len(obj) > prev[0]:
                     best[obj.scheme.id] = (len(obj), path, obj)
+    if used is not None:
+        from .loaders import usage
+        used += [usage(k, v[1], v[2]) for k, v in sorted(best.items())]
     return {k: v[2] for k, v in sorted(best.items())}, skipped
 
 

@@ -67,6 +67,54 @@ def sheet_name(name: str, used: set) -> str:
     return out
 
 
+# What a terminal must never receive from data: C0 controls (ESC starts OSC/CSI sequences that
+# set the window title, write the clipboard, move the cursor, hide text), DEL, C1 controls
+# (0x9b is CSI on some terminals) and bidirectional overrides that reorder what is shown.
+_TERMINAL_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+# …except the sequences the CLI writes itself through click: colours and bold (SGR) and the
+# progress bar's cursor hide/show
+_OWN_SEQUENCE = re.compile(r"\x1b\[(?:0|1|2|22|3[0-7]|39|9[0-7])m|\x1b\[\?25[lh]")
+
+
+def terminal_text(text: str, *, own_sequences: bool = False) -> str:
+    """``text`` safe to print: every control character as ``\\uXXXX`` (also a valid JSON escape,
+    so JSON output keeps its meaning); tab and line feed kept. ``own_sequences``: keep the
+    colour and cursor sequences click writes, and a carriage return opening the text (a
+    progress line redrawing itself)."""
+    keep_cr = own_sequences and text.startswith("\r")
+    body = text[1:] if keep_cr else text
+
+    def esc(m: re.Match) -> str:
+        return "".join(f"\\u{ord(c):04x}" for c in m.group())
+    if own_sequences and "\x1b" in body:
+        parts, last = [], 0
+        for m in _OWN_SEQUENCE.finditer(body):
+            parts += [_TERMINAL_CONTROL.sub(esc, body[last:m.start()]), m.group()]
+            last = m.end()
+        parts.append(_TERMINAL_CONTROL.sub(esc, body[last:]))
+        body = "".join(parts)
+    else:
+        body = _TERMINAL_CONTROL.sub(esc, body)
+    return ("\r" if keep_cr else "") + body
+
+
+class TerminalStream:
+    """A text stream that passes every write through :func:`terminal_text`: installed over
+    stdout and stderr for the whole of a CLI command, so no command can print a title's
+    escape sequence raw, whatever path the text takes."""
+
+    def __init__(self, inner):
+        self._inner = inner
+
+    def write(self, text):
+        if isinstance(text, str):
+            text = terminal_text(text, own_sequences=True)
+        return self._inner.write(text)
+
+    def __getattr__(self, name):
+        return getattr(self._inner, name)
+
+
 def safe_path(base: str | Path, name: str | PurePath) -> Path:
     """``base / name``, refusing a ``name`` that is empty, absolute, contains ``..`` or a NUL,
     or leads (through a symlink) outside ``base``: output never escapes the chosen folder."""
@@ -97,5 +145,5 @@ def atomic_save_workbook(wb, path: str | Path) -> Path:
     return atomic_replace(path, wb.save)
 
 
-__all__ = ["SHEET_MAX", "atomic_save_workbook", "atomic_write_bytes", "cell_text", "cell_untext",
-           "clean_xml", "illegal_xml_chars", "safe_path", "sheet_name"]
+__all__ = ["SHEET_MAX", "TerminalStream", "atomic_save_workbook", "atomic_write_bytes", "cell_text",
+           "cell_untext", "clean_xml", "illegal_xml_chars", "safe_path", "sheet_name", "terminal_text"]

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Optional
 
-from .errors import CrosswalkError, UnknownSchemeError
+from .errors import CrosswalkError, Report, UnknownSchemeError
 from .io.atomic import atomic_write
 
 
@@ -175,7 +175,10 @@ class BuildConfig:
     def load(cls, path: str | Path) -> "BuildConfig":
         path = Path(path)
         try:
-            data = json.loads(path.read_bytes().decode("utf-8-sig"))
+            text = path.read_bytes().decode("utf-8-sig")
+            from .io.jsontext import check_shape
+            check_shape(text, Report(file=str(path)))      # nesting and size: a clear error, not a RecursionError
+            data = json.loads(text)
         except FileNotFoundError:
             raise CrosswalkError(f"{path}: no such configuration file") from None
         except OSError as exc:

@@ -81,20 +81,24 @@ def test_portal_defects_each_reported_on_its_row(data_dir):
     res = load(path)
     rep, cls = res.report, res.classification
     assert rep.scheme == "okpdtr" and rep.file == str(path)
-    assert (rep.rows_read, rep.rows_loaded, rep.rows_rejected) == (21, 11, 10)
-    assert rep.kinds("error") == {"code_format": 3, "control_number": 3, "duplicate_code": 1,
+    assert (rep.rows_read, rep.rows_loaded, rep.rows_rejected) == (21, 12, 9)
+    assert rep.kinds("error") == {"code_format": 3, "control_number": 1, "duplicate_code": 1,
                                   "empty_title": 1, "merged_entry": 1}
-    # wrong КЧ without and with a twin carrying the right one
+    # a wrong КЧ keeps the profession under its valid 5-digit code, with a warning
+    warned = {p["row"]: p for p in flat(rep, kind="control_number", severity="warning")}
+    assert "gives 1 (200411)" in warned[3]["message"] and "loaded as 20041" in warned[3]["message"]
+    assert cls["20041"].title == "Агроном (средней квалификации)"
+    assert dict(cls["20041"].attrs) == {"kch": "1", "part": "employee", "kch_given": "4"}
+    # … unless another row holds the same code with the right КЧ and title: one item, the repeat reported
+    assert "row 6 holds 202525 with the correct КЧ and the same title" in warned[5]["message"]
+    assert warned[5]["column"] == "code" and warned[5]["value"] == "202526"
+    assert cls["20252"].attrs["kch"] == "5"
     wrong = {p["row"]: p for p in flat(rep, kind="control_number", severity="error")}
-    assert set(wrong) == {3, 5, 9}
-    assert "gives 1 (200411)" in wrong[3]["message"] and "correct КЧ" not in wrong[3]["message"]
-    assert "row 6 holds 202525 with the correct КЧ" in wrong[5]["message"]
-    assert wrong[5]["column"] == "code" and wrong[5]["value"] == "202526"
+    assert set(wrong) == {9}
     # a 5-digit code whose base is taken by a full code is rejected, naming that row
     assert "row 1 (100035)" in wrong[9]["message"]
     # a lone 5-digit code is repaired with a warning
-    five = flat(rep, kind="control_number", severity="warning")
-    assert [p["row"] for p in five] == [8]
+    five = [p for p in flat(rep, kind="control_number", severity="warning") if p["row"] == 8]
     assert five[0]["message"].startswith("5-digit code without control number; КЧ computed = 1")
     assert cls["21687"].attrs["kch"] == "1"
     merged = flat(rep, kind="merged_entry")[0]
@@ -113,12 +117,14 @@ def test_portal_defects_each_reported_on_its_row(data_dir):
 
 def test_portal_items_and_attributes(data_dir):
     cls = load(data_dir / "okpdtr/portal_defects.json").classification
-    assert cls.counts_by_level() == {"title": 11}
+    assert cls.counts_by_level() == {"title": 12}
     assert all(it.level == 1 and it.parent is None for it in cls)
     assert dict(cls["10003"].attrs) == {"kch": "5", "part": "worker"}
     assert dict(cls["22824"].attrs) == {"kch": "3", "part": "employee"}
     assert dict(cls["30018"].attrs) == {"kch": "3", "part": "non-standard"}
-    assert cls.edition == "2026-09-23"
+    assert cls.edition == ""                 # the list names no edition; fetchedAt is a download date
+    (note,) = flat(load(data_dir / "okpdtr/portal_defects.json").report, kind="edition_unknown")
+    assert "fetchedAt 2026-09-23 is when the portal list was downloaded" in note["message"]
     assert cls.source == "https://opendata.trudvsem.ru/json/profession.json"
     # homonymous titles are legitimate: no problem names them
     assert cls["19614"].title == cls["39623"].title == "Шихтовщик"
@@ -175,14 +181,15 @@ def test_cp1251_table_with_numbering_row(data_dir):
     res = load(path)
     rep, cls = res.report, res.classification
     assert rep.encoding == "cp1251"
-    assert (rep.rows_read, rep.rows_loaded, rep.rows_rejected) == (14, 8, 6)   # numbering row skipped
-    assert rep.kinds("error") == {"code_format": 1, "control_number": 2, "duplicate_code": 1,
-                                  "empty_title": 1}
-    assert at(rep, "control_number", severity="error") == [5, 16]
+    assert (rep.rows_read, rep.rows_loaded, rep.rows_rejected) == (14, 10, 4)   # numbering row skipped
+    assert rep.kinds("error") == {"code_format": 1, "duplicate_code": 1, "empty_title": 1}
+    # a wrong or malformed КЧ: the row is kept with the computed КЧ and a warning
+    assert at(rep, "control_number", severity="warning") == [5, 6, 16]
     assert "rule gives 1" in flat(rep, kind="control_number", row=5)[0]["message"]
     assert flat(rep, kind="control_number", row=5)[0]["column"] == "КЧ"
-    empty_kch = flat(rep, kind="control_number", severity="warning")
-    assert [p["row"] for p in empty_kch] == [6] and "КЧ computed = 7" in empty_kch[0]["message"]
+    assert cls["20041"].attrs["kch"] == "1" and cls["20041"].attrs["kch_given"] == "4"
+    assert "'12' is not one digit" in flat(rep, kind="control_number", row=16)[0]["message"]
+    assert "КЧ computed = 7" in flat(rep, kind="control_number", row=6)[0]["message"]
     assert cls["20040"].attrs["kch"] == "7"
     assert at(rep, "duplicate_code") == [8] and at(rep, "exact_duplicate") == [9]
     assert at(rep, "code_format", severity="warning") == [10, 12]   # spaces; ОКЗ «21А»
@@ -302,23 +309,32 @@ def test_reference_portal_counts(portal):
     path, res = portal
     rep, cls = res.report, res.classification
     assert detect(path) == "okpdtr:portal-json"
-    assert (rep.rows_read, rep.rows_loaded, rep.rows_rejected) == (8037, 7996, 41)
-    assert cls.counts_by_level() == {"title": 7996}
+    # issue 13 §5: the 34 professions whose portal КЧ fails are kept (their codes are valid);
+    # 6 repeats of a code held by another row with the right КЧ and the merged entry are not
+    assert (rep.rows_read, rep.rows_loaded, rep.rows_rejected) == (8037, 8030, 7)
+    assert cls.counts_by_level() == {"title": 8030}
+    assert cls["10307"].title == "Упрочнитель деталей" and cls["12151"].title == "Заквасчик"
     parts = [it.attrs["part"] for it in cls]
     assert (parts.count("worker"), parts.count("employee"), parts.count("non-standard")) == (
-        5068, 2401, 527)
-    assert rep.kinds("error") == {"control_number": 40, "merged_entry": 1}
+        5088, 2413, 529)
+    assert rep.kinds("error") == {"control_number": 2, "merged_entry": 1}
     assert not flat(rep, kind="count_mismatch")
+    strict = load(path, strict=True).report                 # --strict: the old rule
+    assert (strict.rows_read, strict.rows_loaded, strict.rows_rejected) == (8037, 7996, 41)
 
 
 def test_reference_portal_control_numbers(portal):
     rep = portal[1].report
-    errors = flat(rep, kind="control_number", severity="error")
-    assert sorted(p["value"] for p in errors) == sorted(FAILING)
-    named = {p["value"]: p["message"] for p in errors if "with the correct КЧ" in p["message"]}
+    reported = [p for p in flat(rep, kind="control_number") if p["value"] != "21687"]
+    assert sorted(p["value"] for p in reported) == sorted(FAILING)      # every failing КЧ is reported
+    named = {p["value"]: p["message"] for p in reported if "with the correct КЧ" in p["message"]}
     assert {v: m.split("holds ")[1][:6] for v, m in named.items()} == TWINS
-    five = flat(rep, kind="control_number", severity="warning")
-    assert [(p["row"], p["value"]) for p in five] == [(1611, "21687")]
+    # twins under another title are a real conflict (errors); the same title twice is a repeat
+    assert sorted(p["value"] for p in reported if p["severity"] == "error") == ["109965", "124845"]
+    kept = [p for p in reported if "loaded as" in p["message"]]
+    assert len(kept) == 34 and all(p["severity"] == "warning" for p in kept)
+    five = [p for p in flat(rep, kind="control_number") if p["value"] == "21687"]
+    assert [(p["row"], p["severity"]) for p in five] == [(1611, "warning")]
     assert portal[1].classification["21687"].attrs["kch"] == "1"
     merged = flat(rep, kind="merged_entry")
     assert [(p["row"], p["value"]) for p in merged] == [(920, "1141087")]
@@ -327,9 +343,9 @@ def test_reference_portal_control_numbers(portal):
 def test_reference_portal_ranges_and_titles(portal):
     rep, cls = portal[1].report, portal[1].classification
     summary = flat(rep, kind="non_standard_range", severity="warning")
-    assert len(summary) == 1 and summary[0]["value"] == "527"
-    assert "(343 in 3xxxx, 184 in 4xxxx)" in summary[0]["message"]
-    assert len(flat(rep, kind="non_standard_range", severity="info")) == 527
+    assert len(summary) == 1 and summary[0]["value"] == "529"
+    assert "(344 in 3xxxx, 185 in 4xxxx)" in summary[0]["message"]
+    assert len(flat(rep, kind="non_standard_range", severity="info")) == 529
     # PROVENANCE §8a: 16 «- » line-wrap hyphens, 5 missing spaces after a comma, 1 trailing space
     assert len(flat(rep, kind="whitespace")) == 22
     assert not flat(rep, kind="mixed_script")   # Roman numerals in «Специалист I категории» are fine
@@ -337,3 +353,13 @@ def test_reference_portal_ranges_and_titles(portal):
     # homonyms are legitimate: «Шихтовщик» keeps all its codes
     assert sum(it.title == "Шихтовщик" for it in cls) == 7
     assert cls["22824"].title == "Инженер-программист"
+
+
+def test_strict_rejects_rows_whose_control_number_fails(data_dir):
+    path = data_dir / "okpdtr/portal_defects.json"
+    rep = load(path, strict=True).report
+    assert (rep.rows_read, rep.rows_loaded, rep.rows_rejected) == (21, 11, 10)
+    assert at(rep, "control_number", severity="error") == [3, 9]
+    assert "--strict" in flat(rep, kind="control_number", row=3)[0]["message"]
+    table = load(data_dir / "okpdtr/table_cp1251.csv", strict=True).report
+    assert at(table, "control_number", severity="error") == [5, 16]

@@ -234,3 +234,37 @@ def test_reference_scrape_title_defects(scrape):
     assert {"1111", "1112", "2519", "3141", "7318", "3257"} <= truncated
     assert [p["value"] for p in flat(rep, kind="whitespace")] == [
         "информационно -коммуникационных", "информационно -коммуникационные", "фитнес -клубов"]
+
+
+def test_codes_stored_as_numbers_are_read_by_the_hierarchy(tmp_path):
+    import openpyxl
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["Код", "Наименование"])
+    rows = [(2, "Специалисты высшего уровня квалификации"), (25, "Специалисты по информационным технологиям"),
+            (251, "Разработчики и аналитики программного обеспечения"), (2512, "Разработчики программного обеспечения"),
+            (7, "Квалифицированные рабочие промышленности"), (72, "Рабочие металлообрабатывающей промышленности"),
+            (721, "Формовщики, сварщики и монтажники"), (7212, "Сварщики и газорезчики"),
+            (110, "Офицеры вооруженных сил")]       # 110 or 0110: no 11 nor 011 here, so no reading is whole
+    for r in rows:
+        ws.append(list(r))
+    path = tmp_path / "okz_numbers.xlsx"
+    wb.save(path)
+    res = load(path, "okz2014:table")
+    rep, cls = res.report, res.classification
+    assert sorted(cls.codes) == ["2", "25", "251", "2512", "7", "72", "721", "7212"]
+    assert cls["2512"].parent == "251" and cls["25"].parent == "2"
+    warned = [p for p in rep.problems if p.kind == "excel_damaged_code" and p.severity == "warning"]
+    assert len(warned) == 8 and "only reading" in warned[0].message
+    (err,) = rep.errors
+    assert err.row == 10 and err.kind == "excel_damaged_code"
+    assert (rep.rows_read, rep.rows_loaded, rep.rows_rejected) == (9, 8, 1)
+
+
+def test_hierarchy_resolution_keeps_what_stays_ambiguous_rejected():
+    from crosswalk.loaders.okz import _Entry, resolve_by_hierarchy
+    e = [_Entry(i, c, "t", None) for i, c in enumerate(["0", "01", "011", 110, 1, "11", 2, 21])]
+    # 110 fits under «11» and, as 0110, under «011»; 2 and 21 read as 2/21 or as 02/021 under
+    # group «0»: both readings keep the hierarchy whole, so they stay unresolved (rejected with
+    # the suggestions). 1 is «1» (01 is a text cell already, 001 would need a group 00)
+    assert resolve_by_hierarchy(e) == {"1": "1"}

@@ -135,16 +135,16 @@ def test_a_file_without_data_rows_is_an_error(tmp_path, name, body, scheme):
     assert [p["kind"] for p in out["files"][0]["problems"]] == ["empty"]
 
 
-def test_csv_syntax_error_names_the_row(tmp_path):
+def test_an_oversized_cell_names_the_row_not_its_text(tmp_path):
     from crosswalk.errors import LoadError
     from crosswalk.io import read_csv
     f = tmp_path / "x.csv"
     f.write_text('code,title,level\nA,AGRI,section\n01,"' + "x" * 200_000 + '",division\n', encoding="utf-8")
     r = Report(file=str(f))
-    with pytest.raises(LoadError):
+    with pytest.raises(LoadError, match="200,000 characters"):
         read_csv(f, r)
     (p,) = r.errors
-    assert p.kind == "csv_syntax" and p.row == 3 and "never closed" in p.message
+    assert p.kind == "limit" and p.row == 3 and "cell_chars" in p.message and "xxx" not in str(p)
 
 
 def test_a_parent_cycle_is_refused_not_silently_dropped():

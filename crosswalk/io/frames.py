@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import csv
 import datetime as _dt
-import io
 import math
 from pathlib import Path
 from typing import Any, Optional, Sequence
@@ -18,8 +17,8 @@ import pandas as pd
 from ..codes import _number_text
 from ..errors import WARNING, CrosswalkError, LoadError, Problem, Report
 from ..errors import listing as _listing
-from .encoding import read_text
-from .tables import read_workbook, sniff_delimiter
+from .csvframe import check_parquet, read_csv_frame
+from .tables import read_workbook
 
 MAX_CELL_PROBLEMS = 100    # non-numeric cells listed one by one per column; the rest counted
 XLSX_MAX_ROWS = 1_048_575  # Excel's sheet limit minus the header row
@@ -128,8 +127,8 @@ def _kind(path: Path) -> str:
 
 
 def read_data(path, *, sheet: Optional[str] = None, delimiter: Optional[str] = None,
-              value_columns: Sequence[str] = (), min_columns: int = 2, raw: bool = False
-              ) -> tuple[pd.DataFrame, Report]:
+              value_columns: Sequence[str] = (), min_columns: int = 2, raw: bool = False,
+              as_read: bool = False) -> tuple[pd.DataFrame, Report]:
     """A data file as a DataFrame and a :class:`Report`.
 
     CSV (delimiter sniffed unless given; UTF-8 or cp1251, garbled text refused), xlsx/xls (the
@@ -142,7 +141,9 @@ def read_data(path, *, sheet: Optional[str] = None, delimiter: Optional[str] = N
 
     ``raw``: every cell as the file holds it — text unstripped, parquet columns typed (Arrow
     types: a null is missing, NaN is NaN) — for ``apply``, whose engines read codes and values
-    themselves.
+    themselves. ``as_read``: the columns other than ``value_columns`` keep what the file holds
+    (CSV text with its spaces, workbook numbers as numbers, parquet types), for commands that
+    write them back (``crosswalk code``).
     """
     path = Path(path)
     report = Report(file=str(path))
@@ -151,26 +152,8 @@ def read_data(path, *, sheet: Optional[str] = None, delimiter: Optional[str] = N
     used_sheet = None
     style = "comma"
     if kind == "csv":
-        text = read_text(path, report)
-        sniffed = sniff_delimiter(text)
-        used = delimiter or sniffed
+        df, lines, used, sniffed = read_csv_frame(path, report, delimiter=delimiter, min_columns=min_columns)
         style = "point" if used == "," else "comma"
-        try:
-            # bytes, not a StringIO: pandas' C parser reads them several times faster
-            df = pd.read_csv(io.BytesIO(text.encode("utf-8")), encoding="utf-8", sep=used, dtype=str,
-                             keep_default_na=False, na_filter=False,
-                             skip_blank_lines=False, header=None, quotechar='"', engine="c")
-        except (pd.errors.ParserError, ValueError) as exc:
-            hint = ("; a one-column file whose texts hold the delimiter: quote those cells or give"
-                    " another delimiter (e.g. a tab)") if min_columns < 2 else ""
-            report.error("csv_syntax", f"cannot parse as CSV with delimiter {used!r}: {exc}{hint}")
-            raise LoadError(f"{path}: cannot parse as CSV: {exc}", report) from None
-        except pd.errors.EmptyDataError:
-            report.error("empty", "the file is empty")
-            raise LoadError(f"{path}: the file is empty", report) from None
-        lines = pd.RangeIndex(1, len(df) + 1)
-        keep = (df != "").any(axis=1).to_numpy()
-        df, lines = df[keep], np.asarray(lines)[keep]
         if df.shape[1] < min_columns:
             hint = f"; the file looks {sniffed!r}-delimited" if sniffed != used else ""
             report.error("delimiter", f"parsing with delimiter {used!r} gives 1 column, at least {min_columns}"
@@ -210,7 +193,7 @@ def read_data(path, *, sheet: Optional[str] = None, delimiter: Optional[str] = N
             for c, v in enumerate(vals):
                 if isinstance(v, (_dt.date, _dt.datetime)):
                     dates.setdefault(c, []).append(r.number)
-            cells.append([_cell_text(v) for v in vals])
+            cells.append(list(vals) if as_read else [_cell_text(v) for v in vals])
         df = pd.DataFrame(cells, columns=names, dtype=object) if cells else pd.DataFrame(columns=names, dtype=object)
         rows = np.asarray([r.number for r in body], dtype=np.int64)
         for c, rr in sorted(dates.items()):
@@ -218,6 +201,7 @@ def read_data(path, *, sheet: Optional[str] = None, delimiter: Optional[str] = N
                            " if this is a code column, Excel turned codes into dates", sheet=table.name,
                            column=names[c])
     else:
+        check_parquet(path, report)
         try:
             df = pd.read_parquet(path, dtype_backend="pyarrow") if raw else pd.read_parquet(path)
         except ImportError:
@@ -237,9 +221,12 @@ def read_data(path, *, sheet: Optional[str] = None, delimiter: Optional[str] = N
     for c in df.columns if not raw else ():
         if c in value_columns:
             df[c] = to_float(df[c], c, report, rows=rows, style=style, sheet=used_sheet)
+        elif as_read:
+            continue                              # pass-through: as the file holds it
         elif df[c].dtype != object or kind == "parquet":
             df[c] = codes_as_text(df[c])
-    report.rows_read = report.rows_loaded = len(df)
+    report.rows_loaded = len(df)
+    report.rows_read = len(df) + report.rows_rejected      # lines rejected while parsing (CSV)
     return df, report
 
 
@@ -249,19 +236,32 @@ def read_data(path, *, sheet: Optional[str] = None, delimiter: Optional[str] = N
 _RISKY_FIRST = frozenset("=+-@'") | frozenset(map(chr, range(32)))
 
 
+def risky_first(s: pd.Series) -> np.ndarray:
+    """Which cells of a text column start with a character that may make a spreadsheet run
+    the cell (``_RISKY_FIRST``), without a Python object per cell: Arrow for string arrays,
+    the distinct values for object columns (a million rows of coded titles repeat a few
+    thousand texts; a copy of every cell took gigabytes for the evidence columns)."""
+    if isinstance(s.dtype, pd.StringDtype) and s.dtype.storage.startswith("pyarrow"):
+        import pyarrow as pa
+        import pyarrow.compute as pc
+        arr = pa.array(s.array)
+        first = pc.utf8_slice_codeunits(pc.fill_null(arr, ""), 0, 1)
+        hit = pc.is_in(first, value_set=pa.array(sorted(_RISKY_FIRST), type=first.type))
+        return np.asarray(hit.to_numpy(zero_copy_only=False), dtype=bool)
+    codes, uniques = pd.factorize(s, use_na_sentinel=True)
+    uniques = np.asarray(uniques, dtype=object)
+    first = np.fromiter((isinstance(u, str) and bool(u) and u[0] in _RISKY_FIRST for u in uniques),
+                        dtype=bool, count=len(uniques))
+    return np.where(codes >= 0, first[np.maximum(codes, 0)], False) if len(uniques) else np.zeros(len(s), bool)
+
+
 def _sheet_safe_column(s: pd.Series) -> pd.Series:
-    """``cell_text`` of every cell, looking only at the cells that need it (a million-row
-    column of titles is mostly safe already)."""
+    """``cell_text`` of every cell, looking only at the cells that need it."""
     from ..safety import cell_text
     if pd.api.types.infer_dtype(s, skipna=True) not in ("string", "empty"):
         s = s.map(lambda v: v if isinstance(v, str) else "" if v is None or v != v else cell_text(v))
-    import pyarrow as pa
-    import pyarrow.compute as pc
-    text = s.fillna("").astype(object)
-    # cell_text changes only cells starting with one of these (checked in Arrow: no Python per cell)
-    first = pc.utf8_slice_codeunits(pa.array(text.to_numpy(), type=pa.large_string()), 0, 1)
-    risky = pc.is_in(first, value_set=pa.array(sorted(_RISKY_FIRST), type=pa.large_string()))
-    risky = risky.to_numpy(zero_copy_only=False)
+    text = s.fillna("")
+    risky = risky_first(text)
     if risky.any():
         text = text.copy()
         text[risky] = text[risky].map(cell_text)
@@ -269,29 +269,36 @@ def _sheet_safe_column(s: pd.Series) -> pd.Series:
 
 
 def write_frame(df: pd.DataFrame, path: Path, code_columns: Sequence[str],
-                 problems: Optional[list] = None) -> Path:
+                 problems: Optional[list] = None, *, passthrough: Sequence[str] = ()) -> Path:
+    """Write ``df`` as CSV, xlsx or parquet by suffix (atomic; codes as text; cells that would
+    run as formulas escaped). ``passthrough``: columns carried from the input, written as
+    they were read (see :mod:`.passthrough`)."""
     from openpyxl.utils import get_column_letter
 
-    from ..safety import atomic_save_workbook, atomic_write_bytes, cell_text, clean_xml, illegal_xml_chars
+    from . import passthrough as _pass
+
+    from ..safety import atomic_replace, atomic_save_workbook, cell_text, clean_xml, illegal_xml_chars
     suffix = path.suffix.lower()
     if not path.parent.is_dir():
         raise CrosswalkError(f"{path}: the folder {path.parent} does not exist")
     if suffix == ".csv":
         out = df.copy()
         for c in out.columns:
-            if c in code_columns or out[c].dtype == object or pd.api.types.is_string_dtype(out[c].dtype):
+            if c in passthrough and c not in code_columns:
+                out[c] = _pass.csv_column(out[c])
+            elif c in code_columns or out[c].dtype == object or pd.api.types.is_string_dtype(out[c].dtype):
                 out[c] = _sheet_safe_column(out[c])
         out.columns = [cell_text(str(c)) for c in out.columns]   # a header "=x" is text too
-        buf = io.StringIO()
-        out.to_csv(buf, index=False, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
-        return atomic_write_bytes(path, buf.getvalue().encode("utf-8"))
+
+        def fill(tmp: str) -> None:      # straight into the file, in chunks: never the whole text in memory
+            with open(tmp, "w", encoding="utf-8", newline="") as fh:
+                out.to_csv(fh, index=False, lineterminator="\n", quoting=csv.QUOTE_MINIMAL, chunksize=50_000)
+        return atomic_replace(path, fill)
     if suffix == ".parquet":
-        buf = io.BytesIO()
         try:
-            df.to_parquet(buf, index=False)
+            return atomic_replace(path, lambda tmp: _pass.write_parquet(df, tmp))
         except ImportError:
             raise CrosswalkError("writing parquet needs pyarrow: pip install pyarrow") from None
-        return atomic_write_bytes(path, buf.getvalue())
     if suffix == ".xlsx":
         if len(df) > XLSX_MAX_ROWS:
             raise CrosswalkError(f"{path}: {len(df)} rows do not fit in an Excel sheet ({XLSX_MAX_ROWS});"
@@ -312,10 +319,21 @@ def write_frame(df: pd.DataFrame, path: Path, code_columns: Sequence[str],
         names = [str(c) for c in df.columns]
         ws.append([safe(c, 1, i, c) for i, c in enumerate(names)])
         code_idx = {i for i, c in enumerate(df.columns) if c in code_columns}
+        pass_idx = {i for i, c in enumerate(df.columns) if c in passthrough and i not in code_idx}
         for r, row in enumerate(df.itertuples(index=False, name=None), start=2):
             cells = []
             for i, v in enumerate(row):
-                if i in code_idx or isinstance(v, str):
+                if i in pass_idx:
+                    value, is_text = _pass.xlsx_value(v)
+                    if is_text:
+                        clean, changed = clean_xml(value)
+                        if changed:
+                            replaced.append((f"{get_column_letter(i + 1)}{r}", names[i], value))
+                        cell = WriteOnlyCell(ws, value=clean)
+                        cell.data_type = "s"                # a text cell: never run as a formula
+                    else:
+                        cell = WriteOnlyCell(ws, value=value)
+                elif i in code_idx or isinstance(v, str):
                     cell = WriteOnlyCell(ws, value=safe(v, r, i, names[i]))
                     cell.number_format = "@"
                 else:

@@ -11,7 +11,9 @@ import io
 from pathlib import Path
 from typing import NamedTuple
 
-from .tables import sniff_delimiter
+from ..errors import Report
+from .delimited import sniff_delimiter
+from .xlsx import SheetRows, iter_sheet, open_workbook
 
 PEEK_ROWS = 25
 XLSX_SIGNATURE = b"PK\x03\x04"
@@ -38,11 +40,13 @@ def _workbook_head(path: str, mtime_ns: int, size: int) -> tuple[SheetHead, ...]
     sig = signature(Path(path))
     out = []
     if sig.startswith(b"PK"):
-        import openpyxl
-        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        # the bounded reader: a zip bomb is refused here too (the LoadError makes it "not ours";
+        # loading it then reports the limit)
+        report = Report(file=path)
+        wb = open_workbook(path, report)
         try:
             for ws in wb.worksheets:
-                rows = tuple(tuple(r) for r in ws.iter_rows(max_row=PEEK_ROWS, values_only=True))
+                rows = tuple(_dense(iter_sheet(wb, ws, report, SheetRows(), max_rows=PEEK_ROWS)))
                 out.append(SheetHead(ws.title, ws.sheet_state == "visible", rows))
         finally:
             wb.close()
@@ -58,6 +62,20 @@ def _workbook_head(path: str, mtime_ns: int, size: int) -> tuple[SheetHead, ...]
         finally:
             book.release_resources()
     return tuple(out)
+
+
+def _dense(rows):
+    """Rows numbered as in the sheet (empty rows in between as empty tuples), as openpyxl's
+    iter_rows gave them: sniffers look at the first rows by position."""
+    expected = 1
+    for number, values in rows:
+        if number > PEEK_ROWS:
+            break
+        while expected < number:
+            yield ()
+            expected += 1
+        yield tuple(values)
+        expected += 1
 
 
 def workbook_head(path: Path) -> tuple[SheetHead, ...]:

@@ -5,19 +5,18 @@ cached value is used, with a warning) and merged cells in the header rows.
 """
 from __future__ import annotations
 
-import csv
 import datetime as _dt
-import io
 import json
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
-from ..errors import LoadError, Report
-from .encoding import read_text
-
-DELIMITERS = (";", ",", "\t", "|")
+from ..errors import LoadError, Report, listing
+from . import limits as _limits
+from .delimited import DELIMITERS, LineBreaks, parse_records, sniff_delimiter
+from .encoding import read_text, read_text_lines
+from .jsontext import parse_json
+from .xlsx import SheetRows, iter_sheet, open_workbook
 
 
 @dataclass
@@ -39,58 +38,30 @@ class Table:
 
 
 # -- CSV -------------------------------------------------------------------
-def _parse(text: str, delimiter: str) -> list[Row]:
-    rows = []
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quotechar='"')
-    start = 1
-    try:
-        for values in reader:
-            rows.append(Row(start, values))
-            start = reader.line_num + 1
-    except csv.Error as exc:
-        err = ValueError(f"line {reader.line_num}: {exc}")
-        err.line = start          # the first line of the record that failed
-        raise err from None
-    return [r for r in rows if any(v.strip() for v in r.values)]
-
-
-def sniff_delimiter(text: str) -> str:
-    """The delimiter that splits the first lines into the most consistent columns (>1)."""
-    sample = "\n".join(text.splitlines()[:50])
-    best, best_score = ",", (-1, 0)
-    for d in DELIMITERS:
-        try:
-            rows = _parse(sample, d)
-        except ValueError:
-            continue
-        widths = [len(r.values) for r in rows]
-        if not widths:
-            continue
-        mode = max(set(widths), key=widths.count)
-        score = (widths.count(mode) if mode > 1 else 0, mode)
-        if score > best_score:
-            best, best_score = d, score
-    return best
+def _check_cells(report: Report, rows: list[Row], lim) -> None:
+    for r in rows:
+        for c, v in enumerate(r.values):
+            if len(v) > lim.cell_chars:
+                raise _limits.refuse(report, "cell_chars", f"line {r.number}, column {c + 1} holds"
+                                     f" {len(v):,} characters", row=r.number, column=col_letter(c))
 
 
 def read_csv(path: str | Path, report: Report, *, delimiter: Optional[str] = None,
-             min_columns: int = 2) -> Table:
+             min_columns: int = 2, line_breaks: LineBreaks = "warn") -> Table:
     """Read a delimited text file into rows (blank lines skipped).
 
     A parse that yields fewer than ``min_columns`` columns is an error: a ``;``
-    file read with ``,`` must not pass as a one-column table.
+    file read with ``,`` must not pass as a one-column table. ``line_breaks`` says whether
+    the layout has line breaks in quoted fields ("allow", "warn": kept, one warning;
+    "error": the line opening such a field is rejected and the next lines read on their
+    own — see :mod:`.delimited`). Rejected lines are counted in ``report.rows_read`` and
+    ``rows_rejected``; the loader counts the rows it gets.
     """
-    text = read_text(path, report)
+    text, garbled = read_text_lines(path, report, lines=True)
     sniffed = sniff_delimiter(text)
     used = delimiter or sniffed
-    try:
-        rows = _parse(text, used)
-    except ValueError as exc:
-        hint = ("; a quote opened and never closed runs into the following lines"
-                if "field larger than field limit" in str(exc) else "")
-        report.error("csv_syntax", f"cannot parse as CSV with delimiter {used!r}: {exc}{hint}",
-                     row=getattr(exc, "line", None))
-        raise LoadError(f"{path}: cannot parse as CSV: {exc}", report) from None
+    recs = parse_records(text, used, line_breaks=line_breaks)
+    rows = [Row(n, v) for n, v in recs.rows if any(x.strip() for x in v)]
     widths = [len(r.values) for r in rows]
     mode = max(set(widths), key=widths.count) if widths else 0
     if rows and mode < min_columns:
@@ -98,70 +69,107 @@ def read_csv(path: str | Path, report: Report, *, delimiter: Optional[str] = Non
         report.error("delimiter", f"parsing with delimiter {used!r} gives {mode} column(s), "
                      f"at least {min_columns} expected{hint}", value=used)
         raise LoadError(f"{path}: wrong delimiter {used!r}{hint}", report)
+    _check_cells(report, rows, _limits.current())
+    for line, why in recs.rejected:
+        report.error("csv_syntax", f"{why}; line rejected", row=line)
+    if recs.spans and line_breaks == "warn":
+        shown = listing([f"{a}–{b}" for a, b in recs.spans], 5)
+        report.warning("line_break_in_field", f"{len(recs.spans)} record(s) run over several lines (a quoted field"
+                       f" holds line breaks): lines {shown}; if a closing quote is missing, the lines after it"
+                       " were read into that field", row=recs.spans[0][0])
+    if garbled:
+        kept = []
+        for r in rows:
+            last = next((b for a, b in recs.spans if a == r.number), r.number)
+            bad = next((n for n in range(r.number, last + 1) if n in garbled), None)
+            if bad is None:
+                kept.append(r)
+            else:
+                report.error("garbled_text", f"line {bad} looks garbled ({garbled[bad]}); row rejected", row=r.number)
+                report.rows_read += 1
+                report.rows_rejected += 1
+        rows = kept
+    report.rows_read += len(recs.rejected)
+    report.rows_rejected += len(recs.rejected)
     return Table(None, rows)
 
 
 # -- workbooks ---------------------------------------------------------------
 def _xlsx(path: Path, report: Report) -> list[Table]:
-    import openpyxl  # defusedxml, when installed, makes openpyxl refuse XML bombs
-    try:
-        wb = openpyxl.load_workbook(path, data_only=False)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-        report.error("unreadable", f"not a readable xlsx workbook: {exc}")
-        raise LoadError(f"{path}: not a readable xlsx workbook: {exc}", report) from None
-    cached = None
+    wb = open_workbook(path, report)
     tables = []
-    for ws in wb.worksheets:
-        formulas: dict[tuple[int, int], str] = {}
-        rows = []
-        for r_idx, cells in enumerate(ws.iter_rows(values_only=True), start=1):
-            values = list(cells)
-            for c_idx, v in enumerate(values):
-                if isinstance(v, str) and v.startswith("=") and len(v) > 1:
-                    if cached is None:  # formulas are rare: only then read the cached values
-                        cached = openpyxl.load_workbook(path, data_only=True)
-                    formulas[(r_idx, c_idx)] = v
-                    values[c_idx] = cached[ws.title].cell(r_idx, c_idx + 1).value
-            if any(v is not None and str(v).strip() for v in values):
-                rows.append(Row(r_idx, values))
-        tables.append(Table(ws.title, rows, hidden=ws.sheet_state != "visible",
-                            merged=sorted(str(m) for m in ws.merged_cells.ranges),
-                            formulas=formulas))
+    try:
+        for ws in wb.worksheets:
+            found = SheetRows()
+            rows = [Row(n, values) for n, values in iter_sheet(wb, ws, report, found)]
+            tables.append(Table(ws.title, rows, hidden=ws.sheet_state != "visible",
+                                merged=found.merged, formulas=found.formulas))
+    finally:
+        wb.close()
     return tables
 
 
 def _xls(path: Path, report: Report) -> list[Table]:
+    """An old binary workbook, one sheet at a time (xlrd on demand), within the limits."""
     import xlrd
+    lim = _limits.current()
+    size = path.stat().st_size
+    if size > lim.unpacked_bytes:
+        raise _limits.refuse(report, "unpacked_mb", f"the xls workbook is {size / _limits.MiB:,.0f} MiB")
     try:
-        book = xlrd.open_workbook(str(path), formatting_info=True)
+        book = xlrd.open_workbook(str(path), formatting_info=True, on_demand=True)
     except Exception as exc:  # xlrd raises bare XLRDError/CompDocError for bad files
         report.error("unreadable", f"not a readable xls workbook: {exc}")
         raise LoadError(f"{path}: not a readable xls workbook: {exc}", report) from None
-    tables = []
-    for sh in book.sheets():
-        rows = []
-        for r in range(sh.nrows):
-            values = []
-            for cell in sh.row(r):
-                if cell.ctype in (xlrd.XL_CELL_EMPTY, xlrd.XL_CELL_BLANK):
-                    values.append(None)
-                elif cell.ctype == xlrd.XL_CELL_DATE:
-                    values.append(xlrd.xldate_as_datetime(cell.value, book.datemode))
-                elif cell.ctype == xlrd.XL_CELL_ERROR:
-                    values.append(f"#ERROR{cell.value}")
-                else:
-                    values.append(cell.value)
-            if any(v is not None and str(v).strip() for v in values):
-                rows.append(Row(r + 1, values))
-        merged = sorted(f"{col_letter(c)}{a + 1}:{col_letter(d - 1)}{b}" for a, b, c, d in sh.merged_cells)
-        tables.append(Table(sh.name, rows, hidden=sh.visibility != 0, merged=merged))
+    tables, total = [], 0
+    try:
+        for i in range(book.nsheets):
+            try:
+                sh = book.sheet_by_index(i)
+            except Exception as exc:
+                report.error("unreadable", f"sheet {i + 1} of the xls workbook cannot be read: {exc}")
+                raise LoadError(f"{path}: sheet {i + 1} cannot be read: {exc}", report) from None
+            total += sh.nrows
+            if total > lim.rows:
+                raise _limits.refuse(report, "rows", f"the workbook holds more than {lim.rows:,} rows", sheet=sh.name)
+            if sh.nrows * sh.ncols > lim.cells:
+                raise _limits.refuse(report, "cells", f"sheet {sh.name!r} holds {sh.nrows * sh.ncols:,} cells",
+                                     sheet=sh.name)
+            rows = []
+            for r in range(sh.nrows):
+                values = []
+                for cell in sh.row(r):
+                    if cell.ctype in (xlrd.XL_CELL_EMPTY, xlrd.XL_CELL_BLANK):
+                        values.append(None)
+                    elif cell.ctype == xlrd.XL_CELL_DATE:
+                        values.append(xlrd.xldate_as_datetime(cell.value, book.datemode))
+                    elif cell.ctype == xlrd.XL_CELL_ERROR:
+                        values.append(f"#ERROR{cell.value}")
+                    else:
+                        if isinstance(cell.value, str) and len(cell.value) > lim.cell_chars:
+                            raise _limits.refuse(report, "cell_chars", f"sheet {sh.name!r} cell"
+                                                 f" {col_letter(len(values))}{r + 1} has {len(cell.value):,} characters",
+                                                 sheet=sh.name, row=r + 1)
+                        values.append(cell.value)
+                if any(v is not None and str(v).strip() for v in values):
+                    rows.append(Row(r + 1, values))
+            merged = sorted(f"{col_letter(c)}{a + 1}:{col_letter(d - 1)}{b}" for a, b, c, d in sh.merged_cells)
+            tables.append(Table(sh.name, rows, hidden=sh.visibility != 0, merged=merged))
+            book.unload_sheet(i)
+    finally:
+        book.release_resources()
     return tables
 
 
 def read_workbook(path: str | Path, report: Report) -> list[Table]:
     """All sheets of an xlsx/xls workbook; hidden sheets and formulas are reported."""
     path = Path(path)
-    head = path.read_bytes()[:8]
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(8)
+    except OSError as exc:
+        report.error("unreadable", f"cannot read file: {exc.strerror or exc}")
+        raise LoadError(f"{path}: cannot read file: {exc.strerror or exc}", report) from None
     if head.startswith(b"PK"):
         tables = _xlsx(path, report)
     elif head.startswith(b"\xd0\xcf\x11\xe0"):
@@ -217,14 +225,11 @@ def header_index(table: Table, names: Sequence[str], report: Report, *,
     return best[0], best[2]
 
 
-def read_json(path: str | Path, report: Report) -> Any:
+def read_json(path: str | Path, report: Report, *, object_pairs_hook=None) -> Any:
+    """A JSON file within the limits (size, nesting depth, number of values, string length);
+    a syntax error or a limit is reported and raised as :class:`LoadError`."""
     text = read_text(path, report)
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        report.error("json_syntax", f"invalid JSON: {exc.msg}", row=exc.lineno,
-                     column=f"char {exc.colno}")
-        raise LoadError(f"{path}: invalid JSON at line {exc.lineno}: {exc.msg}", report) from None
+    return parse_json(text, report, object_pairs_hook=object_pairs_hook)
 
 
 def is_date(value: Any) -> bool:

@@ -61,10 +61,43 @@ def detect(path: str | Path) -> str:
         return claims[0]
     known = ", ".join(formats())
     if not claims:
+        _diagnose(path, head)
         raise UnknownSchemeError(f"{path}: cannot tell which classification this file holds;"
                                  f" name it with --scheme (one of: {known})")
     raise UnknownSchemeError(f"{path}: ambiguous, could be {' or '.join(sorted(claims))};"
                              " name it with --scheme")
+
+
+def _diagnose(path: Path, head: str) -> None:
+    """No loader claims the file: when that is because the file cannot be read at all (a
+    damaged or oversized workbook, JSON past the limits, garbled text), raise that error
+    instead of "cannot tell which classification" (a LoadError with its report)."""
+    from ..io.encoding import garbled_reason
+    from ..io.peek import XLSX_SIGNATURE, signature
+    report = Report(file=str(path))
+    if signature(path)[:4] == XLSX_SIGNATURE:
+        # the sniffers read the first rows of every sheet; read them again to get the error
+        # that made them fail (a limit, a damaged part), without reading a big sheet through
+        from ..io.peek import PEEK_ROWS
+        from ..io.xlsx import SheetRows, iter_sheet, open_workbook
+        wb = open_workbook(path, report)
+        try:
+            for ws in wb.worksheets:
+                for _ in iter_sheet(wb, ws, report, SheetRows(), max_rows=PEEK_ROWS):
+                    pass
+        finally:
+            wb.close()
+        return
+    if head.lstrip()[:1] in ("{", "["):
+        from ..io.tables import read_json
+        read_json(path, report)
+        return
+    from ..io.encoding import read_bytes
+    read_bytes(path, report, lines=True)        # size, line length, number of lines
+    reason = garbled_reason(head)
+    if reason:
+        report.error("garbled_text", f"the text looks garbled: {reason}")
+        raise LoadError(f"{path}: garbled text ({reason})", report)
 
 
 def _module_for(fmt: str):
@@ -74,9 +107,11 @@ def _module_for(fmt: str):
     raise UnknownSchemeError(f"unknown scheme/format {fmt!r}; known: {', '.join(formats())}")
 
 
-def load(path: str | Path, scheme: Optional[str] = None) -> LoadResult:
+def load(path: str | Path, scheme: Optional[str] = None, *, strict: bool = False) -> LoadResult:
     """Load one file. ``scheme`` is a format id (see :func:`formats`) or a scheme id
     such as ``okved2`` when that scheme has a single format or the layout is sniffed.
+    ``strict``: rows a loader would keep with a warning about a checksum (OKPDTR's control
+    number) are rejected instead.
 
     Raises :class:`LoadError` (with its report) when the file cannot be read at all.
     """
@@ -92,15 +127,19 @@ def load(path: str | Path, scheme: Optional[str] = None) -> LoadResult:
         candidates = [f for f in formats() if f.split(":")[0] == scheme]
         if not candidates:
             raise UnknownSchemeError(f"unknown scheme {scheme!r}; known: {', '.join(formats())}")
-        mod = _module_for(candidates[0])
-        fmt = mod.sniff(path, _head(path))
-        if fmt is None or fmt not in candidates:
+        # every module with a layout of the scheme sniffs (OKZ has two: tables and the examples extract)
+        head = _head(path)
+        mods = list(dict.fromkeys(_module_for(c) for c in candidates))
+        found = [f for f in (m.sniff(path, head) for m in mods) if f in candidates]
+        fmt = found[0] if len(found) == 1 else None
+        if fmt is None:
             if len(candidates) == 1:
                 fmt = candidates[0]
             else:
+                _diagnose(path, _head(path))
                 raise UnknownSchemeError(f"{path}: not a layout of {scheme} this tool knows;"
                                          f" try one of {', '.join(candidates)}")
-    result = _module_for(fmt).load(path, format=fmt)
+    result = _module_for(fmt).load(path, format=fmt, strict=strict)
     report = result.report
     report.check_accounting()
     if result.data is not None and not len(result.data) and not report.rows_read:
@@ -109,4 +148,21 @@ def load(path: str | Path, scheme: Optional[str] = None) -> LoadResult:
     return result
 
 
-__all__ = ["ItemCollector", "LoadResult", "detect", "formats", "load", "Report"]
+def is_excerpt(path: str | Path) -> bool:
+    """A bundled excerpt (``raw_classifiers/``, or a file named ``…excerpt…``), not a full table."""
+    path = Path(path)
+    return "excerpt" in path.name.casefold() or any(p.name == "raw_classifiers" for p in path.parents)
+
+
+def usage(scheme: str, path: str | Path, data) -> dict:
+    """What a command says about a classification it uses: scheme, file, item count, and
+    whether the file is only a bundled excerpt (its ``note`` says so in words)."""
+    n = len(data)
+    entry = {"scheme": scheme, "file": str(path), "items": n, "excerpt": is_excerpt(path)}
+    if entry["excerpt"]:
+        entry["note"] = (f"{scheme}: {Path(path).name} is a bundled EXCERPT of {n} codes, not the full"
+                         " classification; give the full tables (--classifiers/--data FOLDER) for real work")
+    return entry
+
+
+__all__ = ["ItemCollector", "LoadResult", "detect", "formats", "is_excerpt", "load", "Report", "usage"]

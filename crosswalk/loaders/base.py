@@ -11,6 +11,7 @@ from typing import Any, Mapping, Optional, Union
 
 from ..codes import code_level, structural_parent
 from ..errors import Report
+from ..io.encoding import garbled_reason, may_be_garbled, repair_mojibake
 from ..model import Classification, Correspondence, Item, code_sort_key, get_scheme
 
 
@@ -69,7 +70,14 @@ class ItemCollector:
     def add(self, code: str, title: str, level: int, parent: Optional[str] = None, *,
             notes: str = "", attrs: Optional[Mapping[str, Any]] = None, row: Optional[int] = None,
             sheet: Optional[str] = None) -> bool:
-        """Add one item; returns False (row rejected, problem reported) on a duplicate."""
+        """Add one item; returns False (row rejected, problem reported) on a duplicate or a
+        title that is garbled beyond certain repair. A title that is UTF-8 text decoded with
+        the wrong code page (mojibake) is repaired with a warning when undoing that gives
+        clean Cyrillic text."""
+        title = self._title(code, title, row=row, sheet=sheet)
+        if title is None:
+            self.reject()
+            return False
         prev = self._items.get(code)
         if prev is not None:
             if prev.item.title == title:
@@ -86,6 +94,22 @@ class ItemCollector:
         self._items[code] = _Pending(Item(code, title, level, parent, notes, attrs or {}), row, sheet)
         self.report.rows_loaded += 1
         return True
+
+    def _title(self, code: str, title: str, *, row, sheet) -> Optional[str]:
+        if not isinstance(title, str) or not may_be_garbled(title):
+            return title
+        reason = garbled_reason(title, lookalikes=False)
+        if reason is None:
+            return title
+        where = dict(sheet=sheet, row=row, column=self.title_column)
+        fixed = repair_mojibake(title)
+        if fixed is not None:
+            self.report.warning("mojibake_repaired", f"code {code}: the title is UTF-8 text decoded with the wrong"
+                                f" code page; repaired to {fixed!r}", value=title, **where)
+            return fixed
+        self.report.error("garbled_text", f"code {code}: the title looks garbled ({reason}); row rejected",
+                          value=title, **where)
+        return None
 
     def __contains__(self, code: str) -> bool:
         return code in self._items

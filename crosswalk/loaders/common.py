@@ -2,14 +2,12 @@
 names (also split over two rows), cell text, title presence."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, NamedTuple, Optional
 
 from ..checks import check_title
-from ..errors import LoadError, Report
-from ..io import read_text
-from ..io.tables import Table, header_index
+from ..errors import Report
+from ..io.tables import Table, header_index, read_json
 
 
 class Pairs(list):
@@ -19,13 +17,7 @@ class Pairs(list):
 def load_json_pairs(path: Path, report: Report) -> Any:
     """Parse JSON keeping objects as :class:`Pairs` (``json.loads`` would silently keep
     only the last of two equal keys)."""
-    text = read_text(path, report)
-    try:
-        return json.loads(text, object_pairs_hook=Pairs)
-    except json.JSONDecodeError as exc:
-        report.error("json_syntax", f"invalid JSON: {exc.msg}", row=exc.lineno,
-                     column=f"char {exc.colno}")
-        raise LoadError(f"{path}: invalid JSON at line {exc.lineno}: {exc.msg}", report) from None
+    return read_json(path, report, object_pairs_hook=Pairs)
 
 
 def cell_text(value: Any) -> Optional[str]:

@@ -34,7 +34,7 @@ def _clean(text: str) -> str:
     return " ".join(text.split())
 
 
-def load(path, format: Optional[str] = None) -> LoadResult:
+def load(path, format: Optional[str] = None, *, strict: bool = False) -> LoadResult:
     path = Path(path)
     report = Report(file=str(path), scheme="isco08")
     table = read_csv(path, report)

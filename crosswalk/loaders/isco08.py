@@ -123,7 +123,7 @@ def sniff(path: Path, head: str) -> Optional[str]:
     return None
 
 
-def load(path, format: Optional[str] = None) -> LoadResult:
+def load(path, format: Optional[str] = None, *, strict: bool = False) -> LoadResult:
     path = Path(path)
     report = Report(file=str(path), scheme="isco08")
     tables = read_workbook(path, report)

@@ -54,7 +54,7 @@ def sniff(path: Path, head: str) -> Optional[str]:
     return None
 
 
-def load(path, format: Optional[str] = None) -> LoadResult:
+def load(path, format: Optional[str] = None, *, strict: bool = False) -> LoadResult:
     path = Path(path)
     report = Report(file=str(path), scheme="isco08-isco88")
     tables = read_workbook(path, report)

@@ -30,12 +30,12 @@ def sniff(path: Path, head: str) -> Optional[str]:
         return None
 
 
-def load(path, format: Optional[str] = None) -> LoadResult:
+def load(path, format: Optional[str] = None, *, strict: bool = False) -> LoadResult:
     path = Path(path)
     if format not in (None, "isic4:un-csv"):
         raise LoadError(f"{path}: {format} is not an ISIC Rev.4 format ({', '.join(FORMATS)})")
     report = Report(file=str(path), scheme="isic4")
-    table = read_csv(path, report, min_columns=2)
+    table = read_csv(path, report, min_columns=2, line_breaks="error")
     start, cols = find_columns(table, report, COLUMNS)
     data = load_structure(report, "isic4", table.rows[start + 1:],
                           {"Code": cols["code"], "Description": cols["description"]},

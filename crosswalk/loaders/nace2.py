@@ -40,13 +40,13 @@ def sniff(path: Path, head: str) -> Optional[str]:
     return None
 
 
-def load(path, format: Optional[str] = None) -> LoadResult:
+def load(path, format: Optional[str] = None, *, strict: bool = False) -> LoadResult:
     path = Path(path)
     fmt = format or "nace2:csv"
     if fmt not in FORMATS:
         raise LoadError(f"{path}: {fmt} is not a NACE format ({', '.join(FORMATS)})")
     report = Report(file=str(path), scheme=fmt.split(":")[0])
-    table = read_csv(path, report, min_columns=2)
+    table = read_csv(path, report, min_columns=2, line_breaks="error")
     if fmt == "nace2-isic4:csv":
         return LoadResult(str(path), _pairs(path, table, report), report, kind="correspondence")
     start, cols = find_columns(table, report, STRUCTURE_COLUMNS)

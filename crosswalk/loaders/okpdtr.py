@@ -159,9 +159,13 @@ def _portal_code(raw: Any, report: Report, row: int) -> Optional[str]:
     return raw.strip()
 
 
-def _split_portal_code(code: str, name: str, bases: dict[str, list[tuple[int, str]]],
-                       report: Report, row: int) -> Optional[tuple[str, str]]:
-    """(5-digit code, КЧ) of a portal code, or None with the error reported."""
+def _split_portal_code(code: str, name: str, bases: dict[str, list[tuple[int, str, str]]],
+                       report: Report, row: int, strict: bool = False) -> Optional[tuple[str, str]]:
+    """(5-digit code, КЧ) of a portal code, or None with the problem reported.
+
+    A wrong КЧ does not make the code wrong: the row is kept under its 5-digit code with a
+    warning (``strict``: rejected), unless another row holds the same code with the right
+    КЧ — then that row is the item and this one is reported and left out."""
     where = dict(row=row, column="code", value=code)
     if len(code) == 6 and code[0] in "1234":
         base, given = code[:5], int(code[5])
@@ -169,15 +173,26 @@ def _split_portal_code(code: str, name: str, bases: dict[str, list[tuple[int, st
         if given == want:
             return base, code[5]
         msg = (f"code {code}: control number {given} is wrong for {base}, the ОК 016-94 rule gives"
-               f" {want} ({base}{want}); row rejected")
-        twins = [(r, c) for r, c in bases.get(base, []) if r != row and int(c[5]) == want]
+               f" {want} ({base}{want})")
+        twins = [(r, c, t) for r, c, t in bases.get(base, []) if r != row and int(c[5]) == want]
         if twins:
-            msg += "; " + ", ".join(f"row {r} holds {c} with the correct КЧ" for r, c in twins)
-        report.error("control_number", msg, **where)
-        return None
+            r, c, t = twins[0]
+            if t == name:
+                report.warning("control_number", f"{msg}; row {r} holds {c} with the correct КЧ and the same"
+                               " title: that row is the item, this repeat is left out", **where)
+            else:
+                report.error("control_number", f"{msg}; row {r} holds {c} with the correct КЧ but another title"
+                             f" ({t!r}): that row is the item {base}, this row rejected", **where)
+            return None
+        if strict:
+            report.error("control_number", f"{msg}; row rejected (--strict)", **where)
+            return None
+        report.warning("control_number", f"{msg}; loaded as {base} (the 5-digit code is valid; the wrong КЧ is"
+                       " kept as kch_given; --strict rejects such rows)", **where)
+        return base, str(want)
     if len(code) == 5 and code[0] in "1234":
         kch = control_number(code)
-        others = [(r, c) for r, c in bases.get(code, []) if r != row]
+        others = [(r, c) for r, c, _ in bases.get(code, []) if r != row]
         if others:
             report.error("control_number", f"5-digit code {code} without control number, and the base"
                          f" {code} is also in " + ", ".join(f"row {r} ({c})" for r, c in others)
@@ -201,18 +216,19 @@ def _split_portal_code(code: str, name: str, bases: dict[str, list[tuple[int, st
     return None
 
 
-def _load_portal(path: Path, report: Report) -> LoadResult:
+def _load_portal(path: Path, report: Report, strict: bool = False) -> LoadResult:
     top, entries = _portal_entries(load_json_pairs(path, report), report)
     count = top.get("count")
     if count is not None and count != len(entries):
         report.error("count_mismatch", f"the file says count = {count!r} but holds {len(entries)}"
                      " entries", column="count", value=count)
     # 6-digit codes by base, so a wrong КЧ can name the row that holds the right one
-    bases: dict[str, list[tuple[int, str]]] = {}
+    bases: dict[str, list[tuple[int, str, str]]] = {}
     for i, e in enumerate(entries, 1):
-        code = dict(e).get("code") if isinstance(e, Pairs) else None
+        fields = dict(e) if isinstance(e, Pairs) else {}
+        code = fields.get("code")
         if isinstance(code, str) and len(code.strip()) == 6:
-            bases.setdefault(code.strip()[:5], []).append((i, code.strip()))
+            bases.setdefault(code.strip()[:5], []).append((i, code.strip(), fields.get("name")))
     col = ItemCollector(report, "okpdtr", code_column="code", title_column="name")
     odd = _NonStandard(report)
     for row, e in enumerate(entries, 1):
@@ -224,21 +240,29 @@ def _load_portal(path: Path, report: Report) -> LoadResult:
         raw, name = f
         code = _portal_code(raw, report, row)
         good_title = title_ok(report, name, row=row, column="name", code=code or raw)
-        split = _split_portal_code(code, name if good_title else "", bases, report, row) if code else None
+        split = (_split_portal_code(code, name if good_title else "", bases, report, row, strict)
+                 if code else None)
         if not (split and good_title):
             col.reject()
             continue
         base, kch = split
         odd.note(base, name, row=row, column="code")
-        col.add(base, name, 1, None, attrs={"kch": kch, "part": part_of(base)}, row=row)
+        attrs = {"kch": kch, "part": part_of(base)}
+        if len(code) == 6 and code[5] != kch:
+            attrs["kch_given"] = code[5]
+        col.add(base, name, 1, None, attrs=attrs, row=row)
     odd.summarise()
-    data = col.build(edition=str(top.get("fetchedAt") or ""), source=str(top.get("source") or path))
+    fetched = top.get("fetchedAt")
+    report.info("edition_unknown", "the list does not name the edition (amendment) of ОК 016-94 it follows;"
+                " edition unknown" + (f" (fetchedAt {fetched} is when the portal list was downloaded, not an"
+                                      " edition)" if fetched else ""), column="fetchedAt" if fetched else None)
+    data = col.build(edition="", source=str(top.get("source") or path))
     return LoadResult(str(path), data, report)
 
 
 # -- okpdtr:table ---------------------------------------------------------------------
 def _tables(path: Path, report: Report) -> list[Table]:
-    return read_workbook(path, report) if is_workbook(path) else [read_csv(path, report)]
+    return read_workbook(path, report) if is_workbook(path) else [read_csv(path, report, line_breaks="error")]
 
 
 def _table_code(raw: Any, report: Report, where: dict) -> Optional[str]:
@@ -254,22 +278,25 @@ def _table_code(raw: Any, report: Report, where: dict) -> Optional[str]:
     return code
 
 
-def _table_kch(code: str, raw: Any, report: Report, where: dict) -> Optional[str]:
+def _table_kch(code: str, raw: Any, report: Report, where: dict, strict: bool = False) -> Optional[str]:
+    """The КЧ of a table row: a wrong or malformed one is reported and the computed one used
+    (the code itself is valid), or the row rejected with ``strict``."""
     want = control_number(code)
     text = cell_text(raw)
     if text is None:
         report.warning("control_number", f"code {code}: the КЧ cell is empty; КЧ computed = {want}",
                        **where)
         return str(want)
-    if not (len(text) == 1 and text.isdigit()):
-        report.error("control_number", f"code {code}: КЧ {text!r} is not one digit; row rejected",
-                     **where)
+    if len(text) == 1 and text.isdigit() and int(text) == want:
+        return text
+    what = (f"КЧ {text!r} is not one digit" if not (len(text) == 1 and text.isdigit())
+            else f"control number {text} is wrong, the ОК 016-94 rule gives {want}")
+    if strict:
+        report.error("control_number", f"code {code}: {what}; row rejected (--strict)", **where)
         return None
-    if int(text) != want:
-        report.error("control_number", f"code {code}: control number {text} is wrong, the ОК 016-94"
-                     f" rule gives {want}; row rejected", **where)
-        return None
-    return text
+    report.warning("control_number", f"code {code}: {what}; loaded with the computed КЧ {want} (the code is"
+                   " valid; --strict rejects such rows)", **where)
+    return str(want)
 
 
 def _okz93(raw: Any, code: str, report: Report, where: dict) -> Optional[str]:
@@ -281,7 +308,7 @@ def _okz93(raw: Any, code: str, report: Report, where: dict) -> Optional[str]:
 
 
 def _load_sheet(table: Table, h: Header, col: ItemCollector, odd: _NonStandard,
-                report: Report) -> None:
+                report: Report, strict: bool = False) -> None:
     cols, names = h.cols, h.labels
     for r in table.rows[h.start:]:
         col.read()
@@ -291,11 +318,14 @@ def _load_sheet(table: Table, h: Header, col: ItemCollector, odd: _NonStandard,
         title = r.get(cols["title"])
         good_title = title_ok(report, title, row=r.number, column=names["title"], sheet=table.name,
                              code=code or cell_text(r.get(cols["code"])))
-        kch = _table_kch(code, r.get(cols["kch"]), report, at("kch")) if code else None
+        kch = _table_kch(code, r.get(cols["kch"]), report, at("kch"), strict) if code else None
         if not (code and kch and good_title):
             col.reject()
             continue
         attrs = {"kch": kch, "part": part_of(code)}
+        given = cell_text(r.get(cols["kch"]))
+        if given is not None and given != kch:
+            attrs["kch_given"] = given
         for canon in ("etks", "category", "grades"):
             if canon in cols and cell_text(r.get(cols[canon])) is not None:
                 attrs[canon] = cell_text(r.get(cols[canon]))
@@ -309,7 +339,7 @@ def _load_sheet(table: Table, h: Header, col: ItemCollector, odd: _NonStandard,
         col.add(code, title, 1, None, attrs=attrs, row=r.number, sheet=table.name)
 
 
-def _load_table(path: Path, report: Report) -> LoadResult:
+def _load_table(path: Path, report: Report, strict: bool = False) -> LoadResult:
     tables = _tables(path, report)
     col = ItemCollector(report, "okpdtr", code_column="Код", title_column=_COLUMNS["title"][0])
     odd = _NonStandard(report)
@@ -330,7 +360,7 @@ def _load_table(path: Path, report: Report) -> LoadResult:
             if opt not in h.cols:
                 report.info("header", f"no «{_COLUMNS[opt][0]}» column; the items carry no"
                             f" {attr} attribute", sheet=t.name)
-        _load_sheet(t, h, col, odd, report)
+        _load_sheet(t, h, col, odd, report, strict)
     for t, h in found:
         if t.rows and not t.hidden and not {"code", "title"} <= h.cols.keys():
             report.warning("ignored_sheet", f"sheet {t.name!r} has no OKPDTR header; its"
@@ -381,7 +411,9 @@ def sniff(path: Path, head: str) -> Optional[str]:
         return None
 
 
-def load(path, format: Optional[str] = None) -> LoadResult:
+def load(path, format: Optional[str] = None, *, strict: bool = False) -> LoadResult:
+    """``strict``: rows whose control number (КЧ) fails are rejected instead of kept with a
+    warning."""
     path = Path(path)
     if format is None:
         from . import _head
@@ -390,5 +422,5 @@ def load(path, format: Optional[str] = None) -> LoadResult:
         raise LoadError(f"{path}: unknown OKPDTR format {format!r}; known: {', '.join(FORMATS)}")
     report = Report(file=str(path), scheme="okpdtr")
     if format == "okpdtr:portal-json":
-        return _load_portal(path, report)
-    return _load_table(path, report)
+        return _load_portal(path, report, strict)
+    return _load_table(path, report, strict)

@@ -79,7 +79,7 @@ def _looks_like_rosstat(text: str) -> bool:
 
 
 # -- loading -----------------------------------------------------------------
-def load(path, format: Optional[str] = None, *, delimiter: str = ";") -> LoadResult:
+def load(path, format: Optional[str] = None, *, delimiter: str = ";", strict: bool = False) -> LoadResult:
     """Load one OKVED2 file. ``delimiter`` applies to the CSV layout (the official
     one is ';'; another value exists to show what a wrong one does)."""
     path = Path(path)
@@ -154,7 +154,7 @@ def _date_text(text: str) -> Optional[tuple[int, int, Optional[int]]]:
 
 # -- Rosstat CSV ---------------------------------------------------------------
 def _load_csv(path: Path, report: Report, delimiter: str):
-    table = read_csv(path, report, delimiter=delimiter, min_columns=3)
+    table = read_csv(path, report, delimiter=delimiter, min_columns=3, line_breaks="error")
     col = ItemCollector(report, SCHEME)
     letters: dict[str, tuple[str, int]] = {}      # division -> (section column, row)
     below: list[tuple[str, str, int]] = []         # (code, section column, row) under divisions

@@ -90,9 +90,46 @@ def fixed_width(entries: list[_Entry]) -> Optional[int]:
     return width
 
 
-def _code(e: _Entry, width: Optional[int], col: str, report: Report) -> Optional[str]:
+def _is_number(raw: Any) -> bool:
+    return isinstance(raw, (int, float)) and not isinstance(raw, bool) and float(raw).is_integer() and raw >= 0
+
+
+def resolve_by_hierarchy(entries: list[_Entry]) -> dict[str, str]:
+    """Codes stored as numbers (Excel dropped their leading zeros: 0110 → 110, or kept them as
+    they were: 2512) in a hierarchy, read by the one reading that keeps it whole.
+
+    Each number may be itself or itself with up to 3 leading zeros (``2`` → 2, 02, 002, 0002).
+    A reading stays possible while its parent (the code one digit shorter) is a code the file
+    holds as text or a possible reading of another number, and while no text cell holds that
+    code already; repeated to a fixed point. Returns number → code for the numbers left with
+    exactly one reading (``2, 25, 251, 2512`` → themselves: «02» would need a group 0)."""
+    fixed = {e.code.strip() for e in entries if isinstance(e.code, str) and e.code.strip().isdigit()}
+    readings: dict[str, set[str]] = {}
+    for e in entries:
+        if _is_number(e.code):
+            digits = str(int(e.code))
+            if len(digits) <= 4:
+                readings[digits] = {digits.zfill(w) for w in range(len(digits), 5)} - fixed
+    changed = True
+    while changed:
+        changed = False
+        for value, rs in readings.items():
+            pool = fixed.union(*(r for v, r in readings.items() if v != value))
+            keep = {r for r in rs if len(r) == 1 or r[:-1] in pool}
+            if keep != rs:
+                readings[value], changed = keep, True
+    return {v: next(iter(rs)) for v, rs in readings.items() if len(rs) == 1}
+
+
+def _code(e: _Entry, width: Optional[int], col: str, report: Report,
+          resolved: Optional[dict[str, str]] = None) -> Optional[str]:
     where = dict(sheet=e.sheet, row=e.row, column=col, value=e.code)
     raw = e.code
+    if width is None and resolved and _is_number(raw) and str(int(raw)) in resolved:
+        code = resolved[str(int(raw))]
+        report.warning("excel_damaged_code", f"code {int(raw)} is stored as a number, so leading zeros may be lost;"
+                       f" read as {code}: the only reading whose parent group the file holds", **where)
+        return code
     if isinstance(raw, str):
         text = raw.strip()
         if raw != text and text:
@@ -177,11 +214,12 @@ def _compare_with_isco(data, rows: dict[str, tuple], report: Report) -> None:
 def _load_entries(entries: list[_Entry], report: Report, *, code_col: str, title_col: str,
                   source: str) -> LoadResult:
     width = fixed_width(entries)
+    resolved = resolve_by_hierarchy(entries) if width is None else {}
     col = ItemCollector(report, SCHEME, code_column=code_col, title_column=title_col)
     good: list[tuple[str, _Entry]] = []
     for e in entries:
         col.read()
-        code = _code(e, width, code_col, report)
+        code = _code(e, width, code_col, report, resolved)
         good_title = title_ok(report, e.title, row=e.row, column=title_col, sheet=e.sheet,
                              code=code or e.code)
         if code and good_title:
@@ -240,7 +278,7 @@ def _pick_sheet(tables: list[Table], report: Report) -> tuple[Table, Header]:
 
 
 def _load_table(path: Path, report: Report) -> LoadResult:
-    tables = read_workbook(path, report) if is_workbook(path) else [read_csv(path, report)]
+    tables = read_workbook(path, report) if is_workbook(path) else [read_csv(path, report, line_breaks="error")]
     t, h = _pick_sheet(tables, report)
     for other in tables:
         if other is not t and other.rows and not other.hidden:
@@ -293,7 +331,7 @@ def sniff(path: Path, head: str) -> Optional[str]:
         return None
 
 
-def load(path, format: Optional[str] = None) -> LoadResult:
+def load(path, format: Optional[str] = None, *, strict: bool = False) -> LoadResult:
     path = Path(path)
     if format is None:
         from . import _head

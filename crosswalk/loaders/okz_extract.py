@@ -22,14 +22,13 @@ these labels would leak held-out ESCO occupations into an ESCO evaluation.
 """
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Any, Optional
 
 from ..codes import code_level
 from ..errors import LoadError, Report
-from ..io.encoding import read_text
+from ..io.tables import read_json
 from .base import ItemCollector, LoadResult
 from .common import title_ok
 from .okz import SCHEME, _compare_with_isco, _parents
@@ -110,14 +109,10 @@ def _examples(code: str, items: list, row: int, report: Report, starts: set[str]
     return out
 
 
-def load(path, format: Optional[str] = None) -> LoadResult:
+def load(path, format: Optional[str] = None, *, strict: bool = False) -> LoadResult:
     path = Path(path)
     report = Report(file=str(path), scheme=SCHEME)
-    try:
-        data = json.loads(read_text(path, report))
-    except json.JSONDecodeError as exc:
-        report.error("json_syntax", f"invalid JSON: {exc.msg}", row=exc.lineno, column=f"char {exc.colno}")
-        raise LoadError(f"{path}: invalid JSON at line {exc.lineno}: {exc.msg}", report) from None
+    data = read_json(path, report)          # within the limits: size, nesting depth, values
     if not isinstance(data, list) or not all(isinstance(o, dict) for o in data):
         report.error("header", "expected a JSON array of objects with isco4, labelRu and okzExamples")
         raise LoadError(f"{path}: not an OKZ examples extract (a JSON array of objects)", report)

@@ -141,8 +141,9 @@ def load_build_output(store: ReviewStore, path: str | Path, *, top: Optional[int
         out.files[Path(files_used[key]).name] = _propose(store, _official_entries(corr, titles), reviewer,
                                                          f"official:{Path(files_used[key]).name}")
     out.catalogue = _catalogue(store, classes, corrs, csets.values())
-    known = {k: {"edition": v.get("edition", ""), "source": v.get("file", ""), "language": v.get("language", "")}
-             for k, v in summary.get("classifications", {}).items()}
+    known = {v["scheme"]: {"edition": v.get("edition", ""), "source": v.get("file", ""),
+                           "language": v.get("language", "")}
+             for v in summary.get("classifications", []) if isinstance(v, dict) and v.get("scheme")}
     known.update({k: {"edition": c.edition, "source": files_used.get(k, ""), "language": c.language}
                   for k, c in classes.items()})
     store.record_schemes(known)

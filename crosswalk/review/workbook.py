@@ -36,7 +36,7 @@ from .workbook_export import (FORMAT, FORMAT_VERSION, ExportResult, display_orde
                               write_review_workbook)
 from .workbook_items import Reject, Say, Unit, check_key_cells, item_units, parse_entry, text
 from .workbook_layout import BY_ID, REQUIRED, SHEETS, header_ids
-from .workbook_read import MAX_UNZIPPED, Book, open_book
+from .workbook_read import Book, open_book
 
 REVIEW_SHEET, META_SHEET = SHEETS["review"][1], SHEETS["meta"][1]     # English names (format 1 has only these)
 _REVIEW_NAMES, _META_NAMES = SHEETS["review"], SHEETS["meta"]
@@ -653,6 +653,6 @@ def _import_v1(book: Book, store: ReviewStore, path: Path, reviewer: str, snap: 
     return _finish(imp)
 
 
-__all__ = ["DECISIONS", "ExportResult", "FORMAT", "FORMAT_VERSION", "HEADERS", "ImportReport", "MAX_UNZIPPED",
+__all__ = ["DECISIONS", "ExportResult", "FORMAT", "FORMAT_VERSION", "HEADERS", "ImportReport",
            "META_SHEET", "REVIEW_SHEET", "display_order", "export_workbook", "import_workbook", "link_groups",
            "rows_checksum", "store_identity", "write_review_workbook"]

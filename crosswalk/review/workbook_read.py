@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import Any, Iterator, Optional
 from xml.etree import ElementTree as ET
 
-from ..errors import CrosswalkError
+from ..errors import CrosswalkError, Report
+from ..io.container import open_zip
 
-MAX_UNZIPPED = 512 * 2**20    # refuse workbooks that inflate beyond this (zip bombs)
 MAX_COLUMNS = 16_384          # Excel's last column
 MAX_ROWS = 1_048_576          # Excel's last row
 _NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
@@ -97,15 +97,16 @@ class Book:
 
     def __init__(self, path):
         self.path = path
+        if isinstance(path, (str, Path)):
+            # the one bounded reader of zip containers: the directory checked before anything
+            # inflates (parts, unpacked size, ratio) and every part inflated within its bounds
+            self.zf = open_zip(path, Report(str(path)))
+        else:                                  # bytes in memory (tests): already bounded by their size
+            try:
+                self.zf = zipfile.ZipFile(path)
+            except (zipfile.BadZipFile, OSError) as exc:
+                raise CrosswalkError(f"{path}: not an xlsx workbook ({exc})") from None
         try:
-            self.zf = zipfile.ZipFile(path)
-        except (zipfile.BadZipFile, OSError) as exc:
-            raise CrosswalkError(f"{path}: not an xlsx workbook ({exc})") from None
-        try:
-            size = sum(i.file_size for i in self.zf.infolist())
-            if size > MAX_UNZIPPED:
-                raise CrosswalkError(f"{path}: unpacks to {size / 2**20:.0f} MB, more than the"
-                                     f" {MAX_UNZIPPED // 2**20} MB a review workbook may hold; refused")
             self._parts = self._sheet_parts()
             self._shared: Optional[list[str]] = None
         except BaseException:
@@ -239,4 +240,4 @@ def open_book(path: str | Path) -> Book:
     return Book(Path(path))
 
 
-__all__ = ["Book", "DTDRefused", "MAX_UNZIPPED", "open_book"]
+__all__ = ["Book", "DTDRefused", "open_book"]
