@@ -119,8 +119,8 @@ class Model(ItemViews):
         self.allow_network_fs = allow_network_fs
         self.lock = threading.RLock()
         self.classes: dict[str, Classification] = dict(classifications or {})
-        # None: read the classifications the store names, in the background (prepare_in_background)
-        self.load_recorded = classifications is None
+        # none given (no --data): read those the store names, in the background (prepare_in_background)
+        self.load_recorded = not classifications
         self.notes: list[str] = []
         self.index = ReviewIndex()
         self.cache = ItemCache(self.classes)

@@ -84,11 +84,15 @@
     sel.value = values.includes(cur) ? cur : "";
   }
 
-  // one user action at a time; body[data-seq] counts finished actions (tests wait on it)
+  // user actions: body[data-seq] counts finished ones, body[data-idle] is 1 when none is running
+  // (tests and the speed benchmark wait on them)
   async function act(fn) {
+    S.running = (S.running || 0) + 1;
     document.body.dataset.idle = "0";
     try { await fn(); } finally {
-      S.seq += 1; document.body.dataset.seq = String(S.seq); document.body.dataset.idle = "1";
+      S.running -= 1; S.seq += 1;
+      document.body.dataset.seq = String(S.seq);
+      if (!S.running) document.body.dataset.idle = "1";
     }
   }
 
@@ -106,11 +110,13 @@
 
   // shown in a <details>: the first lines, all of it on a click
   function longText(title, text, lines) {
-    const all = String(text || "").split("\n");
+    text = String(text || "");
+    // the preview: list items without their dashes, headings such as «Tasks include -» left out
+    const all = text.split("\n").map((s) => s.trim().replace(/^[-–•]\s*/, "")).filter((s) => s && !/[:\-]$/.test(s));
     lines = lines || 3;
-    if (all.length <= lines && text.length <= 320) return el("div", { class: "text" }, el("b", { text: title + ": " }), text);
+    if (all.length <= lines && text.length <= 320) return el("div", { class: "text" }, el("b", { text: title + ": " }), all.join(" · "));
     const d = el("details", { class: "text" });
-    d.appendChild(el("summary", {}, el("b", { text: title + ": " }), all.slice(0, lines).join(" · ").slice(0, 320) + " …"));
+    d.appendChild(el("summary", {}, el("b", { text: title + ": " }), all.slice(0, lines).join(" · ").slice(0, 320) + ` … (${all.length})`));
     d.appendChild(el("div", { class: "full", text }));
     return d;
   }

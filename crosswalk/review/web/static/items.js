@@ -61,7 +61,7 @@
     I.items.forEach((it, i) => {
       const p = it.proposal;
       const li = el("li", { title: p ? `${it.title} → ${p.code} ${p.title}` : it.title },
-        el("span", { class: "code", text: it.key[1].startsWith("T") && it.key[0] === "text" ? "" : it.key[1] }), " ",
+        it.key[0] === "text" ? null : el("span", { class: "code", text: it.key[1] + " " }),   // free text: its title only
         it.title, el("span", { class: "muted", text: p ? `  → ${p.code} ${fmtScore(p.score)}` : "" }),
         it.rows == null ? null : el("span", { class: "rows", text: `  · ${it.rows} ${t("rows")}` }));
       if (keyOf(it) === cur) li.className = "current";
@@ -118,6 +118,7 @@
     $("item-comment").value = it.comment || "";
     $("btn-reopen").hidden = it.status === "open";
     context($("item-source"), data.source, false);
+    $("item-source").hidden = !$("item-source").childNodes.length;
     const ol = $("cands"); ol.textContent = "";
     data.candidates.forEach((c, i) => {
       const n = i + 1;
@@ -188,9 +189,9 @@
       const { status, data } = await api("/api/item/decide", body);
       if (status === 409) {
         const now = data.item.item;
+        render(data.item);          // the item as it is now, under the conflict
         showConflict(data.error, `${now.title}: ${tr("st", now.status)}` + (now.decided_by ? ` · ${now.decided_by} · ${fmtDate(now.decided_at)}` : ""));
         say("");
-        render(data.item);
         return;
       }
       if (status !== 200) { say(`${t("error")}: ${data.error}`, true); return; }
@@ -232,7 +233,7 @@
     try {
       ({ status, data } = await api("/api/item/decide", { key: last.key, version: last.version, choice: "reopen", undo: true, next: filters() }));
     } finally { S.busy = false; }
-    if (status === 409) { I.undo.pop(); showConflict(data.error, ""); render(data.item); return; }
+    if (status === 409) { I.undo.pop(); render(data.item); showConflict(data.error, ""); return; }
     if (status !== 200) { say(`${t("error")}: ${data.error}`, true); return; }
     I.undo.pop();
     say(`${t("undone")}: ${data.decided.key[1]} ${data.decided.title}`);
