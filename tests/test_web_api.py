@@ -844,3 +844,22 @@ def test_summary_is_aggregated_by_top_groups_whatever_the_number_of_codes(tmp_pa
         assert "Специалисты среднего уровня квалификации" in page     # OKZ major group 3 by name
         sizes[n] = page.count("<tr")
     assert sizes[40] == sizes[400] < 30
+
+
+def test_summary_counts_decisions_not_events(items_served):
+    """An accept is one confirm and the settled rejections of the other candidates; a split two
+    confirms: each is ONE decision in the reviewers' progress. Rules' acceptances are nobody's."""
+    path, base, _ = items_served
+    with ReviewStore(path) as s:
+        s.propose([{"key": LinkKey("okz2014", "8131", "isco08", "8131"), "score": 1.0, "evidence": {},
+                    "origin": "structure", "accept": "structure"}])
+    c = Client(base)
+    assert idecide(c, "14721", "accept", idetail(c, "14721")["item"]["version"])[1]["events"] == 3
+    assert idecide(c, "20306", "split", idetail(c, "20306")["item"]["version"],
+                   targets=[["3313", 0.5], ["2411", 0.5]])[0] == 200
+    assert idecide(c, "24811", "no_match", idetail(c, "24811")["item"]["version"])[0] == 200
+    _, page, _ = c.call("/summary?lang=en")
+    row = page[page.index('<table id="progress">'):]
+    row = row[row.index("<td class=\"l\">anna</td>"):]
+    assert row[:row.index("</tr>")].endswith("<td>3</td>")
+    assert "crosswalk" not in page[page.index('<table id="progress">'):]

@@ -33,9 +33,9 @@ BANDS = (("high", 0.8, 1.01), ("mid", 0.5, 0.8), ("low", 0.0, 0.5))
 REOPEN = "reopen" in DECISION_ACTIONS
 MODES = ("review", "second", "settle")
 _BLIND = ("status", "comment", "updated_by", "updated_at", "flags", "version_by")
-# events a person made (as the summary's progress counts them): a retarget's new link is the
-# same decision as its old one
-_DECISIONS = ("confirm", "reject", "retarget", "add", "auto_accept")
+# events a person made (the summary's progress): a retarget's new link is the same decision as
+# its old one; a rule's acceptance (auto_accept) is nobody's
+_DECISIONS = ("confirm", "reject", "retarget", "add", "no_match")
 
 
 class WebError(Exception):
@@ -131,6 +131,7 @@ class Model(ItemViews):
         self.suggesters: dict[str, SuggestIndex] = {}
         self._titles: dict[str, dict[str, str]] = {}  # scheme -> code -> title the store knows
         self.progress: dict[str, list[str]] = {}     # reviewer -> times of their decisions
+        self._last_decision: tuple = ()
         self.text_rows_sig: tuple[int, int] = (0, 0)
         self.loaded = False
         self._groups: Optional[dict[LinkKey, tuple[int, str]]] = None
@@ -164,8 +165,16 @@ class Model(ItemViews):
                 self._groups = None
 
     def _progress(self, events: list[Event]) -> None:
+        """Count decisions, not events: an item decision's events (its confirms, the settled
+        rejections of its other candidates) are one decision."""
         for e in events:
             human = e.action in _DECISIONS and not (e.action == "retarget" and e.payload.get("role") == "new")
+            if e.payload.get("item_decision"):
+                k = e.key or LinkKey(*e.item, "")
+                once = (e.reviewer, e.ts, k.source_scheme, k.source_code, k.target_scheme)
+                if once == self._last_decision or e.payload.get("settled"):
+                    continue
+                self._last_decision = once
             if human or second_verdict(e) is not None:
                 self.progress.setdefault(e.reviewer, []).append(e.ts)
 
@@ -292,9 +301,11 @@ class Model(ItemViews):
         pairs = sorted({(s.key.source_scheme, s.key.target_scheme) for s in links})
         sel = [s for s in links if not pair or f"{s.key.source_scheme}:{s.key.target_scheme}" == pair]
         in_pair = sel
-        if mode == "second":   # decided by someone else, not yet second-reviewed
+        if mode == "second":   # decided by someone else (a person: not a published table's or a
+            # same-code rule's acceptance), not yet second-reviewed
             sel = [s for s in sel if s.status != "pending" and s.key in idx and idx[s.key].decided_by
-                   and idx[s.key].decided_by != reviewer and not idx[s.key].second_at]
+                   and idx[s.key].decided_by != reviewer and not idx[s.key].second_at
+                   and s.origin not in ("official", "structure")]
         elif mode == "settle":
             sel = [s for s in sel if s.key in idx and idx[s.key].open_disagreement]
         elif status:

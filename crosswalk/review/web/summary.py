@@ -55,11 +55,12 @@ OKZ_MAJOR_RU = {"0": "Военнослужащие", "1": "Руководите�
                 "8": "Операторы производственных установок и машин, сборщики и водители",
                 "9": "Неквалифицированные рабочие"}
 
-CSS = """body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#1a202c;max-width:1200px}h1{font-size:1.5em}
+CSS = """body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#1a202c;max-width:1500px}h1{font-size:1.5em}
 h2{font-size:1.15em;margin-top:1.6em;border-bottom:1px solid #cbd5e0}h3{font-size:1em;margin:1em 0 .3em}
 table{border-collapse:collapse;margin-bottom:.6em}td,th{border:1px solid #cbd5e0;padding:2px 8px;text-align:right}
-th{background:#edf2f7}td.l,th.l{text-align:left;max-width:34em}.muted{color:#718096}.bar{display:inline-block;height:9px}
-.legend span{margin-right:1em}"""
+th{background:#edf2f7}td.l,th.l{text-align:left;max-width:19em}table.groups{font-size:12px}.muted{color:#718096}.bar{display:inline-block;height:9px}
+.legend span{margin-right:1em}.row{display:flex;flex-wrap:wrap;gap:1.5em;align-items:flex-start}
+.row h3{margin-top:.4em}"""
 
 
 def _e(x) -> str:
@@ -144,14 +145,14 @@ def render(model, lang: str = "ru", *, back: str = "/") -> str:
     body.append("</table>")
     for pair in sorted(data["pairs"]):
         p = data["pairs"][pair]
-        if not p["items"]["open"] and not p["items"]["no_match"] and len(p["source"]) <= 1:
-            continue
+        if not p["items"]["open"] and not p["items"]["no_match"]:
+            continue      # accepted by rule (official tables, same codes): the first table says it all
         src, tgt = pair.split(":")
-        body.append(f'<h2 class="pair">{_e(pair_name(pair))}</h2>')
+        body.append(f'<h2 class="pair">{_e(pair_name(pair))}</h2><div class="row">')
         for what, scheme, groups in (("by_source", src, p["source"]), ("by_target", tgt, p["target"])):
             if not groups:
                 continue
-            body.append(f'<h3>{t[what]}</h3><table class="groups"><tr><th class="l">{t["group"]}</th>'
+            body.append(f'<div><h3>{t[what]}</h3><table class="groups"><tr><th class="l">{t["group"]}</th>'
                         f'<th>{t["items"]}</th><th>{t["open"]}</th><th>{t["decided"]}</th><th>{t["no_match"]}</th>'
                         "<th></th></tr>")
             top = max(sum(c.values()) for c in groups.values())
@@ -160,10 +161,11 @@ def render(model, lang: str = "ru", *, back: str = "/") -> str:
                 label = label_of(scheme, g, classes, lang)
                 body.append(f'<tr><td class="l">{_e(g)} {_e(label)}</td><td>{sum(c.values())}</td><td>{c["open"]}</td>'
                             f'<td>{c["decided"]}</td><td>{c["no_match"]}</td>'
-                            f'<td class="l">{_bar(c, top)}</td></tr>')
-            body.append("</table>")
+                            f'<td class="l">{_bar(c, top, 120)}</td></tr>')
+            body.append("</table></div>")
         if p["items"]["open"]:
-            body.append(f'<h3>{t["scores"]}</h3>{_histogram(p["bins"])}')
+            body.append(f'<div><h3>{t["scores"]}</h3>{_histogram(p["bins"])}</div>')
+        body.append("</div>")
     body.append(f"<h2>{t['progress']}</h2>")
     if data["days"]:
         every = sorted({d for c in data["days"].values() for d in c})[-14:]

@@ -329,6 +329,7 @@
 
   async function useCode(code, title) {
     $("code-input").value = ""; $("suggestions").textContent = ""; I.sugg = [];
+    $("code-input").blur();         // the keys decide again
     if (I.split) { addSplitRow(code, title || "", null); return; }
     await decide("pick", [[code, null]]);
   }
@@ -360,6 +361,8 @@
           act(() => (s ? useCode(s.code, s.title) : typed ? useCode(typed, "") : Promise.resolve()));
         } else if (e.key === "Escape") { $("code-input").blur(); $("suggestions").textContent = ""; }
       });
+      // Enter or Escape in the search box: back to the keys that decide
+      $("i-q").addEventListener("keydown", (e) => { if (e.key === "Enter" || e.key === "Escape") e.target.blur(); });
       ["i-q", "i-pair", "i-status", "i-sgroup", "i-tgroup"].forEach((id) =>
         $(id).addEventListener(id === "i-q" ? "input" : "change", () => act(async () => {
           I.idx = 0;
