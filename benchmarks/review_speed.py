@@ -20,6 +20,7 @@ summary names are read for the page's context, as `review serve` does). Steps, e
    frame after the next item is on screen, measured in the page by a MutationObserver the
    driver installs (not by the app). ``summary_ms``: GET /summary round trips (and the page's
    height in Chromium, ``summary_px``).
+5. With --screenshots: the new screens, on a copy of the loaded build (nothing synthetic).
 
 Medians and p95 of each; figures vary with the machine's load (quote ratios, not absolutes).
 """
@@ -154,7 +155,7 @@ def grow(store_path: Path, replicas: int, seed: int) -> None:
 
 
 # -- 4: the app in Chromium ------------------------------------------------------------
-def drive(store_path: Path, n: int, shots: Path | None) -> dict:
+def drive(store_path: Path, n: int) -> dict:
     from playwright.sync_api import sync_playwright
     from crosswalk.review.web import make_server, start_in_thread
     t = time.perf_counter()
@@ -208,8 +209,6 @@ def drive(store_path: Path, n: int, shots: Path | None) -> dict:
             out["summary_ms"] = stats(summary_ms)
             page.goto(base + "/summary?lang=ru")
             out["summary_px"] = page.evaluate("document.documentElement.scrollHeight")
-            if shots is not None:
-                screenshots(page, base, shots)
             browser.close()
     finally:
         server.shutdown()
@@ -217,8 +216,26 @@ def drive(store_path: Path, n: int, shots: Path | None) -> dict:
     return out
 
 
+def shoot(store_path: Path, shots: Path) -> None:
+    """The new screens on the real reference data (the loaded build, nothing synthetic), for
+    docs/screenshots."""
+    from playwright.sync_api import sync_playwright
+    from crosswalk.review.web import make_server, start_in_thread
+    server = make_server(store_path, reviewer="anna")
+    start_in_thread(server)
+    server.model.wait_prepared()
+    try:
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            ctx = browser.new_context(locale="ru-RU", viewport={"width": 1400, "height": 1000}, bypass_csp=True)
+            screenshots(ctx.new_page(), f"http://127.0.0.1:{server.server_address[1]}", shots)
+            browser.close()
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 def screenshots(page, base: str, shots: Path) -> None:
-    """The new screens on the real reference data, for docs/screenshots."""
     shots.mkdir(parents=True, exist_ok=True)
 
     def settle():
@@ -299,7 +316,7 @@ def main() -> None:
         report["items"] = len(s.items_of())
     say(f"   {report['links']} links, {report['items']} items")
     say(f"4. the review app in Chromium: {a.decisions} decisions by keyboard")
-    got = drive(bench, a.decisions, a.screenshots)
+    got = drive(bench, a.decisions)
     report.update(got)
     report["decide_ms_p95"] = got["decide_ms"]["p95"]
     report["next_item_ms_p95"] = got["next_item_ms"]["p95"]
@@ -316,6 +333,11 @@ def main() -> None:
                                            "review_load_seconds", "workbook_export_seconds", "import_1000_seconds")},
                    ensure_ascii=False))
     say(f"wrote {a.out}")
+    if a.screenshots is not None:
+        say("5. screenshots of the review app on the loaded build")
+        shots_store = work / "shots.sqlite"
+        shutil.copy(loaded, shots_store)
+        shoot(shots_store, a.screenshots)
     if a.work is None:
         shutil.rmtree(work, ignore_errors=True)
 

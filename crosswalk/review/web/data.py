@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from ...model import Classification
+from ..items import ItemKey
 from ..kappa import ReviewIndex, second_review_decision, second_verdict, settle_comment
 from ..store import DECISION_ACTIONS, Decision, Event, LinkKey, LinkState, ReviewStore
 from ..workbook import link_groups
@@ -248,16 +249,16 @@ class Model(ItemViews):
         for e in self.cache.entries.values():
             yield from e.item.links
 
+    def _entry_of(self, k: LinkKey):
+        return self.cache.get(ItemKey(k.source_scheme, k.source_code, k.target_scheme))
+
     def link(self, key: LinkKey) -> Optional[LinkState]:
-        from ..items import ItemKey
-        e = self.cache.get(ItemKey(key.source_scheme, key.source_code, key.target_scheme))
-        if e is None:
-            return None
-        return next((s for s in e.item.links if s.key == key), None)
+        e = self._entry_of(key)
+        return None if e is None else next((s for s in e.item.links if s.key == key), None)
 
     def source_links(self, key: LinkKey) -> list[LinkState]:
-        from ..items import ItemKey
-        e = self.cache.get(ItemKey(key.source_scheme, key.source_code, key.target_scheme))
+        """The candidates of the link's item, best score first."""
+        e = self._entry_of(key)
         lns = list(e.item.links) if e is not None else []
         lns.sort(key=lambda s: (-(s.score if s.score is not None else -1.0), s.key.sort_key()))
         return lns
@@ -268,10 +269,6 @@ class Model(ItemViews):
         if self._groups is None:
             self._groups = link_groups(list(self.all_links()))
         return self._groups
-
-    def _entry_of(self, k: LinkKey):
-        from ..items import ItemKey
-        return self.cache.get(ItemKey(k.source_scheme, k.source_code, k.target_scheme))
 
     def rows(self, k: LinkKey) -> Optional[int]:
         """Data rows a free-text source covers (None for a classification item)."""

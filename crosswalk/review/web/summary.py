@@ -58,7 +58,8 @@ OKZ_MAJOR_RU = {"0": "Военнослужащие", "1": "Руководите�
 CSS = """body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#1a202c;max-width:1500px}h1{font-size:1.5em}
 h2{font-size:1.15em;margin-top:1.6em;border-bottom:1px solid #cbd5e0}h3{font-size:1em;margin:1em 0 .3em}
 table{border-collapse:collapse;margin-bottom:.6em}td,th{border:1px solid #cbd5e0;padding:2px 8px;text-align:right}
-th{background:#edf2f7}td.l,th.l{text-align:left;max-width:19em}table.groups{font-size:12px}.muted{color:#718096}.bar{display:inline-block;height:9px}
+th{background:#edf2f7}td.l,th.l{text-align:left;max-width:19em}table.groups{font-size:12px;table-layout:fixed;width:560px}
+table.groups th{width:4.6em;font-weight:normal}table.groups th.l,table.groups td.l{width:16em}table.groups th:last-child{width:124px}.muted{color:#718096}.bar{display:inline-block;height:9px}
 .legend span{margin-right:1em}.row{display:flex;flex-wrap:wrap;gap:1.5em;align-items:flex-start}
 .row h3{margin-top:.4em}"""
 
