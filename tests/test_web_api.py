@@ -863,3 +863,43 @@ def test_summary_counts_decisions_not_events(items_served):
     row = row[row.index("<td class=\"l\">anna</td>"):]
     assert row[:row.index("</tr>")].endswith("<td>3</td>")
     assert "crosswalk" not in page[page.index('<table id="progress">'):]
+
+
+def test_without_data_the_app_reads_the_classifications_review_load_recorded(tmp_path):
+    """`review serve` with no --data: the definitions and hierarchy beside each candidate come
+    from the files the store names (as `review load` records them)."""
+    from pathlib import Path
+    raw = Path(__file__).resolve().parent.parent / "raw_classifiers"
+    path = tmp_path / "r.sqlite"
+    make_store(path)
+    with ReviewStore(path) as s:
+        s.record_schemes({"nace2": {"edition": "", "source": str(raw / "nace2" / "nace2_structure_en-excerpt.csv"),
+                                    "language": "en"},
+                          "isic4": {"edition": "", "source": str(tmp_path / "gone.txt"), "language": "en"}})
+    server = make_server(path)
+    start_in_thread(server)
+    try:
+        server.model.wait_prepared(60)
+        assert list(server.model.classes) == ["nace2"]
+        assert server.model.notes == [f"isic4: {tmp_path / 'gone.txt'} is not there any more; its texts are not shown"]
+        c = Client(f"http://127.0.0.1:{server.server_address[1]}")
+        status, d, _ = c.call("/api/item?key=" + quote(json.dumps(["okved2", "62.01", "nace2"])))
+        assert status == 200
+        target = {x["code"]: x["target"] for x in d["candidates"]}["62.01"]
+        assert [p["code"] for p in target["path"]] == ["J", "62", "62.0"]
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_rules_acceptances_are_not_second_reviewed(items_served):
+    """The blind second review is of people's decisions: a published table's or a same-code
+    rule's acceptance is not in its queue."""
+    path, base, _ = items_served
+    with ReviewStore(path) as s:
+        s.propose([{"key": LinkKey("okz2014", "8131", "isco08", "8131"), "score": 1.0, "evidence": {},
+                    "origin": "structure", "accept": "structure"}])
+    anna, boris = Client(base, "anna"), Client(base, "boris")
+    assert boris.queue(mode="second")["total"] == 0
+    assert idecide(anna, "13127", "accept", idetail(anna, "13127")["item"]["version"])[0] == 200
+    assert sorted(keys(boris.queue(mode="second")["items"])) == [("13127", "4110"), ("13127", "4321")]

@@ -13,6 +13,7 @@ is reopened.
 """
 from __future__ import annotations
 
+import inspect
 import sys
 import threading
 from pathlib import Path
@@ -37,6 +38,9 @@ _BLIND = ("status", "comment", "updated_by", "updated_at", "flags", "version_by"
 # events a person made (the summary's progress): a retarget's new link is the same decision as
 # its old one; a rule's acceptance (auto_accept) is nobody's
 _DECISIONS = ("confirm", "reject", "retarget", "add", "no_match")
+
+
+_QUICK_CHECK = "quick_check" in inspect.signature(ReviewStore.__init__).parameters
 
 
 class WebError(Exception):
@@ -141,8 +145,10 @@ class Model(ItemViews):
         self.after_decision: list = []
 
     def open(self, check: bool = False) -> ReviewStore:
-        # one connection per request: a ReviewStore is not shared between threads
-        return ReviewStore(self.store_path, create=False, allow_network_fs=self.allow_network_fs)
+        # one connection per request: a ReviewStore is not shared between threads; a store that
+        # checks its pages on open (quick_check) does so once at start (check), not per request
+        kw = {"quick_check": check} if _QUICK_CHECK else {}
+        return ReviewStore(self.store_path, create=False, allow_network_fs=self.allow_network_fs, **kw)
 
     # -- keeping current -------------------------------------------------------
     def refresh(self, store: ReviewStore) -> None:

@@ -256,7 +256,9 @@
     if (splitRows().some((r) => r.dataset.code === code)) return;
     const input = el("input", { type: "number", min: "0", max: "1", step: "0.05", value: weight == null ? "" : String(weight), "data-code": code });
     input.addEventListener("input", splitSum);
-    input.addEventListener("keydown", (e) => { if (e.key === "Enter") { e.preventDefault(); act(saveSplit); } });
+    input.addEventListener("keydown", (e) => {
+      if (e.key === "Enter") { e.preventDefault(); act(saveSplit); } else if (e.key === "Escape") closeSplit();
+    });
     const tr_ = el("tr", {}, el("td", {}, el("span", { class: "code", text: code })), el("td", { text: title }), el("td", {}, input),
       el("td", {}, el("button", { type: "button", text: "×", onclick: () => { tr_.remove(); splitSum(); } })));
     tr_.dataset.code = code;
@@ -276,6 +278,8 @@
     $("split-sum").textContent = `${t("sum")} ${S.lang === "ru" ? sum.toFixed(2).replace(".", ",") : sum.toFixed(2)}`;
     $("split-sum").className = Math.abs(sum - 1) < 1e-6 ? "ok" : "muted";
   }
+
+  function closeSplit() { I.split = false; $("split-box").hidden = true; document.activeElement.blur(); }
 
   function openSplit() {
     if (!I.detail) return;
@@ -370,9 +374,15 @@
         })));
       if (await loadQueue(false)) { if (I.items.length) await loadDetail(I.items[0].key); else empty(); }
     },
-    key(code, e) {
-      if (I.split && code === "Escape") { I.split = false; $("split-box").hidden = true; return true; }
-      if (code === "KeyA" || code === "Digit1" && !I.split) act(() => decide("accept"));
+    key(code) {
+      if (I.split) {       // splitting: digits add or drop a candidate, Enter saves, Escape leaves
+        if (code === "Escape") closeSplit();
+        else if (/^Digit[1-9]$/.test(code)) act(() => pick(Number(code.slice(5))));
+        else if (code === "Enter") act(saveSplit);
+        else return false;
+        return true;
+      }
+      if (code === "KeyA" || code === "Digit1") act(() => decide("accept"));
       else if (/^Digit[1-9]$/.test(code)) act(() => pick(Number(code.slice(5))));
       else if (code === "KeyX") act(() => decide("no_match"));
       else if (code === "KeyS") act(async () => openSplit());
@@ -380,7 +390,6 @@
       else if (code === "KeyN" || code === "KeyJ") act(() => move(1));
       else if (code === "KeyP" || code === "KeyK") act(() => move(-1));
       else if (code === "KeyU") act(undo);
-      else if (code === "Enter" && I.split) act(saveSplit);
       else return false;
       return true;
     },
