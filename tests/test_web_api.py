@@ -551,6 +551,126 @@ def test_free_text_titles_covering_most_rows_come_first(served):
     assert [(it["key"][1], it["rows"]) for it in q["items"]] == [(rare, 503), (common, 100)]
 
 
+# -- connections that never finish, too many connections, logs, closed browsers -----------
+def _serve(tmp_path, **kw):
+    path = tmp_path / "r.sqlite"
+    make_store(path)
+    server = make_server(path, port=0, **kw)
+    start_in_thread(server)
+    return server, path
+
+
+def _closed_within(sock, seconds: float) -> bool:
+    """Whether the server closes ``sock`` (recv returns b'' or resets) within ``seconds``."""
+    import socket
+    sock.settimeout(seconds)
+    try:
+        while True:
+            if not sock.recv(4096):
+                return True
+    except (ConnectionResetError, BrokenPipeError):
+        return True
+    except socket.timeout:
+        return False
+
+
+def test_connections_that_never_finish_their_headers_are_dropped(tmp_path):
+    import socket
+    import time
+    server, _ = _serve(tmp_path, header_timeout=0.6, idle_timeout=5)
+    try:
+        port = server.server_address[1]
+        silent = socket.create_connection(("127.0.0.1", port))
+        half = socket.create_connection(("127.0.0.1", port))
+        half.sendall(b"GET /api/config HTTP/1.1\r\nHost: 127.0.0.1\r\n")     # no blank line: never ends
+        assert _closed_within(silent, 5) and _closed_within(half, 5)
+        # trickling a header byte every 0.2 s does not keep a connection beyond the deadline
+        drip = socket.create_connection(("127.0.0.1", port))
+        t0 = time.monotonic()
+        try:
+            for b in b"GET /api/config HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: " + b"a" * 40:
+                drip.sendall(bytes([b]))
+                time.sleep(0.2)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        assert time.monotonic() - t0 < 4 and _closed_within(drip, 2)
+        for s in (silent, half, drip):
+            s.close()
+        assert Client(f"http://127.0.0.1:{port}").call("/api/config")[0] == 200   # still serving
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_cap_on_concurrent_connections(tmp_path):
+    import socket
+    server, _ = _serve(tmp_path, max_connections=3, header_timeout=30, idle_timeout=30)
+    try:
+        port = server.server_address[1]
+        held = [socket.create_connection(("127.0.0.1", port)) for _ in range(3)]
+        import time
+        time.sleep(0.3)                       # the three are being served (each waits for headers)
+        extra = socket.create_connection(("127.0.0.1", port))
+        extra.settimeout(5)
+        answer = extra.recv(4096)
+        assert answer.startswith(b"HTTP/1.1 503") and b"too many connections" in answer
+        assert _closed_within(extra, 5) and server.refused == 1
+        held.pop().close()
+        time.sleep(0.3)                       # its slot is free again
+        assert Client(f"http://127.0.0.1:{port}").call("/api/config")[0] == 200
+        for s in held + [extra]:
+            s.close()
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_no_token_or_query_string_in_the_log_even_on_a_500(tmp_path, capsys, monkeypatch):
+    path = tmp_path / "r.sqlite"
+    make_store(path)
+    server = make_server(path, host="0.0.0.0", port=0)
+    start_in_thread(server)
+    try:
+        def boom(*a, **kw):
+            raise RuntimeError(f"cannot build the queue for token {server.token}")
+        monkeypatch.setattr(server.model, "queue", boom)
+        base = f"http://127.0.0.1:{server.server_address[1]}"
+        status, res, _ = Client(base).call(f"/api/queue?token={server.token}&q={quote('секрет')}")
+        assert status == 500 and server.token not in json.dumps(res)
+    finally:
+        server.shutdown()
+        server.server_close()
+    err = capsys.readouterr().err
+    assert "GET /api/queue: RuntimeError" in err, err
+    assert server.token not in err and "token=" not in err and "q=" not in err and "<token>" in err
+
+
+def test_a_browser_closed_mid_answer_is_not_a_traceback(tmp_path, capsys, monkeypatch):
+    import socket
+    import struct
+    import time
+    server, _ = _serve(tmp_path)
+    try:
+        def slow_and_big(*a, **kw):
+            time.sleep(0.3)
+            return {"items": ["x" * 1000] * 4000, "total": 4000}
+        monkeypatch.setattr(server.model, "queue", slow_and_big)
+        port = server.server_address[1]
+        for _ in range(3):
+            s = socket.create_connection(("127.0.0.1", port))
+            s.sendall(b"GET /api/queue HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Reviewer: anna\r\n\r\n")
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            s.close()                         # a reset: the page was closed before the answer
+        time.sleep(1.0)
+        monkeypatch.undo()
+        assert Client(f"http://127.0.0.1:{port}").call("/api/config")[0] == 200
+    finally:
+        server.shutdown()
+        server.server_close()
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "BrokenPipe" not in err and "ConnectionReset" not in err, err
+
+
 # -- item by item: one entry per source item, one decision per item ------------------------
 from crosswalk.model import Classification, Item  # noqa: E402
 from crosswalk.review.items import ItemDecision, ItemKey  # noqa: E402

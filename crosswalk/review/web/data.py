@@ -442,7 +442,13 @@ class Model(ItemViews):
                 # a code of the classification the server loaded: into the catalogue, title and all
                 store.register_items(key.target_scheme, [(new, cls.get(new).title.strip())])
                 self._titles.pop(key.target_scheme, None)
-            decisions = [Decision(key, "retarget", version, new_target=new, comment=comment, origin="browser")]
+            # the version of the new target's link the page showed (null: no such link then)
+            seen = body.get("target_version")
+            if seen is not None and (isinstance(seen, bool) or not isinstance(seen, int)):
+                raise WebError(400, f"target_version must be the version shown of the new target's link"
+                                    f" (an integer) or null, not {seen!r}")
+            decisions = [Decision(key, "retarget", version, new_target=new, comment=comment, origin="browser",
+                                  target_version=seen)]
         elif action == "second":   # the store refuses a second review by the link's decider
             try:
                 decisions = [second_review_decision(key, body.get("verdict"), version)]
