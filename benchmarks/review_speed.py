@@ -8,8 +8,9 @@ summary names are read for the page's context, as `review serve` does). Steps, e
 
 1. ``review_load_seconds``: `review load` of the build into a fresh store (median of --repeat).
 2. ``workbook_export_seconds``: crosswalk.review.workbook.export_workbook of that store (every
-   link); ``import_1000_seconds``: 1,000 decisions typed into the exported workbook, imported
-   with import_workbook (median of --repeat, each into a fresh copy of the store).
+   link); ``import_1000_seconds``: 1,000 item decisions typed into a workbook of the OKPDTR items
+   (as benchmarks/workbook_speed.py types them), imported with import_workbook (median of
+   --repeat, each into a fresh copy of the store).
 3. The store grown past 50,000 links and 10,000 items: the build's OKPDTR→OKZ candidates
    replicated --replicas times as free-text titles (the same candidates, ranks and scores;
    seeded data-row counts), as `crosswalk code` would put coded vacancies in.
@@ -40,6 +41,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from crosswalk.review import LinkKey, ReviewStore, load_build_output  # noqa: E402
 from crosswalk.review.workbook import export_workbook, import_workbook  # noqa: E402
@@ -85,52 +87,32 @@ def time_load(build: Path, work: Path, repeat: int) -> tuple[list[float], Path]:
     return times, work / "load0.sqlite"
 
 
-def fill_decisions(src: Path, dst: Path, n: int) -> int:
-    """Type ``n`` decisions into a copy of an exported workbook: the first value the decision
-    column's drop-down offers, on the first ``n`` pending rows (found by header)."""
-    from openpyxl import load_workbook
-    wb = load_workbook(src)
-    ws = wb.worksheets[0]
-    header = {str(c.value).strip().lower(): c.column for c in ws[1] if c.value is not None}
-    dv = next((d for d in ws.data_validations.dataValidation if d.type == "list"), None)
-    if dv is None:
-        raise SystemExit(f"{src}: no drop-down list of decisions found; the workbook format changed")
-    col = min(cell.min_col for cell in dv.sqref.ranges)
-    first = dv.formula1.strip('"').split(",")[0]
-    status_col = next((header[h] for h in ("status", "статус") if h in header), None)
-    done = 0
-    for row in range(2, ws.max_row + 1):
-        if done == n:
-            break
-        if status_col and str(ws.cell(row, status_col).value).strip().lower() not in ("pending", "ожидает"):
-            continue
-        ws.cell(row, col).value = first
-        done += 1
-    wb.save(dst)
-    return done
-
-
 def time_workbook(store_path: Path, work: Path, repeat: int) -> tuple[dict, dict, int]:
+    """export_workbook of every link; import_workbook of 1,000 item decisions typed into a
+    workbook of the OKPDTR → OKZ-2014 items as benchmarks/workbook_speed.py types them (60 %
+    accept the proposal, 20 % an alternative, 10 % no correspondence, 5 % split, 5 % a typed code)."""
+    from workbook_speed import fill
     export_times, import_times = [], []
-    applied = rows = 0
-    for i in range(repeat):
-        book = work / f"review{i}.xlsx"
-        with ReviewStore(store_path, create=False) as s:
+    applied = 0
+    with ReviewStore(store_path, create=False) as s:
+        rows = len(s.links())
+        for i in range(repeat):
             t = time.perf_counter()
-            export_workbook(s, book)
+            export_workbook(s, work / f"review{i}.xlsx")
             export_times.append(time.perf_counter() - t)
-            rows = len(s.links())
-        say(f"  workbook export #{i + 1}: {export_times[-1]:.2f} s ({rows} links)")
-        filled = work / f"filled{i}.xlsx"
-        n = fill_decisions(book, filled, 1000)
+            say(f"  workbook export #{i + 1}: {export_times[-1]:.2f} s ({rows} links)")
+        book = work / "okpdtr.xlsx"
+        export_workbook(s, book, source_scheme="okpdtr", target_scheme="okz2014")
+    mix = fill(book, 1000, True)
+    for i in range(repeat):
         copy = work / f"import{i}.sqlite"
         shutil.copy(store_path, copy)
         with ReviewStore(copy, create=False) as s:
             t = time.perf_counter()
-            rep = import_workbook(s, filled, reviewer="bench")
+            rep = import_workbook(s, book, reviewer="bench")
             import_times.append(time.perf_counter() - t)
         applied = rep.applied
-        say(f"  import of {n} decisions #{i + 1}: {import_times[-1]:.2f} s ({rep.applied} applied)")
+        say(f"  import of 1,000 decisions {mix} #{i + 1}: {import_times[-1]:.2f} s ({rep.applied} applied)")
     return stats(export_times), stats(import_times), applied
 
 

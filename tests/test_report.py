@@ -103,7 +103,7 @@ def test_items_relations_and_local_dates(tmp_path, monkeypatch):
             d = summary_data(s)
         (p,) = d["pairs"]
         assert p["items"] == {"decided": 2, "no_match": 1, "open": 0}
-        assert {r["section"]: r["covered"] for r in p["coverage"]} == {"01": 2, "62": 1}   # no match counts
+        assert {r["section"]: r["covered"] for r in p["coverage"]} == {"A": 2, "J": 1}   # no match counts (by section)
         assert len(d["progress"]["vera"]) == 1        # one item decision, however many links it settled
         ru, en = render_html(d, "ru"), render_html(d, "en")
         assert '<td class="no_match">1</td>' in ru and "нет соответствия" in ru

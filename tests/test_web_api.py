@@ -1023,3 +1023,16 @@ def test_rules_acceptances_are_not_second_reviewed(items_served):
     assert boris.queue(mode="second")["total"] == 0
     assert idecide(anna, "13127", "accept", idetail(anna, "13127")["item"]["version"])[0] == 200
     assert sorted(keys(boris.queue(mode="second")["items"])) == [("13127", "4110"), ("13127", "4321")]
+
+
+def test_the_page_names_things_as_the_workbook_does(served):
+    """Signals, relations, statuses, roles and schemes: one set of names (crosswalk/review/labels.py)
+    for the workbook, the report and the page."""
+    from crosswalk.review import labels
+    status, js, headers = Client(base := served[1]).call("/static/labels.js")
+    assert status == 200 and headers["Content-Type"].startswith("text/javascript")
+    for name in (labels.signal_name("structure", "ru"), labels.relation_name("n:1", "ru"),
+                 labels.item_status_name("open", "ru"), labels.role_name("alternative", lang="ru"),
+                 labels.scheme_name("okz2014", "ru")):
+        assert json.dumps(name, ensure_ascii=False) in js
+    assert '<script src="/static/labels.js"' in Client(base).call("/")[1]

@@ -157,12 +157,15 @@ def test_review_item_by_item_in_the_browser(app, tmp_path):
             assert page.is_visible("#reviewer-dialog")
             set_reviewer(page, "anna")
             assert page.inner_text("#btn-accept").startswith("Принять предложение")
+            # the names the workbook and the report use (crosswalk/review/labels.py)
             cands = page.inner_text("#cands")
-            assert "предложение" in cands and "альтернатива" in cands and "структура кодов" in cands
+            assert "предложение" in cands and "альтернатива" in cands and "тот же код 0,91" in cands
+            assert page.inner_text("#item-status") == "открыта" and "ОКВЭД2" not in page.inner_text("#item-title")
+            assert page.inner_text("#item-title").endswith("→ КДЕС Ред. 2")
             page.click("#lang-toggle")
             settled(page)
             assert page.inner_text("#btn-accept").startswith("Accept the proposal")
-            assert "code structure" in page.inner_text("#cands")
+            assert "structure 0.91" in page.inner_text("#cands") and page.inner_text("#item-status") == "open"
             # one entry per item, the most uncertain first, its candidates with their context
             queue = page.eval_on_selector_all("#queue li", "els => els.map(e => e.textContent)")
             assert [q.split()[0] for q in queue] == ["62.01", "19.20", "85.11", "61.10", "01.11"]

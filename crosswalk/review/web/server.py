@@ -279,6 +279,9 @@ class Handler(BaseHTTPRequestHandler):
         if path == "/":
             page = (STATIC / "index.html").read_text(encoding="utf-8").replace("{{lang}}", lang)
             self._send(200, page.encode("utf-8"), "text/html; charset=utf-8", extra)
+        elif path == "/static/labels.js":
+            from .names import script
+            self._send(200, script(), "text/javascript; charset=utf-8", extra)
         elif path.startswith("/static/") and path[8:] in FILES:
             self._send(200, (STATIC / path[8:]).read_bytes(), FILES[path[8:]] + "; charset=utf-8", extra)
         elif path == "/summary":

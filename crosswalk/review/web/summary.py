@@ -12,7 +12,7 @@ from collections import Counter
 from datetime import datetime
 from pathlib import Path
 
-from ...model import SCHEMES
+from ..labels import local_date, scheme_name
 from .groups import group_label
 from .itemcache import pair_of
 
@@ -68,17 +68,8 @@ def _e(x) -> str:
     return html.escape(str(x), quote=True)
 
 
-def local_time(ts: str, lang: str) -> str:
-    """An event's UTC time as local time, written as people of ``lang`` write dates."""
-    try:
-        t = datetime.fromisoformat(ts.replace("Z", "+00:00")).astimezone()
-    except ValueError:
-        return ts
-    return t.strftime("%d.%m.%Y %H:%M" if lang == "ru" else "%Y-%m-%d %H:%M")
-
-
-def pair_name(pair: str) -> str:
-    return " → ".join(SCHEMES[s].name.split(" (")[0] if s in SCHEMES else s for s in pair.split(":"))
+def pair_name(pair: str, lang: str = "ru") -> str:
+    return " → ".join(scheme_name(s, lang) for s in pair.split(":"))
 
 
 def _bar(counts: dict[str, int], total: int, width: int = 180) -> str:
@@ -118,7 +109,7 @@ def summary_data(model) -> dict:
     days: dict[str, Counter] = {}
     for who, stamps in model.progress.items():
         for ts in stamps:
-            day = local_time(ts, "en")[:10]
+            day = local_date(ts, "en")[:10]
             days.setdefault(who, Counter())[day] += 1
     return {"pairs": pairs, "days": days, "agreement": model.index.agreement(), "last_event": model.index.last_id}
 
@@ -140,7 +131,7 @@ def render(model, lang: str = "ru", *, back: str = "/") -> str:
         p = data["pairs"][pair]
         c, n, ln = p["items"], sum(p["items"].values()), p["links"]
         share = 100 * (c["decided"] + c["no_match"]) / n if n else 0
-        body.append(f'<tr><td class="l">{_e(pair_name(pair))}</td><td>{n}</td><td>{c["open"]}</td>'
+        body.append(f'<tr><td class="l">{_e(pair_name(pair, lang))}</td><td>{n}</td><td>{c["open"]}</td>'
                     f'<td>{c["decided"]}</td><td>{c["no_match"]}</td><td>{share:.0f}</td><td class="l">{_bar(c, n)}</td>'
                     f'<td>{ln["confirmed"]} / {ln["pending"]} / {ln["rejected"]}</td></tr>')
     body.append("</table>")
@@ -149,7 +140,7 @@ def render(model, lang: str = "ru", *, back: str = "/") -> str:
         if not p["items"]["open"] and not p["items"]["no_match"]:
             continue      # accepted by rule (official tables, same codes): the first table says it all
         src, tgt = pair.split(":")
-        body.append(f'<h2 class="pair">{_e(pair_name(pair))}</h2><div class="row">')
+        body.append(f'<h2 class="pair">{_e(pair_name(pair, lang))}</h2><div class="row">')
         for what, scheme, groups in (("by_source", src, p["source"]), ("by_target", tgt, p["target"])):
             if not groups:
                 continue
@@ -186,7 +177,7 @@ def render(model, lang: str = "ru", *, back: str = "/") -> str:
                     f'<th class="l">{t["reviewers"]}</th></tr>')
         for pair, a in data["agreement"].items():
             k = t["na"] if a["kappa"] is None else f'{a["kappa"]:.3f}'
-            body.append(f'<tr><td class="l">{_e(pair_name(":".join(pair)))}</td><td>{a["n"]}</td><td>{a["agree"]}</td>'
+            body.append(f'<tr><td class="l">{_e(pair_name(":".join(pair), lang))}</td><td>{a["n"]}</td><td>{a["agree"]}</td>'
                         f'<td>{a["disagree"]}</td><td>{a["open"]}</td><td class="kappa">{k}</td>'
                         f'<td class="l">{_e(", ".join(a["reviewers"]))}</td></tr>')
         body.append("</table>")
@@ -218,4 +209,4 @@ def _histogram(bins: list[int]) -> str:
     return "".join(parts)
 
 
-__all__ = ["OKZ_MAJOR_RU", "TEXT", "label_of", "local_time", "render", "summary_data"]
+__all__ = ["OKZ_MAJOR_RU", "TEXT", "label_of", "pair_name", "render", "summary_data"]

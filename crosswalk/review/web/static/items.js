@@ -41,7 +41,7 @@
     if (status !== 200) { say(`${t("error")}: ${data.error}`, true); return false; }
     const cur = I.detail ? I.detail.item.key.join("\u0000") : null;
     I.items = data.items; I.total = data.total;
-    fillSelect($("i-pair"), data.pairs.map((p) => ({ value: p, text: `${p.replace(":", " → ")} (${data.counts[p].open})` })), "allPairs");
+    fillSelect($("i-pair"), data.pairs.map((p) => ({ value: p, text: `${p.split(":").map((s) => tr("scheme", s)).join(" → ")} (${data.counts[p].open})` })), "allPairs");
     fillSelect($("i-sgroup"), data.source_groups.map((o) => ({ value: o.value, text: groupText(o), level: o.level })), "anySource");
     fillSelect($("i-tgroup"), data.target_groups.map((o) => ({ value: o.value, text: groupText(o), level: o.level })), "anyTarget");
     progress(data.counts);
@@ -109,7 +109,7 @@
     $("conflict").hidden = true;
     $("item-title").textContent = "";
     $("item-title").appendChild(el("span", { class: "code", text: it.key[0] === "text" ? "" : `${it.key[0]} ${it.key[1]}` }));
-    $("item-title").appendChild(document.createTextNode(` ${it.title} → ${it.key[2]}`));
+    $("item-title").appendChild(document.createTextNode(` ${it.title} → ${tr("scheme", it.key[2])}`));
     $("item-status").textContent = tr("st", it.status);
     $("item-status").className = "status " + it.status;
     $("item-relation").textContent = it.relation ? `${t("relation")}: ${tr("rel", it.relation)}` : "";
@@ -126,7 +126,7 @@
         el("button", { type: "button", class: "pick", "data-n": String(n), title: t("pick"), onclick: () => act(() => pick(n)) }, n <= 9 ? String(n) : "·"),
         " ", el("span", { class: "code", text: c.code }), " ", el("b", { text: c.title }), " ",
         el("span", { class: "score", text: fmtScore(c.score) }), " ",
-        el("span", { class: "role " + c.role, text: tr("role", c.role) }),
+        el("span", { class: "role " + c.role, text: c.role ? tr("role", c.role) : tr("orole", c.origin) }),
         c.status !== "pending" ? el("span", { class: "status " + c.status, text: tr("st", c.status) }) : null,
         c.weight != null ? el("span", { class: "muted", text: ` ${t("weight")} ${c.weight}` }) : null,
         c.others ? el("span", { class: "muted", text: " · " + t("others", { n: c.others }) }) : null);
