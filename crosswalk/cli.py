@@ -934,9 +934,12 @@ def _load_data_option(data) -> dict:
 @click.option("--data", multiple=True, type=click.Path(exists=True),
               help="Classification files or folders: definitions, notes and hierarchy beside each link. Repeatable.")
 def review_serve(store_path, allow_network_fs, host, port, reviewer, data):
-    """Review links in the browser: a queue ordered by uncertainty, keyboard decisions
-    (a accept, r reject, 2/3 pick a candidate, n next, u undo), blind second review
-    (/?mode=second), disagreements (/?mode=settle) and a summary with charts (/summary)."""
+    """Review item by item in the browser: a queue of items (free text by the data rows it
+    covers, then the most uncertain), each with its ranked candidates and their definitions,
+    one decision per item by keyboard (a accept the proposal, 2-9 pick a candidate, s split,
+    x no correspondence, c type a code, n/p next/back, u undo); blind second review of links
+    (/?mode=second), disagreements (/?mode=settle) and a summary by top groups (/summary).
+    Without --data the classifications `review load` recorded are read for the context."""
     from .review.web import make_server
     try:
         classes = _load_data_option(data)

@@ -30,3 +30,13 @@ def test_readme_quality_table_matches_the_committed_evaluation_report():
     for task, figures in want.items():
         cells = [c.strip() for c in rows[task].split("|")]
         assert [c for c in cells if c] == figures, (task, cells)
+
+
+def test_readme_review_speed_matches_the_committed_report():
+    rep = json.loads((ROOT / "reports" / "review-speed.json").read_text(encoding="utf-8"))
+    readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+    m = re.search(r"OKPDTR candidates: ([\d,]+) links, ([\d,]+) items\): a decision is saved in (\d+) ms \(p95,"
+                  r".*? on screen (\d+) ms \(p95\) after the key in Chromium; the summary takes (\d+) ms", readme)
+    assert m, "the README's review speed sentence is missing"
+    assert m.groups() == (f"{rep['links']:,}", f"{rep['items']:,}", f"{round(rep['decide_ms_p95'])}",
+                          f"{round(rep['next_item_ms_p95'])}", f"{round(rep['summary_ms']['median'])}")

@@ -38,8 +38,9 @@ def test_summary_data(tmp_path):
     # bins of 0.1; 1.0 falls in the last one
     assert [sum(b.values()) for b in p["bins"]] == [1, 0, 0, 0, 1, 1, 0, 0, 0, 2]
     assert p["bins"][9] == {"confirmed": 1, "pending": 1, "rejected": 0}
-    assert p["coverage"] == [{"section": "01", "sources": 2, "covered": 2},
-                             {"section": "62", "sources": 1, "covered": 0}]
+    # by section (01.x in A, 62.x in J), never one row per code
+    assert p["coverage"] == [{"section": "A", "sources": 2, "covered": 2},
+                             {"section": "J", "sources": 1, "covered": 0}]
     assert sum(p["cardinality"].values()) == 3      # the kept links; alternatives are not counted
     assert {r: len(ts) for r, ts in d["progress"].items()} == {"anna": 2, "boris": 3}
     (a,) = d["agreement"]
@@ -102,7 +103,7 @@ def test_items_relations_and_local_dates(tmp_path, monkeypatch):
             d = summary_data(s)
         (p,) = d["pairs"]
         assert p["items"] == {"decided": 2, "no_match": 1, "open": 0}
-        assert {r["section"]: r["covered"] for r in p["coverage"]} == {"01": 2, "62": 1}   # no match counts
+        assert {r["section"]: r["covered"] for r in p["coverage"]} == {"A": 2, "J": 1}   # no match counts (by section)
         assert len(d["progress"]["vera"]) == 1        # one item decision, however many links it settled
         ru, en = render_html(d, "ru"), render_html(d, "en")
         assert '<td class="no_match">1</td>' in ru and "нет соответствия" in ru

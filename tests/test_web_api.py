@@ -96,10 +96,11 @@ def test_queue_is_ordered_by_uncertainty_and_filtered(served):
     q = c.queue()
     assert keys(q["items"]) == QUEUE_ORDER
     assert q["progress"] == {"total": 8, "pending": 8, "confirmed": 0, "rejected": 0}
-    assert q["pairs"] == ["okved2:nace2"] and q["sections"] == ["01", "10", "47", "62"]
+    # sections, never one option per code: OKVED2 01/10/47/62 are in sections A, C, G, J
+    assert q["pairs"] == ["okved2:nace2"] and q["sections"] == ["A", "C", "G", "J"]
     assert keys(c.queue(band="high")["items"]) == [("62.01", "62.01")]
     assert keys(c.queue(band="low")["items"]) == [("01.11", "01.13"), ("62.01", "62.02")]
-    assert keys(c.queue(section="10")["items"]) == [("10.11", "10.11"), ("10.11", "10.12")]
+    assert keys(c.queue(section="C")["items"]) == [("10.11", "10.11"), ("10.11", "10.12")]
     assert keys(c.queue(q="ACTIVITY 47")["items"]) == [("47.11", "47.11")]
     assert keys(c.queue(cardinality="alternative")["items"]) == [
         ("01.11", "01.12"), ("01.11", "01.13"), ("10.11", "10.12"), ("62.01", "62.02")]
@@ -668,3 +669,370 @@ def test_a_browser_closed_mid_answer_is_not_a_traceback(tmp_path, capsys, monkey
         server.server_close()
     err = capsys.readouterr().err
     assert "Traceback" not in err and "BrokenPipe" not in err and "ConnectionReset" not in err, err
+
+
+# -- item by item: one entry per source item, one decision per item ------------------------
+from crosswalk.model import Classification, Item  # noqa: E402
+from crosswalk.review.items import ItemDecision, ItemKey  # noqa: E402
+
+# okpdtr item -> (title, [(okz target, score)]); queue order by gap between the two best
+# candidates, then top score: 14721 (gap 0), 13127 (gap .01), 10003 (.3), 20306 (.4), 24811 (.5)
+OKPDTR = {"14721": ("Аппаратчик гидролиза", [("8131", 0.41), ("8141", 0.41), ("3116", 0.2)]),
+          "13127": ("Кладовщик", [("4110", 0.30), ("4321", 0.29)]),
+          "10003": ("Аппаратчик ацетилирования", [("8131", 0.6), ("8141", 0.3)]),
+          "20306": ("Бухгалтер", [("3313", 0.8), ("2411", 0.4)]),
+          "24811": ("Начальник смены", [("1321", 0.9), ("3122", 0.4)])}
+OKZ = {"8131": "Операторы установок по переработке химического сырья", "8141": "Операторы машин по производству изделий из резины",
+       "3116": "Техники-химики", "4110": "Офисные служащие общего профиля",
+       "4321": "Служащие, занятые учетом, приемом и выдачей товаров на складе", "3313": "Бухгалтеры",
+       "2411": "Специалисты в области бухгалтерского учета", "1321": "Руководители подразделений в обрабатывающей промышленности",
+       "3122": "Мастера в обрабатывающей промышленности", "9321": "Упаковщики"}
+
+
+def item_store(path) -> None:
+    with ReviewStore(path) as s:
+        s.propose([{"key": LinkKey("okpdtr", src, "okz2014", tgt), "score": sc, "rank": r,
+                    "role": "proposal" if r == 1 else "alternative", "evidence": {"title_tokens": sc, "word_meaning": 0.8},
+                    "source_title": title, "target_title": OKZ[tgt], "flags": ("review",) if r == 1 else ()}
+                   for src, (title, cands) in OKPDTR.items() for r, (tgt, sc) in enumerate(cands, 1)])
+        s.register_items("okz2014", sorted(OKZ.items()))
+
+
+def classifications() -> dict:
+    """OKZ with example occupations (as the OKZ extract gives them) and ISCO-08 with its hierarchy
+    and definitions, which OKZ shares code for code."""
+    okz = Classification("okz2014", [Item(c, t, 4, attrs={"examples": "Весовщик\nКладовщик"} if c == "4321" else {})
+                                     for c, t in OKZ.items()])
+    isco = Classification("isco08", [
+        Item("4", "Clerical Support Workers", 1), Item("43", "Numerical and Material Recording Clerks", 2, "4"),
+        Item("432", "Material-recording and Transport Clerks", 3, "43"),
+        Item("4321", "Stock Clerks", 4, "432", notes="Stock clerks maintain records of goods produced and production"
+             " materials received, weighed, issued, dispatched or put into stock.",
+             attrs={"included": "Examples of the occupations classified here:\n- Stock clerk\n- Storeroom clerk"}),
+        Item("8", "Plant and Machine Operators, and Assemblers", 1), Item("81", "Stationary Plant and Machine Operators", 2, "8"),
+        Item("813", "Chemical Products Plant and Machine Operators", 3, "81"),
+        Item("8131", "Chemical Products Plant and Machine Operators", 4, "813")])
+    return {"okz2014": okz, "isco08": isco}
+
+
+@pytest.fixture
+def items_served(tmp_path):
+    path = tmp_path / "review.sqlite"
+    item_store(path)
+    server = make_server(path, port=0, classifications=classifications())
+    start_in_thread(server)
+    try:
+        yield path, f"http://127.0.0.1:{server.server_address[1]}", server
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def iq(c: Client, **q) -> dict:
+    qs = "&".join(f"{k}={quote(str(v))}" for k, v in q.items())
+    status, data, _ = c.call("/api/item-queue?" + qs)
+    assert status == 200, data
+    return data
+
+
+def idetail(c: Client, code: str) -> dict:
+    status, data, _ = c.call("/api/item?key=" + quote(json.dumps(["okpdtr", code, "okz2014"])))
+    assert status == 200, data
+    return data
+
+
+def idecide(c: Client, code: str, choice: str, version: int, **extra):
+    body = {"key": ["okpdtr", code, "okz2014"], "choice": choice, "version": version, **extra}
+    return c.call("/api/item/decide", body)[:2]
+
+
+def test_item_queue_one_entry_per_item_by_uncertainty_with_top_level_filters(items_served):
+    _, base, _ = items_served
+    c = Client(base)
+    q = iq(c)
+    assert [it["key"][1] for it in q["items"]] == ["14721", "13127", "10003", "20306", "24811"]
+    first = q["items"][0]
+    assert first["proposal"] == {"code": "8131", "title": OKZ["8131"], "score": 0.41} and first["n"] == 3
+    assert q["counts"] == {"okpdtr:okz2014": {"items": 5, "open": 5, "decided": 0, "no_match": 0}}
+    # groups, never one option per code: OKPDTR workers/employees, OKZ major and sub-major groups
+    assert [(o["value"], o["n"]) for o in q["source_groups"]] == [("okpdtr:1", 3), ("okpdtr:2", 2)]
+    assert [o["value"] for o in q["target_groups"]] == [
+        "okz2014:1", "okz2014:13", "okz2014:3", "okz2014:33", "okz2014:4", "okz2014:41", "okz2014:8", "okz2014:81"]
+    assert [o["label"] for o in q["target_groups"] if o["value"] in ("okz2014:4", "okz2014:81")] == [
+        "Clerical Support Workers", "Stationary Plant and Machine Operators"]   # from ISCO-08: OKZ is built on it
+    assert [it["key"][1] for it in iq(c, sgroup="okpdtr:2")["items"]] == ["20306", "24811"]
+    assert [it["key"][1] for it in iq(c, tgroup="okz2014:81")["items"]] == ["14721", "10003"]
+    assert [it["key"][1] for it in iq(c, q="аппаратчик")["items"]] == ["14721", "10003"]
+    assert iq(c, pair="okved2:nace2")["total"] == 0
+    assert c.call("/api/item-queue?status=maybe")[0] == 400
+
+
+def test_accepting_the_proposal_is_one_decision_that_settles_the_item(items_served):
+    path, base, _ = items_served
+    c = Client(base)
+    d = idetail(c, "14721")
+    assert [x["code"] for x in d["candidates"]] == ["8131", "8141", "3116"]    # the proposal first
+    status, res = idecide(c, "14721", "accept", d["item"]["version"], next={"status": "open"})
+    assert status == 200 and res["outcome"] == "applied" and res["events"] == 3
+    # the answer names what was decided, and brings the next item of the queue
+    assert res["decided"]["targets"] == [{"code": "8131", "title": OKZ["8131"], "weight": None}]
+    assert res["next"]["item"]["key"] == ["okpdtr", "13127", "okz2014"]
+    assert res["undo"] == {"key": ["okpdtr", "14721", "okz2014"], "version": res["item"]["version"]}
+    with ReviewStore(path, create=False) as s:
+        it = s.item(ItemKey("okpdtr", "14721", "okz2014"))
+        assert {x.key.target_code: x.status for x in it.links} == {"8131": "confirmed", "8141": "rejected",
+                                                                 "3116": "rejected"}
+        assert it.decided_by == "anna" and s.history(LinkKey("okpdtr", "14721", "okz2014", "8131"))[-1].origin == "browser"
+    assert [it["key"][1] for it in iq(c)["items"]] == ["13127", "10003", "20306", "24811"]   # it left the queue
+    assert [it["key"][1] for it in iq(c, status="decided")["items"]] == ["14721"]
+    # a double click: the same decision on the version now shown changes nothing
+    status, again = idecide(c, "14721", "accept", res["item"]["version"])
+    assert status == 200 and again["outcome"] == "unchanged"
+
+
+def test_pick_split_no_match_and_undo_by_reopen(items_served):
+    path, base, _ = items_served
+    c = Client(base)
+    v = idetail(c, "13127")["item"]["version"]
+    status, res = idecide(c, "13127", "pick", v, targets=[["4321", None]])     # candidate 2
+    assert status == 200 and [t["code"] for t in res["decided"]["targets"]] == ["4321"]
+    v = idetail(c, "20306")["item"]["version"]
+    status, res = idecide(c, "20306", "split", v, targets=[["3313", 0.3], ["2411", 0.6]])
+    assert status == 400 and "sum to 0.900000" in res["error"]
+    status, res = idecide(c, "20306", "split", v, targets=[["3313", 0.4], ["2411", 0.6]])
+    assert status == 200 and [(t["code"], t["weight"]) for t in res["decided"]["targets"]] == [("3313", 0.4),
+                                                                                                ("2411", 0.6)]
+    assert idetail(c, "20306")["item"]["relation"] == "1:n"
+    v = idetail(c, "24811")["item"]["version"]
+    status, res = idecide(c, "24811", "no_match", v, comment="нет в ОКЗ")
+    assert status == 200 and res["item"]["status"] == "no_match" and res["decided"]["targets"] == []
+    assert res["counts"]["okpdtr:okz2014"] == {"items": 5, "open": 2, "decided": 2, "no_match": 1}
+    with ReviewStore(path, create=False) as s:
+        n_events = len(s.events())
+        assert s.no_match_items("okpdtr", "okz2014") == {"24811"}
+    # undo: a reopen against the version the decision left; new events, none deleted
+    status, undone = c.call("/api/item/decide", {**res["undo"], "choice": "reopen", "undo": True, "next": {}})[:2]
+    assert status == 200 and undone["item"]["status"] == "open"
+    assert undone["next"]["item"]["key"] == ["okpdtr", "24811", "okz2014"]      # shown again to decide anew
+    with ReviewStore(path, create=False) as s:
+        assert len(s.events()) > n_events and s.no_match_items("okpdtr", "okz2014") == set()
+        assert {x.status for x in s.item(ItemKey("okpdtr", "24811", "okz2014")).links} == {"pending"}
+        assert s.events()[-1].origin == "browser:undo"
+
+
+def test_a_typed_code_is_picked_from_the_catalogue_or_refused(items_served):
+    path, base, _ = items_served
+    c = Client(base)
+    v = idetail(c, "10003")["item"]["version"]
+    status, res = idecide(c, "10003", "pick", v, targets=[["9999", None]])
+    assert status == 400 and "9999" in res["error"] and "typo" in res["error"]
+    status, res = idecide(c, "10003", "pick", v, targets=[["9321", None]])   # in the catalogue, no candidate
+    assert status == 200 and res["decided"]["targets"] == [{"code": "9321", "title": "Упаковщики", "weight": None}]
+    for bad in ({"choice": "accept", "targets": [["8131", None]]}, {"choice": "frob"}, {"choice": "pick", "targets": "8131"},
+                {"choice": "split", "targets": [["8131", "half"], ["8141", 0.5]]}):
+        status, res = c.call("/api/item/decide", {"key": ["okpdtr", "10003", "okz2014"], "version": v, **bad})[:2]
+        assert status in (400, 409), (bad, res)
+    assert c.call("/api/item/decide", {"key": ["okpdtr", "10003"], "version": v, "choice": "accept"})[0] == 400
+    assert c.call("/api/item/decide", {"key": ["okpdtr", "99999", "okz2014"], "version": v, "choice": "accept"})[0] == 404
+
+
+def test_stale_item_from_a_second_tab_is_a_409_with_the_item_as_it_is_now(items_served):
+    path, base, _ = items_served
+    anna, boris = Client(base, "anna"), Client(base, "boris")
+    seen = idetail(boris, "13127")["item"]["version"]
+    assert idecide(anna, "13127", "accept", idetail(anna, "13127")["item"]["version"])[0] == 200
+    with ReviewStore(path, create=False) as s:
+        before = s.snapshot()
+    status, res = idecide(boris, "13127", "no_match", seen)
+    assert status == 409 and "changed since you saw it" in res["error"] and "anna" in res["error"]
+    assert res["item"]["item"]["status"] == "decided" and res["item"]["item"]["decided_by"] == "anna"
+    with ReviewStore(path, create=False) as s:
+        assert s.snapshot() == before
+
+
+def test_context_beside_every_candidate_and_how_similar_items_were_decided(items_served):
+    _, base, _ = items_served
+    c = Client(base)
+    d = idetail(c, "13127")
+    cand = {x["code"]: x for x in d["candidates"]}
+    okz = cand["4321"]["target"]
+    assert okz["texts"] == [{"name": "examples", "text": "Весовщик\nКладовщик"}]
+    assert [p["code"] for p in okz["path"]] == ["4", "43", "432"]               # ISCO-08's hierarchy
+    assert okz["related"]["definition"].startswith("Stock clerks maintain records")
+    assert okz["related"]["texts"][0]["name"] == "included"
+    assert cand["4110"]["evidence"] == {"title_tokens": 0.3, "word_meaning": 0.8}
+    # nothing decided yet; then another «Аппаратчик …» is decided, and the first shows it
+    assert idetail(c, "10003")["similar"]["by_head"] == []
+    assert idecide(c, "14721", "accept", idetail(c, "14721")["item"]["version"])[0] == 200
+    sim = idetail(c, "10003")["similar"]
+    assert sim["head"] == "аппаратчик" and sim["same_head"] == 1
+    assert sim["by_head"] == [{"target": "8131", "title": OKZ["8131"], "n": 1, "examples": ["Аппаратчик гидролиза"]}]
+    assert sim["nearest"][0]["code"] == "14721" and sim["nearest"][0]["shared"] == ["аппаратчик"]
+    # a no-correspondence decision is how a similar item was decided too
+    assert idecide(c, "24811", "no_match", idetail(c, "24811")["item"]["version"])[0] == 200
+    assert idetail(c, "24811")["history"][-1]["action"] == "no_match"
+
+
+def test_suggestions_by_lemma_and_word_beginning_in_either_language(items_served):
+    _, base, _ = items_served
+    c = Client(base)
+
+    def codes(q):
+        status, data, _ = c.call("/api/suggest?scheme=okz2014&q=" + quote(q))
+        assert status == 200, data
+        return [(it["code"], it["kind"]) for it in data["items"]]
+
+    assert codes("кладовщ")[0] == ("4321", "examples")          # the start of «Кладовщик», an example
+    assert codes("складах")[0] == ("4321", "title")              # «на складе» by its lemma
+    assert {"4321", "2411"} <= {code for code, _ in codes("учёт")}  # «учетом», «учета»
+    assert codes("бухгалтерскому учету")[0] == ("2411", "title")  # every word found ranks first
+    assert codes("stock clerk")[0] == ("4321", "included")       # ISCO-08's included occupations
+    assert codes("chemical")[0] == ("8131", "related_title")
+    assert codes("43")[0] == ("4321", "code")
+    assert codes("zzzz") == []
+    # a reviewer's decision teaches the suggestions: «Аппаратчик …» now finds the code it went to
+    assert ("8131", "decided") not in codes("ацетилирования")
+    assert idecide(c, "10003", "accept", idetail(c, "10003")["item"]["version"])[0] == 200
+    assert codes("ацетилирования")[0] == ("8131", "decided")
+    assert c.call("/api/suggest?scheme=nope&q=1")[0] == 400
+
+
+def test_the_app_reads_only_what_new_events_touched(items_served, monkeypatch):
+    """A decision must not reload every link: after start, the app re-reads the items new
+    events touched — also a decision made elsewhere (the CLI, a workbook import)."""
+    path, base, _ = items_served
+    c = Client(base)
+    iq(c)
+    calls = []
+    monkeypatch.setattr(ReviewStore, "items_of", lambda self, *a, **k: calls.append("items_of") or [])
+    monkeypatch.setattr(ReviewStore, "links", lambda self, *a, **k: calls.append("links") or [])
+    assert idecide(c, "14721", "accept", idetail(c, "14721")["item"]["version"], next={})[0] == 200
+    with ReviewStore(path, create=False) as s:     # someone else decides, outside the app
+        v = s.item(ItemKey("okpdtr", "20306", "okz2014")).version
+        s.decide_items([ItemDecision(ItemKey("okpdtr", "20306", "okz2014"), "no_match", v)], reviewer="cli")
+    q = iq(c)
+    assert calls == []
+    assert [it["key"][1] for it in q["items"]] == ["13127", "10003", "24811"]
+    assert q["counts"]["okpdtr:okz2014"]["no_match"] == 1
+
+
+def test_a_hook_hears_every_decision(items_served):
+    """Where the matcher will learn while people review: called after each applied decision."""
+    _, base, server = items_served
+    heard = []
+    server.model.after_decision.append(lambda item, d, who: heard.append((item.key.source_code, d.choice, who,
+                                                                          item.status)))
+    c = Client(base)
+    assert idecide(c, "20306", "accept", idetail(c, "20306")["item"]["version"])[0] == 200
+    v = idetail(c, "20306")["item"]["version"]
+    assert idecide(c, "20306", "accept", v)[0] == 200                       # unchanged: no lesson
+    assert idecide(c, "20306", "reopen", v)[0] == 200
+    assert heard == [("20306", "accept", "anna", "decided"), ("20306", "reopen", "anna", "open")]
+
+
+def test_free_text_titles_covering_most_rows_lead_the_item_queue(items_served):
+    path, base, _ = items_served
+    with ReviewStore(path) as s:
+        s.propose([{"key": LinkKey("text", code, "okz2014", "4321"), "score": 0.9, "evidence": {},
+                    "source_title": title, "target_title": OKZ["4321"], "flags": ("free-text",)}
+                   for code, title in [("T000000000001", "Кладовщица"), ("T000000000002", "Кладовщик склада")]])
+        s.record_text_rows({"T000000000001": 12, "T000000000002": 300})
+    q = iq(Client(base))
+    assert [(it["key"][1], it["rows"]) for it in q["items"][:3]] == [("T000000000002", 300), ("T000000000001", 12),
+                                                                     ("14721", None)]
+    assert [o["value"] for o in q["source_groups"]] == ["okpdtr:1", "okpdtr:2", "text:text"]
+
+
+def test_summary_is_aggregated_by_top_groups_whatever_the_number_of_codes(tmp_path):
+    """Thousands of OKPDTR codes make a handful of rows (workers, employees, portal ranges;
+    OKZ major groups), not one row per code."""
+    sizes = {}
+    for n in (40, 400):
+        path = tmp_path / f"r{n}.sqlite"
+        with ReviewStore(path) as s:
+            s.propose([{"key": LinkKey("okpdtr", f"{d}{i:04d}", "okz2014", tgt), "score": 0.5, "evidence": {},
+                        "source_title": f"Профессия {i}", "target_title": OKZ[tgt]}
+                       for i in range(n // 4) for d in "1234" for tgt in ("8131", "3313")])
+        server = make_server(path)
+        start_in_thread(server)
+        try:
+            status, page, _ = Client(f"http://127.0.0.1:{server.server_address[1]}").call("/summary?lang=ru")
+        finally:
+            server.shutdown()
+            server.server_close()
+        assert status == 200 and "Сводка проверки" in page and "Профессии рабочих (1xxxx)" in page
+        assert "Специалисты среднего уровня квалификации" in page     # OKZ major group 3 by name
+        sizes[n] = page.count("<tr")
+    assert sizes[40] == sizes[400] < 30
+
+
+def test_summary_counts_decisions_not_events(items_served):
+    """An accept is one confirm and the settled rejections of the other candidates; a split two
+    confirms: each is ONE decision in the reviewers' progress. Rules' acceptances are nobody's."""
+    path, base, _ = items_served
+    with ReviewStore(path) as s:
+        s.propose([{"key": LinkKey("okz2014", "8131", "isco08", "8131"), "score": 1.0, "evidence": {},
+                    "origin": "structure", "accept": "structure"}])
+    c = Client(base)
+    assert idecide(c, "14721", "accept", idetail(c, "14721")["item"]["version"])[1]["events"] == 3
+    assert idecide(c, "20306", "split", idetail(c, "20306")["item"]["version"],
+                   targets=[["3313", 0.5], ["2411", 0.5]])[0] == 200
+    assert idecide(c, "24811", "no_match", idetail(c, "24811")["item"]["version"])[0] == 200
+    _, page, _ = c.call("/summary?lang=en")
+    row = page[page.index('<table id="progress">'):]
+    row = row[row.index("<td class=\"l\">anna</td>"):]
+    assert row[:row.index("</tr>")].endswith("<td>3</td>")
+    assert "crosswalk" not in page[page.index('<table id="progress">'):]
+
+
+def test_without_data_the_app_reads_the_classifications_review_load_recorded(tmp_path):
+    """`review serve` with no --data: the definitions and hierarchy beside each candidate come
+    from the files the store names (as `review load` records them)."""
+    from pathlib import Path
+    raw = Path(__file__).resolve().parent.parent / "raw_classifiers"
+    path = tmp_path / "r.sqlite"
+    make_store(path)
+    with ReviewStore(path) as s:
+        s.record_schemes({"nace2": {"edition": "", "source": str(raw / "nace2" / "nace2_structure_en-excerpt.csv"),
+                                    "language": "en"},
+                          "isic4": {"edition": "", "source": str(tmp_path / "gone.txt"), "language": "en"}})
+    server = make_server(path)
+    start_in_thread(server)
+    try:
+        server.model.wait_prepared(60)
+        assert list(server.model.classes) == ["nace2"]
+        assert server.model.notes == [f"isic4: {tmp_path / 'gone.txt'} is not there any more; its texts are not shown"]
+        c = Client(f"http://127.0.0.1:{server.server_address[1]}")
+        status, d, _ = c.call("/api/item?key=" + quote(json.dumps(["okved2", "62.01", "nace2"])))
+        assert status == 200
+        target = {x["code"]: x["target"] for x in d["candidates"]}["62.01"]
+        assert [p["code"] for p in target["path"]] == ["J", "62", "62.0"]
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_rules_acceptances_are_not_second_reviewed(items_served):
+    """The blind second review is of people's decisions: a published table's or a same-code
+    rule's acceptance is not in its queue."""
+    path, base, _ = items_served
+    with ReviewStore(path) as s:
+        s.propose([{"key": LinkKey("okz2014", "8131", "isco08", "8131"), "score": 1.0, "evidence": {},
+                    "origin": "structure", "accept": "structure"}])
+    anna, boris = Client(base, "anna"), Client(base, "boris")
+    assert boris.queue(mode="second")["total"] == 0
+    assert idecide(anna, "13127", "accept", idetail(anna, "13127")["item"]["version"])[0] == 200
+    assert sorted(keys(boris.queue(mode="second")["items"])) == [("13127", "4110"), ("13127", "4321")]
+
+
+def test_the_page_names_things_as_the_workbook_does(served):
+    """Signals, relations, statuses, roles and schemes: one set of names (crosswalk/review/labels.py)
+    for the workbook, the report and the page."""
+    from crosswalk.review import labels
+    status, js, headers = Client(base := served[1]).call("/static/labels.js")
+    assert status == 200 and headers["Content-Type"].startswith("text/javascript")
+    for name in (labels.signal_name("structure", "ru"), labels.relation_name("n:1", "ru"),
+                 labels.item_status_name("open", "ru"), labels.role_name("alternative", lang="ru"),
+                 labels.scheme_name("okz2014", "ru")):
+        assert json.dumps(name, ensure_ascii=False) in js
+    assert '<script src="/static/labels.js"' in Client(base).call("/")[1]

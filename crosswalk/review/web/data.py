@@ -1,26 +1,46 @@
-"""What the review app shows, computed from the review store: the queue (ordered by
-uncertainty, filtered), one link in detail, and the decisions and undos it sends back.
+"""What the review app shows, computed from the review store and kept current from its event
+log (a new event re-reads only the items it touched, :mod:`.itemcache`):
 
-Writes go through :meth:`ReviewStore.decide` only. Undo is a new decision, never a
-deleted event: a link that had a status before gets it back; a link that was pending
-gets the opposite of its current status (confirm ↔ reject), because the store has no
-action that returns a link to pending — with a ``reopen`` action in
-:data:`~crosswalk.review.store.DECISION_ACTIONS` it is reopened instead.
+* the item queue, one item in detail and item decisions (:mod:`.itemviews`) — what reviewers
+  work through;
+* the link queue, one link in detail and link decisions and undos — the blind second review
+  and the settling of disagreements, which are verdicts on links;
+* suggestions for a typed code (:mod:`.suggest`) and the summary page (:mod:`.summary`).
+
+Writes go through the store's ``decide`` / ``decide_items`` only. Undo is a new decision,
+never a deleted event: a link that had a status before gets it back; a link that was pending
+is reopened.
 """
 from __future__ import annotations
 
+import inspect
+import sys
 import threading
+from pathlib import Path
 from typing import Any, Optional
 
-from ...model import Classification, code_sort_key
-from ..kappa import ReviewIndex, second_review_decision, settle_comment
-from ..store import DECISION_ACTIONS, Decision, LinkKey, LinkState, ReviewStore
+from ...model import Classification
+from ..items import ItemKey
+from ..kappa import ReviewIndex, second_review_decision, second_verdict, settle_comment
+from ..store import DECISION_ACTIONS, Decision, Event, LinkKey, LinkState, ReviewStore
 from ..workbook import link_groups
+from .context import Describer
+from .groups import section
+from .itemcache import ItemCache
+from .itemviews import ItemViews
+from .similar import Similar
+from .suggest import SuggestIndex, labels_of
 
 BANDS = (("high", 0.8, 1.01), ("mid", 0.5, 0.8), ("low", 0.0, 0.5))
 REOPEN = "reopen" in DECISION_ACTIONS
 MODES = ("review", "second", "settle")
 _BLIND = ("status", "comment", "updated_by", "updated_at", "flags", "version_by")
+# events a person made (the summary's progress): a retarget's new link is the same decision as
+# its old one; a rule's acceptance (auto_accept) is nobody's
+_DECISIONS = ("confirm", "reject", "retarget", "add", "no_match")
+
+
+_QUICK_CHECK = "quick_check" in inspect.signature(ReviewStore.__init__).parameters
 
 
 class WebError(Exception):
@@ -35,22 +55,6 @@ def band(score: Optional[float]) -> str:
     if score is None:
         return "none"
     return next(name for name, lo, hi in BANDS if lo <= score < hi)
-
-
-def section(scheme: str, code: str, classes: dict[str, Classification]) -> str:
-    """The top group of a source code: its root item when the classification is loaded
-    (OKVED2 01.11 → section A), else the section letter, the 2-digit division of an
-    activity code, or the first digit (major group) of an occupation code. Free-text titles
-    (scheme ``text``) have no hierarchy: one section, "text"."""
-    if scheme == "text":
-        return "text"
-    c = classes.get(scheme)
-    if c is not None and code in c:
-        anc = c.ancestors(code)
-        return anc[-1].code if anc else code
-    if code[:1].isalpha():
-        return code[:1]
-    return code[:2] if scheme in ("okved2", "nace2", "isic4") else code[:1]
 
 
 def key_list(k: LinkKey) -> list[str]:
@@ -70,59 +74,213 @@ def state_dict(s: LinkState) -> dict:
             "updated_at": s.updated_at, "flags": list(s.flags)}
 
 
-class Model:
-    """The store's links and review facts, cached until the next event (thread-safe)."""
+def catalogue_signature(store: ReviewStore, scheme: str) -> tuple[int, int]:
+    """Changes when codes of ``scheme`` are added to the store's catalogue or retitled (the
+    catalogue is written outside the event log, e.g. by a `review load` while the app runs)."""
+    return tuple(store._conn().execute("SELECT COUNT(*), COALESCE(SUM(LENGTH(code) + LENGTH(title)), 0)"
+                                       " FROM items WHERE scheme = ?", (scheme,)).fetchone())
+
+
+def recorded_classifications(store: ReviewStore) -> tuple[dict[str, Classification], list[str]]:
+    """The classifications `review load` recorded in the store (their files, where they still
+    are), so definitions and hierarchy show without --data; and a note per file not used."""
+    from ...loaders import load
+    classes: dict[str, Classification] = {}
+    notes: list[str] = []
+    loaded: dict[str, Any] = {}
+    for scheme, info in sorted(store.schemes().items()):
+        where = info.get("source") or ""
+        if not where or scheme == "text":
+            continue
+        if not Path(where).is_file():
+            notes.append(f"{scheme}: {where} is not there any more; its texts are not shown")
+            continue
+        try:
+            res = loaded[where] if where in loaded else loaded.setdefault(where, load(where))
+        except Exception as exc:    # a file that changed since: the app works without its texts
+            notes.append(f"{scheme}: {where} could not be read ({type(exc).__name__}: {exc})")
+            loaded[where] = None
+            continue
+        if res is None:
+            continue
+        found = [c for c in [res.data, *res.extra.values()] if isinstance(c, Classification) and c.scheme.id == scheme]
+        if found:
+            c = found[0]
+            if info.get("edition") and c.edition and c.edition != info["edition"]:
+                notes.append(f"{scheme}: {where} now holds edition {c.edition!r}, the store was loaded from"
+                             f" {info['edition']!r}; its texts are not shown")
+                continue
+            classes[scheme] = c
+    return classes, notes
+
+
+class Model(ItemViews):
+    """The store's items, links and review facts, current to the last event (thread-safe:
+    one request at a time reads or updates it)."""
 
     def __init__(self, store_path: str, *, allow_network_fs: bool = False,
                  classifications: Optional[dict[str, Classification]] = None):
         self.store_path = store_path
         self.allow_network_fs = allow_network_fs
-        self.classes = dict(classifications or {})
-        # one request at a time reads or rebuilds the cache (a local app: a few reviewers)
         self.lock = threading.RLock()
+        self.classes: dict[str, Classification] = dict(classifications or {})
+        # none given (no --data): read those the store names, in the background (prepare_in_background)
+        self.load_recorded = not classifications
+        self.notes: list[str] = []
         self.index = ReviewIndex()
-        self.links: list[LinkState] = []
-        self.by_key: dict[LinkKey, LinkState] = {}
-        self.by_source: dict[tuple, list[LinkState]] = {}
-        self.groups: dict[LinkKey, tuple[int, str]] = {}
-        self.gap: dict[tuple, tuple[float, float]] = {}
-        self.text_rows: dict[str, int] = {}     # free-text title -> data rows it covers
+        self.cache = ItemCache(self.classes)
+        self.similar = Similar()
+        self.cache.watchers.append(self.similar.watch)
+        self.cache.watchers.append(self._watch_suggest)
+        self.describer = Describer(self.classes)
+        self.suggesters: dict[str, SuggestIndex] = {}
+        self._titles: dict[str, dict[str, str]] = {}  # scheme -> code -> title the store knows
+        self.progress: dict[str, list[str]] = {}     # reviewer -> times of their decisions
+        self._last_decision: tuple = ()
         self.text_rows_sig: tuple[int, int] = (0, 0)
+        self.loaded = False
+        self._groups: Optional[dict[LinkKey, tuple[int, str]]] = None
+        # called after each applied item decision with (item after it, the decision, reviewer):
+        # where the matcher learns from reviewers (queue the work; never block the request)
+        self.after_decision: list = []
 
     def open(self, check: bool = False) -> ReviewStore:
-        # one connection per request: a ReviewStore is not shared between threads; the page
-        # check (quick_check) runs once when the server starts, not on every request
-        return ReviewStore(self.store_path, create=False, allow_network_fs=self.allow_network_fs,
-                           quick_check=check)
+        # one connection per request: a ReviewStore is not shared between threads; a store that
+        # checks its pages on open (quick_check) does so once at start (check), not per request
+        kw = {"quick_check": check} if _QUICK_CHECK else {}
+        return ReviewStore(self.store_path, create=False, allow_network_fs=self.allow_network_fs, **kw)
 
+    # -- keeping current -------------------------------------------------------
     def refresh(self, store: ReviewStore) -> None:
         with self.lock:
-            new = store.events(self.index.last_id)
             sig = store.text_rows_signature()     # counts recorded by `crosswalk code` meanwhile
+            if not self.loaded:
+                new = store.events(self.index.last_id)
+                self.cache.load(store)
+                self.loaded = True
+                self.prepare_in_background()
+            else:
+                new = store.events(self.index.last_id)
+                if new:
+                    self.cache.update(store, new)
             if sig != self.text_rows_sig:
-                self.text_rows, self.text_rows_sig = store.text_rows(), sig
-            if not new and self.links:
-                return
-            self.index.feed(new)
-            self.links = store.links()
-            self.by_key = {s.key: s for s in self.links}
-            self.by_source = {}
-            for s in self.links:
-                self.by_source.setdefault(_src(s.key), []).append(s)
-            for lns in self.by_source.values():
-                lns.sort(key=lambda s: (-(s.score if s.score is not None else -1.0), s.key.sort_key()))
-            self.groups = link_groups(self.links)
-            # uncertainty of a source: a small gap between its two best open candidates, a low top score
-            self.gap = {}
-            for src, lns in self.by_source.items():
-                sc = [s.score or 0.0 for s in lns if s.status != "rejected"] or [0.0]
-                self.gap[src] = (sc[0] - (sc[1] if len(sc) > 1 else 0.0), sc[0])
+                self.cache.set_text_rows(store.text_rows())
+                self.text_rows_sig = sig
+            if new:
+                self.index.feed(new)
+                self._progress(new)
+                self._groups = None
 
-    # -- the queue -------------------------------------------------------------
+    def _progress(self, events: list[Event]) -> None:
+        """Count decisions, not events: an item decision's events (its confirms, the settled
+        rejections of its other candidates) are one decision."""
+        for e in events:
+            human = e.action in _DECISIONS and not (e.action == "retarget" and e.payload.get("role") == "new")
+            if e.payload.get("item_decision"):
+                k = e.key or LinkKey(*e.item, "")
+                once = (e.reviewer, e.ts, k.source_scheme, k.source_code, k.target_scheme)
+                if once == self._last_decision or e.payload.get("settled"):
+                    continue
+                self._last_decision = once
+            if human or second_verdict(e) is not None:
+                self.progress.setdefault(e.reviewer, []).append(e.ts)
+
+    def set_classifications(self, classes: dict[str, Classification], notes: list[str] = ()) -> None:
+        with self.lock:
+            self.classes = dict(classes)
+            self.cache.classes = self.classes
+            self.describer = Describer(self.classes)
+            self.suggesters = {}
+            self.notes = list(notes)
+            # entries keep their groups: the top groups come from codes alone (OKVED2 sections from
+            # the standard's division ranges), so a hierarchy read later changes none of them
+
+    def prepare_in_background(self) -> threading.Thread:
+        """Read the classifications the store names (unless given) and build the suggestion
+        indexes of the schemes reviewers link to, without holding up the first page."""
+
+        def run():
+            try:
+                with self.open() as store:
+                    if self.load_recorded:
+                        classes, notes = recorded_classifications(store)
+                        for n in notes:
+                            print(f"crosswalk review serve: {n}", file=sys.stderr)
+                        if classes or notes:
+                            self.set_classifications(classes, notes)
+                    with self.lock:
+                        schemes = sorted({e.key.target_scheme for e in self.cache.entries.values()
+                                          if e.item.status == "open"})
+                    for scheme in schemes:
+                        self.warm_suggester(store, scheme)
+            except Exception as exc:     # the app works without them; say why once
+                print(f"crosswalk review serve: texts and suggestions not prepared: {type(exc).__name__}: {exc}",
+                      file=sys.stderr)
+
+        t = threading.Thread(target=run, name="crosswalk-prepare", daemon=True)
+        self._prepare = t
+        t.start()
+        return t
+
+    def warm_suggester(self, store: ReviewStore, scheme: str) -> None:
+        """Build a suggestion index outside the lock; install it unless one came first."""
+        with self.lock:
+            if scheme in self.suggesters:
+                return
+            classes = self.classes
+        sig = catalogue_signature(store, scheme)
+        titles = store.items(scheme)
+        idx = SuggestIndex(scheme, labels_of(scheme, titles, classes), titles)
+        idx.signature = sig
+        with self.lock:
+            if scheme in self.suggesters or classes is not self.classes:
+                return
+            self._adopt(idx)
+
+    def _adopt(self, idx: SuggestIndex) -> None:
+        for e in self.cache.entries.values():
+            if e.key.target_scheme == idx.scheme and e.item.status == "decided":
+                for t in e.targets:
+                    idx.add_decided(t, e.title)
+        self.suggesters[idx.scheme] = idx
+
+    def wait_prepared(self, timeout: Optional[float] = None) -> None:
+        """For tests and benchmarks: until the background preparation is done."""
+        t = getattr(self, "_prepare", None)
+        if t is not None:
+            t.join(timeout)
+
+    # -- links (the second review and the settling of disagreements) -----------
+    def all_links(self):
+        for e in self.cache.entries.values():
+            yield from e.item.links
+
+    def _entry_of(self, k: LinkKey):
+        return self.cache.get(ItemKey(k.source_scheme, k.source_code, k.target_scheme))
+
+    def link(self, key: LinkKey) -> Optional[LinkState]:
+        e = self._entry_of(key)
+        return None if e is None else next((s for s in e.item.links if s.key == key), None)
+
+    def source_links(self, key: LinkKey) -> list[LinkState]:
+        """The candidates of the link's item, best score first."""
+        e = self._entry_of(key)
+        lns = list(e.item.links) if e is not None else []
+        lns.sort(key=lambda s: (-(s.score if s.score is not None else -1.0), s.key.sort_key()))
+        return lns
+
+    @property
+    def groups(self) -> dict[LinkKey, tuple[int, str]]:
+        """Cardinality groups of the current links (computed when a link view needs them)."""
+        if self._groups is None:
+            self._groups = link_groups(list(self.all_links()))
+        return self._groups
+
     def rows(self, k: LinkKey) -> Optional[int]:
         """Data rows a free-text source covers (None for a classification item)."""
-        return self.text_rows.get(k.source_code, 0) if k.source_scheme == "text" else None
+        return self.cache.text_rows.get(k.source_code, 0) if k.source_scheme == "text" else None
 
+    # -- the link queue --------------------------------------------------------
     def item(self, s: LinkState, blind: bool) -> dict:
         k = s.key
         d = {"key": key_list(k), "source_title": s.source_title, "target_title": s.target_title,
@@ -142,12 +300,15 @@ class Model:
         if mode not in MODES:
             raise WebError(400, f"mode {mode!r} is not one of {', '.join(MODES)}")
         idx = self.index.links
-        pairs = sorted({(s.key.source_scheme, s.key.target_scheme) for s in self.links})
-        sel = [s for s in self.links if not pair or f"{s.key.source_scheme}:{s.key.target_scheme}" == pair]
+        links = list(self.all_links())
+        pairs = sorted({(s.key.source_scheme, s.key.target_scheme) for s in links})
+        sel = [s for s in links if not pair or f"{s.key.source_scheme}:{s.key.target_scheme}" == pair]
         in_pair = sel
-        if mode == "second":   # decided by someone else, not yet second-reviewed
+        if mode == "second":   # decided by someone else (a person: not a published table's or a
+            # same-code rule's acceptance), not yet second-reviewed
             sel = [s for s in sel if s.status != "pending" and s.key in idx and idx[s.key].decided_by
-                   and idx[s.key].decided_by != reviewer and not idx[s.key].second_at]
+                   and idx[s.key].decided_by != reviewer and not idx[s.key].second_at
+                   and s.origin not in ("official", "structure")]
         elif mode == "settle":
             sel = [s for s in sel if s.key in idx and idx[s.key].open_disagreement]
         elif status:
@@ -165,8 +326,13 @@ class Model:
             sel = [s for s in sel if ql in s.key.source_code.casefold() or ql in s.key.target_code.casefold()
                    or ql in s.source_title.casefold() or ql in s.target_title.casefold()]
         # free-text titles covering the most data rows first, then the most uncertain sources
-        sel.sort(key=lambda s: (-(self.rows(s.key) or 0), *self.gap[_src(s.key)], _src(s.key),
-                                -(s.score if s.score is not None else -1.0), s.key.sort_key()))
+        order = {}
+        for s in sel:
+            k = _src(s.key)
+            if k not in order:
+                e = self._entry_of(s.key)
+                order[k] = (-(self.rows(s.key) or 0), e.gap, e.top, k)
+        sel.sort(key=lambda s: (order[_src(s.key)], -(s.score if s.score is not None else -1.0), s.key.sort_key()))
         blind = mode == "second"
         counts = {st: 0 for st in ("pending", "confirmed", "rejected")}
         for s in in_pair:
@@ -182,25 +348,22 @@ class Model:
 
     # -- one link --------------------------------------------------------------
     def _side(self, scheme: str, code: str, title: str) -> dict:
-        out = {"scheme": scheme, "code": code, "title": title, "notes": "", "path": []}
-        c = self.classes.get(scheme)
-        if c is not None and code in c:
-            it = c.get(code)
-            out["title"] = title or it.title
-            notes = [it.notes] + [f"{k}: {v}" for k, v in sorted(it.attrs.items())
-                                  if k in ("tasks", "included", "excluded") and v]
-            out["notes"] = "\n".join(n for n in notes if n)
-            out["path"] = [{"code": a.code, "title": a.title} for a in reversed(c.ancestors(code))]
-        return out
+        d = self.describer.describe(scheme, code, title)
+        texts = [d["definition"]] + [f"{t['name']}: {t['text']}" for t in d["texts"]]
+        rel = d.get("related")
+        if rel and not any(texts):
+            texts = [rel["definition"]] + [f"{t['name']}: {t['text']}" for t in rel["texts"]]
+        return {"scheme": scheme, "code": code, "title": title or d["title"],
+                "notes": "\n".join(t for t in texts if t), "path": d["path"]}
 
     def detail(self, store: ReviewStore, key: LinkKey, reviewer: str, mode: str = "review") -> dict:
-        s = self.by_key.get(key)
+        s = self.link(key)
         if s is None:
             raise WebError(404, f"no link {key} in the review store")
         blind = mode == "second"
         cands = [{"target_code": c.key.target_code, "target_title": c.target_title, "score": c.score,
                   "status": "" if blind else c.status, "version": c.version, "current": c.key == key}
-                 for c in self.by_source.get(_src(key), [])]
+                 for c in self.source_links(key)]
         out = {"link": self.item(s, blind), "evidence": s.evidence, "candidates": cands,
                "source": self._side(key.source_scheme, key.source_code, s.source_title),
                "target": self._side(key.target_scheme, key.target_code, s.target_title)}
@@ -218,21 +381,46 @@ class Model:
                                         "second_by": r.second_by, "open": r.open_disagreement}
         return out
 
+    def suggester(self, store: ReviewStore, scheme: str) -> SuggestIndex:
+        """The suggestion index of ``scheme``'s codes, built on first use."""
+        idx = self.suggesters.get(scheme)
+        sig = catalogue_signature(store, scheme)
+        if idx is None or idx.signature != sig:    # items added to the catalogue since (review load)
+            self._titles.pop(scheme, None)
+            titles = self.titles_of(store, scheme)
+            idx = SuggestIndex(scheme, labels_of(scheme, titles, self.classes), titles)
+            idx.signature = sig
+            self._adopt(idx)
+        return idx
+
+    def _watch_suggest(self, old, new) -> None:
+        """A decided item's title becomes a label of the code(s) it went to (and stops being
+        one when the item is reopened or decided otherwise); a code first named by a new link
+        is found by its title."""
+        if new is not None and old is None:
+            idx = self.suggesters.get(new.key.target_scheme)
+            if idx is not None:
+                for s in new.item.links:
+                    idx.add_title(s.key.target_code, s.target_title)
+        for e, add in ((old, False), (new, True)):
+            if e is None or e.item.status != "decided":
+                continue
+            idx = self.suggesters.get(e.key.target_scheme)
+            if idx is not None:
+                for t in e.targets:
+                    (idx.add_decided if add else idx.remove_decided)(t, e.title)
+
+    def suggest(self, store: ReviewStore, scheme: str, q: str, limit: int = 30) -> dict:
+        """Codes for what a reviewer typed (:mod:`.suggest`), each with the label that matched."""
+        return self.suggester(store, scheme).search(q, limit=limit)
+
     def items(self, store: ReviewStore, scheme: str, q: str, limit: int = 30) -> dict:
-        """Codes a reviewer may retarget to: those of ``scheme`` the store knows (and the
-        loaded classification's), whose code starts with ``q`` or whose title holds every
-        word of it (case and ё ignored), in code order."""
-        known = store.items(scheme)
-        cls = self.classes.get(scheme)
-        if cls is not None:
-            for it in cls:
-                known.setdefault(it.code, it.title)
-        words = q.casefold().replace("ё", "е").split()
-        hits = [(c, t) for c, t in known.items()
-                if not words or c.startswith(q.strip()) or all(w in t.casefold().replace("ё", "е") for w in words)]
-        hits.sort(key=lambda ct: code_sort_key(ct[0]))
-        return {"scheme": scheme, "items": [{"code": c, "title": t.strip()} for c, t in hits[:limit]],
-                "total": len(hits)}
+        """Codes a reviewer may link to: those of ``scheme`` the store knows (and the loaded
+        classification's) whose code starts with ``q`` or one of whose labels holds every
+        word of it, by lemma or word beginning (:mod:`.suggest`)."""
+        got = self.suggester(store, scheme).search(q, limit=limit, all_words=True)
+        return {"scheme": scheme, "items": [{"code": it["code"], "title": it["title"]} for it in got["items"]],
+                "total": got["total"]}
 
     # -- writes ----------------------------------------------------------------
     def decide(self, store: ReviewStore, body: dict, reviewer: str) -> dict:
@@ -253,6 +441,7 @@ class Model:
                                    " store (a typo?)")
                 # a code of the classification the server loaded: into the catalogue, title and all
                 store.register_items(key.target_scheme, [(new, cls.get(new).title.strip())])
+                self._titles.pop(key.target_scheme, None)
             # the version of the new target's link the page showed (null: no such link then)
             seen = body.get("target_version")
             if seen is not None and (isinstance(seen, bool) or not isinstance(seen, int)):
@@ -275,7 +464,7 @@ class Model:
         touched = [key]
         if action == "retarget" and isinstance(body.get("new_target"), str):
             touched.append(LinkKey(key.source_scheme, key.source_code, key.target_scheme, body["new_target"]))
-        before = {k: self.by_key[k].status if k in self.by_key else None for k in touched}
+        before = {k: (lambda ln: ln.status if ln is not None else None)(self.link(k)) for k in touched}
         if action == "second":     # blind: neither the answer nor a conflict shows the first decision
             try:
                 res = self._apply(store, decisions, reviewer)
@@ -306,7 +495,7 @@ class Model:
             v = st.get("version")
             if isinstance(v, bool) or not isinstance(v, int):
                 raise WebError(400, f"undo step version must be an integer, not {v!r}")
-            cur = self.by_key.get(k)
+            cur = self.link(k)
             if cur is None:
                 raise WebError(404, f"no link {k} in the review store")
             before = st.get("before")

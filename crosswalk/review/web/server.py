@@ -33,9 +33,11 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from ...errors import CrosswalkError
 from ...model import SCHEMES
 from .data import Model, WebError, parse_key
+from .itemviews import parse_item_key
 
 STATIC = Path(__file__).parent / "static"
-FILES = {"app.js": "text/javascript", "app.css": "text/css", "i18n.js": "text/javascript"}
+FILES = {"app.js": "text/javascript", "app.css": "text/css", "i18n.js": "text/javascript",
+         "items.js": "text/javascript", "links.js": "text/javascript"}
 LANGS = ("ru", "en")
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 MAX_BODY = 1 << 20
@@ -277,11 +279,14 @@ class Handler(BaseHTTPRequestHandler):
         if path == "/":
             page = (STATIC / "index.html").read_text(encoding="utf-8").replace("{{lang}}", lang)
             self._send(200, page.encode("utf-8"), "text/html; charset=utf-8", extra)
+        elif path == "/static/labels.js":
+            from .names import script
+            self._send(200, script(), "text/javascript; charset=utf-8", extra)
         elif path.startswith("/static/") and path[8:] in FILES:
             self._send(200, (STATIC / path[8:]).read_bytes(), FILES[path[8:]] + "; charset=utf-8", extra)
         elif path == "/summary":
-            from ...report import render_html, summary_data
-            page = self._store_call(lambda s: render_html(summary_data(s, model.classes), lang, back="/"))
+            from .summary import render
+            page = self._store_call(lambda s: render(model, lang, back=f"/?lang={lang}"))
             self._send(200, page.encode("utf-8"), "text/html; charset=utf-8", extra)
         elif path == "/api/config":
             self._json(200, {"lang": lang, "reviewer": self.server.reviewer, "token": bool(self.server.token)})
@@ -296,6 +301,25 @@ class Handler(BaseHTTPRequestHandler):
                 reviewer, mode, pair=q.get("pair", ""), status=q.get("status", "pending"), band_=q.get("band", ""),
                 cardinality=q.get("cardinality", ""), section_=q.get("section", ""), by=q.get("by", ""),
                 q=q.get("q", ""), offset=max(offset, 0), limit=max(limit, 1))))
+        elif path == "/api/item-queue":
+            try:
+                offset, limit = int(q.get("offset", 0)), min(int(q.get("limit", 100)), 1000)
+            except ValueError:
+                raise WebError(400, "offset and limit are integers") from None
+            f = {k: q.get(k, "") for k in ("pair", "sgroup", "tgroup", "q")}
+            f["status"] = q.get("status", "open")
+            self._json(200, self._store_call(lambda s: model.item_queue(f, offset=max(offset, 0), limit=max(limit, 1))))
+        elif path == "/api/item":
+            try:
+                key = parse_item_key(json.loads(q.get("key", "null")))
+            except ValueError:
+                raise WebError(400, "key must be a JSON list") from None
+            self._json(200, self._store_call(lambda s: model.item_detail(s, key)))
+        elif path == "/api/suggest":
+            scheme = q.get("scheme", "")
+            if scheme not in SCHEMES:
+                raise WebError(400, f"scheme {scheme!r} is not one of {', '.join(sorted(SCHEMES))}")
+            self._json(200, self._store_call(lambda s: model.suggest(s, scheme, q.get("q", ""))))
         elif path == "/api/items":
             scheme = q.get("scheme", "")
             if scheme not in SCHEMES:
@@ -326,7 +350,9 @@ class Handler(BaseHTTPRequestHandler):
         reviewer = self._reviewer()
         body = self._body()
         model = self.server.model
-        if path == "/api/decide":
+        if path == "/api/item/decide":
+            self._json(200, self._store_call(lambda s: model.decide_item(s, body, reviewer)))
+        elif path == "/api/decide":
             self._json(200, self._store_call(lambda s: model.decide(s, body, reviewer)))
         elif path == "/api/undo":
             self._json(200, self._store_call(lambda s: model.undo(s, body, reviewer)))
