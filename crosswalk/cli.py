@@ -876,6 +876,34 @@ def _load_data_option(data) -> dict:
     return classes
 
 
+@review.command("learn")
+@review_store_options
+@click.option("--data", multiple=True, type=click.Path(exists=True),
+              help="Classification files or folders (the build's): word weights, and the matcher's scores of"
+                   " codes reviewers taught that were not among an item's candidates. Repeatable.")
+@click.option("--index", "indexes", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="A coding index the build used (ESCO occupations_en.csv, past codings). Repeatable.")
+@click.option("--embeddings/--no-embeddings", default=False, show_default=True,
+              help="Compare titles by meaning too (crosswalk[embeddings]; vectors cached on disk).")
+@click.option("--embedding-model", type=click.Choice(["e5", "use", "e5+use"]), default="e5", show_default=True)
+@click.option("--reviewer", default="crosswalk", show_default=True, help="Recorded as the proposer.")
+def review_learn(store_path, allow_network_fs, data, indexes, embeddings, embedding_model, reviewer):
+    """Re-rank the items still waiting from the decisions reviewers confirmed (once): each
+    confirmed item teaches the codes it went to, and an open item whose proposal or ranked
+    candidates change gets new proposals (events of origin 'learning'). Decided items are
+    never touched; running it again with no new decision writes nothing."""
+    from .review.learning import learn_once
+    classes = _load_data_option(data)
+    ixs = api.read_indexes(indexes)
+    res = learn_once(store_path, classes, ixs, embedding_model=embedding_model if embeddings else None,
+                     allow_network_fs=allow_network_fs, reviewer=reviewer)
+    for name, p in res.pairs.items():
+        click.echo(f"{name}: {p['open']} items waiting, {p['confirmed']} confirmed decisions to learn from;"
+                   f" {p['to_write']} re-ranked")
+    click.echo(f"{res.changed} items re-ranked, {res.events} events written"
+               + (f", {res.held} items held (changed meanwhile)" if res.held else "") + f" in {res.seconds:.1f} s")
+
+
 @review.command("serve")
 @review_store_options
 @click.option("--host", default="127.0.0.1", show_default=True,
