@@ -56,7 +56,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from crosswalk.candidates import CandidateSet  # noqa: E402
-from crosswalk.model import Classification, code_sort_key  # noqa: E402
+from crosswalk.model import code_sort_key  # noqa: E402
 from crosswalk.review import ReviewStore  # noqa: E402
 from crosswalk.review.items import ItemDecision, ItemKey, candidate_order  # noqa: E402
 from crosswalk.review.learning import Reranker  # noqa: E402
@@ -323,7 +323,8 @@ def plot(report: dict, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), dpi=110)
-    for ax, (name, title) in zip(axes, (("esco", "ESCO hold-out → ISCO-08"), ("okpdtr_dev", "OKPDTR dev → OKZ-2014"))):
+    panels = (("esco", "ESCO hold-out → ISCO-08"), ("okpdtr_dev", "OKPDTR dev → OKZ-2014"))
+    for ax, (name, title) in zip(axes, panels):
         sec = report.get(name)
         if not sec:
             ax.set_visible(False)

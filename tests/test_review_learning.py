@@ -235,3 +235,13 @@ def test_incremental_learned_scores_equal_a_fresh_computation(steps):
         assert inc.scores.keys() == fresh.scores.keys()
         for c, sc in fresh.scores.items():
             assert inc.scores[c] == pytest.approx(sc, abs=1e-6)
+
+
+def test_links_a_rule_accepted_do_not_teach(store_path):
+    with ReviewStore(store_path) as s:          # an identity the build accepted by structure
+        s.propose([{"source_scheme": "okpdtr", "source_code": "103", "target_scheme": "okz2014",
+                    "target_code": "8160", "score": 1.0, "origin": "structure", "accept": "structure",
+                    "source_title": "Аппаратчик гидролиза сырья", "target_title": "группа 8160"}])
+        assert s.item(key("103")).status == "decided"
+    assert Reranker(store_path).run_once().events == 0
+    assert ranking(store_path, "101")[0] == "8112"

@@ -2,7 +2,8 @@
 re-ranked in the background from everything reviewers have confirmed.
 
 **What teaches.** Every decided item's confirmed codes (an accepted proposal, a picked or
-typed code, each code of a split) are a coding index that grows (review/taught.py): an open
+typed code, each code of a split; not the links a rule accepted: official tables, the same
+code) are a coding index that grows (review/taught.py): an open
 item's learned score for a code is its similarity to the nearest confirmed title of that
 code. "No correspondence" teaches nothing: the store cannot propose "no correspondence", and
 an item resembling one that has none may still have one.
@@ -42,7 +43,7 @@ from typing import Callable, Iterable, Mapping, Optional, Sequence
 
 from ..model import Classification, code_sort_key
 from .items import ItemKey, read_item
-from .store import LinkKey, LinkState, ReviewStore, StoreError, _proposal
+from .store import ACCEPT_RULES, LinkKey, LinkState, ReviewStore, StoreError, _proposal
 from .taught import FLOOR, MemoEmbedder, Taught, source_classification
 
 ORIGIN = "learning"
@@ -97,7 +98,8 @@ class Reranker:
     ``classifications``: scheme -> Classification (titles, word weights, and the matcher's
     wider candidates); without them the store's titles and candidates are used.
     ``indexes``: coding indexes the build used. ``candidates``: (source, target) -> the
-    CandidateSet the matcher gave already (with ``wide`` or more per item), not matched again. ``embedding_model``: "e5" etc. for meaning
+    CandidateSet the matcher gave already (with ``wide`` or more per item), not matched again.
+    ``embedding_model``: "e5" etc. for meaning
     (None: words and spelling only). ``skip()``: the item keys reviewers have on screen now.
 
     ``run_once()`` makes one pass (synchronously); ``notify()`` (any arguments, so it can be
@@ -263,8 +265,10 @@ class Reranker:
     def _rerank(self, pair: _Pair, touched: set[str], res: PassResult) -> list:
         t0 = time.perf_counter()
         open_ = {c for c, it in pair.items.items() if it.status == "open" and it.links}
+        # what people decided: links accepted by a rule (a published table, the same code) are
+        # where the build was sure already, and teaching from them would re-rank items nobody decided
         entries = {(c, s.key.target_code) for c, it in pair.items.items() if it.status == "decided"
-                   for s in it.links if s.status == "confirmed"}
+                   for s in it.links if s.status == "confirmed" and s.origin not in ACCEPT_RULES}
         for c in (touched if pair.titles else pair.items):
             if c in pair.items:
                 pair.titles[c] = _title(pair.items[c]) or pair.titles.get(c, "")
@@ -351,13 +355,14 @@ class Reranker:
         source = self.classes.get(pair.s)
         if source is None:
             return {}
-        sub = Classification(source.scheme, [source.get(c) for c in sorted(open_) if c in source],
-                             edition=source.edition, language=source.language)
-        if not len(sub):
+        if not any(c in source for c in open_):
             return {}
-        cset = match(sub, target, target_context=self._context(pair), **kw)
+        # the whole classification, as the build matched it (a part would lose the parents the
+        # hierarchy signal reads, and a parent its children)
+        cset = match(source, target, target_context=self._context(pair), **kw)
         for c in cset.candidates:
-            out.setdefault(c.source, {})[c.target] = _Base(c.score, dict(c.evidence), c.rank)
+            if c.source in open_:
+                out.setdefault(c.source, {})[c.target] = _Base(c.score, dict(c.evidence), c.rank)
         return out
 
     def _plan(self, pair: _Pair, item) -> Optional[tuple]:
