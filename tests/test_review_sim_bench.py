@@ -98,7 +98,7 @@ def test_readme_quotes_the_committed_review_simulation_report():
     rep = json.loads((root / "reports" / "review-sim.json").read_text(encoding="utf-8"))
     readme = (root / "README.md").read_text(encoding="utf-8")
     rows = {m.group(1): [c.strip() for c in m.group(2).split("|")]
-            for m in re.finditer(r"^\| (ESCO hold-out|OKPDTR dev)[^|]*\|(.*)\|$", readme, re.M)}
+            for m in re.finditer(r"^\| reviewing the (ESCO hold-out|OKPDTR dev)[^|]*\|(.*)\|$", readme, re.M)}
     e, o = rep["esco"], rep["okpdtr_dev"]
 
     def pct(x):
