@@ -924,6 +924,34 @@ def _load_data_option(data) -> dict:
     return classes
 
 
+@review.command("learn")
+@review_store_options
+@click.option("--data", multiple=True, type=click.Path(exists=True),
+              help="Classification files or folders (the build's): word weights, and the matcher's scores of"
+                   " codes reviewers taught that were not among an item's candidates. Repeatable.")
+@click.option("--index", "indexes", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="A coding index the build used (ESCO occupations_en.csv, past codings). Repeatable.")
+@click.option("--embeddings/--no-embeddings", default=False, show_default=True,
+              help="Compare titles by meaning too (crosswalk[embeddings]; vectors cached on disk).")
+@click.option("--embedding-model", type=click.Choice(["e5", "use", "e5+use"]), default="e5", show_default=True)
+@click.option("--reviewer", default="crosswalk", show_default=True, help="Recorded as the proposer.")
+def review_learn(store_path, allow_network_fs, data, indexes, embeddings, embedding_model, reviewer):
+    """Re-rank the items still waiting from the decisions reviewers confirmed (once): each
+    confirmed item teaches the codes it went to, and an open item whose proposal or ranked
+    candidates change gets new proposals (events of origin 'learning'). Decided items are
+    never touched; running it again with no new decision writes nothing."""
+    from .review.learning import learn_once
+    classes = _load_data_option(data)
+    ixs = api.read_indexes(indexes)
+    res = learn_once(store_path, classes, ixs, embedding_model=embedding_model if embeddings else None,
+                     allow_network_fs=allow_network_fs, reviewer=reviewer)
+    for name, p in res.pairs.items():
+        click.echo(f"{name}: {p['open']} items waiting, {p['confirmed']} confirmed decisions to learn from;"
+                   f" {p['to_write']} re-ranked")
+    click.echo(f"{res.changed} items re-ranked, {res.events} events written"
+               + (f", {res.held} items held (changed meanwhile)" if res.held else "") + f" in {res.seconds:.1f} s")
+
+
 @review.command("serve")
 @review_store_options
 @click.option("--host", default="127.0.0.1", show_default=True,
@@ -933,18 +961,25 @@ def _load_data_option(data) -> dict:
 @click.option("--reviewer", default=None, help="Your name, recorded with every decision (default: the page asks).")
 @click.option("--data", multiple=True, type=click.Path(exists=True),
               help="Classification files or folders: definitions, notes and hierarchy beside each link. Repeatable.")
-def review_serve(store_path, allow_network_fs, host, port, reviewer, data):
+@click.option("--learning/--no-learning", default=True, show_default=True,
+              help="Each decision teaches the matcher; items still waiting are re-ranked in the background.")
+@click.option("--index", "indexes", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="A coding index (ESCO occupations, past codings) the re-ranking reads too. Repeatable.")
+def review_serve(store_path, allow_network_fs, host, port, reviewer, data, learning, indexes):
     """Review item by item in the browser: a queue of items (free text by the data rows it
     covers, then the most uncertain), each with its ranked candidates and their definitions,
     one decision per item by keyboard (a accept the proposal, 2-9 pick a candidate, s split,
     x no correspondence, c type a code, n/p next/back, u undo); blind second review of links
     (/?mode=second), disagreements (/?mode=settle) and a summary by top groups (/summary).
-    Without --data the classifications `review load` recorded are read for the context."""
+    Without --data the classifications `review load` recorded are read for the context.
+    With learning (the default) every decision teaches the matcher and the items still waiting
+    are re-ranked within seconds in the background; items open on a reviewer's screen are left alone."""
     from .review.web import make_server
     try:
         classes = _load_data_option(data)
         server = make_server(store_path, host=host, port=port, reviewer=reviewer, classifications=classes,
-                             allow_network_fs=allow_network_fs)
+                             allow_network_fs=allow_network_fs, learning=learning,
+                             indexes=api.read_indexes(indexes))
     except OSError as exc:
         raise click.ClickException(f"cannot listen on {host}:{port}: {exc}") from None
     click.echo(f"review app for {store_path}: {server.url}")

@@ -16,6 +16,7 @@ from __future__ import annotations
 import inspect
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any, Optional
 
@@ -143,6 +144,13 @@ class Model(ItemViews):
         # called after each applied item decision with (item after it, the decision, reviewer):
         # where the matcher learns from reviewers (queue the work; never block the request)
         self.after_decision: list = []
+        self.on_screen: dict = {}                    # ItemKey -> when a reviewer last opened it
+
+    def shown_items(self, within: float = 900.0) -> list:
+        """Items a reviewer opened in the last ``within`` seconds: re-ranking them under the
+        reviewer's eyes would turn their decision into a conflict."""
+        now = time.monotonic()
+        return [k for k, t in list(self.on_screen.items()) if now - t <= within]
 
     def open(self, check: bool = False) -> ReviewStore:
         # one connection per request: a ReviewStore is not shared between threads; a store that

@@ -8,6 +8,8 @@ A mixin of :class:`~.data.Model` (which holds the caches and the lock).
 """
 from __future__ import annotations
 
+import time
+
 import math
 from typing import Any, Optional
 
@@ -135,6 +137,7 @@ class ItemViews:
         e = self.cache.get(key)
         if e is None:
             raise WebError(404, f"no item {key} in the review store")
+        self.on_screen[key] = time.monotonic()       # learning leaves it alone while it is shown
         titles = {s.key.target_code: s.target_title for s in e.item.links}
         known = self.titles_of(store, key.target_scheme)
         return {"item": {**self.summary_of(e), "comment": e.item.comment, "relation": self.relation(e)},

@@ -90,9 +90,15 @@ class ReviewServer(ThreadingHTTPServer):
         self.max_connections = max_connections
         self._slots = threading.BoundedSemaphore(max_connections)
         self.refused = 0          # connections turned away because all slots were taken
+        self.reranker = None      # learning while people review (make_server(learning=True))
         self.expired = 0          # connections cut because their headers were late
         self._active: set = set()
         self._active_lock = threading.Lock()
+
+    def server_close(self) -> None:
+        if self.reranker is not None:
+            self.reranker.close()
+        super().server_close()
 
     def watch(self, handler: "Handler", on: bool) -> None:
         with self._active_lock:
@@ -385,10 +391,14 @@ class Handler(BaseHTTPRequestHandler):
 def make_server(store_path: str | Path, *, host: str = "127.0.0.1", port: int = 0, reviewer: Optional[str] = None,
                 token: Optional[str] = None, classifications=None, allow_network_fs: bool = False,
                 header_timeout: float = HEADER_TIMEOUT, idle_timeout: float = IDLE_TIMEOUT,
-                max_connections: int = MAX_CONNECTIONS) -> ReviewServer:
+                max_connections: int = MAX_CONNECTIONS, learning: bool = False, indexes=(),
+                embedding_model: Optional[str] = None) -> ReviewServer:
     """A server ready to ``serve_forever()`` (port 0: a free one). A host other than the
     loopback gets a token (generated unless given); the store must exist (it is checked once
-    here; each request then opens it without the page check)."""
+    here; each request then opens it without the page check). ``learning``: every decision
+    teaches the matcher, and the items still waiting are re-ranked in the background
+    (:class:`crosswalk.review.learning.Reranker`; items on a reviewer's screen are left alone);
+    ``server_close()`` stops it."""
     if not (header_timeout > 0 and idle_timeout > 0 and max_connections >= 1):
         raise CrosswalkError("header_timeout and idle_timeout must be positive, max_connections at least 1")
     if reviewer is not None and not _REVIEWER.fullmatch(reviewer.strip()):
@@ -398,8 +408,17 @@ def make_server(store_path: str | Path, *, host: str = "127.0.0.1", port: int = 
     model = Model(str(store_path), allow_network_fs=allow_network_fs, classifications=classifications)
     with model.open(check=True) as store:   # fail now, not at the first request, on a missing or bad store
         model.refresh(store)
-    return ReviewServer((host, port), model, reviewer=reviewer.strip() if reviewer else None, token=token,
-                        header_timeout=header_timeout, idle_timeout=idle_timeout, max_connections=max_connections)
+    server = ReviewServer((host, port), model, reviewer=reviewer.strip() if reviewer else None, token=token,
+                          header_timeout=header_timeout, idle_timeout=idle_timeout, max_connections=max_connections)
+    if learning:
+        from ..learning import Reranker
+        rr = Reranker(store_path, classifications=model.classes, indexes=indexes, embedding_model=embedding_model,
+                      skip=model.shown_items, allow_network_fs=allow_network_fs,
+                      log=lambda msg: log(f"learning: {msg}", token))
+        model.after_decision.append(rr.notify)
+        server.reranker = rr
+        rr.notify()                          # warm up: read the store, the matcher's wider candidates
+    return server
 
 
 def start_in_thread(server: ReviewServer) -> threading.Thread:
