@@ -33,7 +33,7 @@ import pandas as pd
 from .errors import ERROR, INFO, WARNING, CrosswalkError, Problem, Report
 from .errors import listing as _listing
 from .io.frames import codes_as_text, read_data, write_frame
-from .model import Classification, Link, get_scheme
+from .model import Classification, get_scheme
 from .conversion import (as_text_columns, check_targets, input_order, level_number, link_counts, output_names,
                          refuse_unconfirmed, scheme_level, target_level_map, value_problems)
 from .weights import (CONFIRMED_STATUSES, METHODS, STATUSES, TOLERANCE, Weights, WeightsError, _check_given,
@@ -66,20 +66,11 @@ def _route(route, source_scheme: str, target_scheme: str) -> list[str]:
     return route
 
 
-def _store_pairs(store, a: str, b: str) -> pd.DataFrame:
-    states = store.links(source_scheme=a, target_scheme=b, status="confirmed")
-    return pd.DataFrame({"source": [st.key.source_code for st in states],
-                         "target": [st.key.target_code for st in states],
-                         "weight": [np.nan if st.weight is None else float(st.weight) for st in states],
-                         "status": ["confirmed"] * len(states)},
-                        columns=["source", "target", "weight", "status"])
-
-
 def _suggest_route(store, a: str, b: str) -> Optional[list[str]]:
     import networkx as nx
     g = nx.DiGraph()
     for (s, t), counts in store.counts().items():
-        if counts.get("confirmed"):
+        if counts.get("confirmed") or counts.get("pending"):
             g.add_edge(s, t)
     try:
         return nx.shortest_path(g, a, b)
@@ -87,64 +78,58 @@ def _suggest_route(store, a: str, b: str) -> Optional[list[str]]:
         return None
 
 
+# a link's status as apply counts it: a published table's (official); confirmed by a person or
+# by the same-code rule, or composed of such steps (confirmed); some step still the matcher's
+# proposal (proposed)
+_STEP_STATUS = {"official": "official", "structure": "confirmed", "confirmed": "confirmed", "proposed": "proposed"}
+
+
 def _from_store(store, source_scheme: str, target_scheme: str, route, problems: list) -> pd.DataFrame:
-    """Pairs (source, target, weight — NaN where unknown) of the store's confirmed links, composed
-    along ``route`` with :class:`CrosswalkGraph` when one is given."""
-    from .graph import CrosswalkGraph
+    """Pairs (source, target, weight — NaN where unknown, status) of the store's links that carry
+    weight — each item's confirmed links, else its proposal (:mod:`crosswalk.review.routes`) —
+    composed along ``route`` through pivot schemes when one is given. An item decided as having
+    no correspondence has no pair; a source split equally only because no weight was set (on the
+    way, where it reaches several targets) gets NaN weights, so ``split`` decides."""
     from .review import ReviewStore
+    from .review.routes import compose_route
     own = not hasattr(store, "links")
     if own:
         store = ReviewStore(store, create=False)
     try:
-        if route is None:
-            pairs = _store_pairs(store, source_scheme, target_scheme)
-            if pairs.empty:
-                hint = _suggest_route(store, source_scheme, target_scheme)
-                raise CrosswalkError(
-                    f"{store.path}: no confirmed {source_scheme}→{target_scheme} links"
-                    + (f"; compose them through pivot schemes with route={','.join(hint)}"
-                       f" (--route {','.join(hint)})" if hint and len(hint) > 2 else ""))
-            where = f"{source_scheme}→{target_scheme}"
-            return _check_given(_dedupe(pairs, where, problems), where, problems)
-        path = _route(route, source_scheme, target_scheme)
-        if len(path) == 2:
-            return _from_store(store, source_scheme, target_scheme, None, problems)
-        graph = CrosswalkGraph()
-        provisional: list[set[str]] = []     # per hop: sources split equally only for composing
-        hops = []
-        for a, b in zip(path, path[1:]):
-            where = f"{a}→{b}"
-            pairs = _store_pairs(store, a, b)
-            if pairs.empty:
-                raise CrosswalkError(f"{store.path}: no confirmed {where} links for the route {'→'.join(path)}")
-            pairs = _check_given(_dedupe(pairs, where, problems), where, problems)
-            unknown = pairs["weight"].isna()
-            n_t = pairs.groupby("source", sort=False)["target"].transform("size")
-            provisional.append(set(pairs.loc[unknown & (n_t > 1), "source"]))
-            pairs.loc[unknown, "weight"] = 1.0 / n_t[unknown]
-            hops.append(pairs)
-            graph.add_links([Link(a, s, b, t, "confirmed", 1.0, min(1.0, max(0.0, w)))
-                             for s, t, w in zip(pairs["source"], pairs["target"], pairs["weight"])])
-        links = graph.compose(path)
+        path = _route(route, source_scheme, target_scheme) if route is not None else [source_scheme, target_scheme]
+        if len(path) == 2 and not store.links(source_scheme=path[0], target_scheme=path[1]):
+            hint = _suggest_route(store, source_scheme, target_scheme)
+            raise CrosswalkError(
+                f"{store.path}: no {source_scheme}→{target_scheme} links"
+                + (f"; compose them through pivot schemes with route={','.join(hint)}"
+                   f" (--route {','.join(hint)})" if hint and len(hint) > 2 else ""))
+        composed = compose_route(store, path)
+        links = [rl.link for rl in composed.links]
+        status = ["proposed" if ln.status != "confirmed" else
+                  (_STEP_STATUS[rl.steps[0].origin] if len(rl.steps) == 1 and rl.steps[0].origin in _STEP_STATUS
+                   and rl.steps[0].status == "confirmed" else "confirmed")
+                  for ln, rl in zip(links, composed.links)]
+        out = pd.DataFrame({"source": [ln.source for ln in links], "target": [ln.target for ln in links],
+                            "weight": [ln.weight for ln in links], "status": status},
+                           columns=["source", "target", "weight", "status"])
         dead = sorted({ln.source for ln in links if "dead_end" in ln.flags})
         if dead:
             problems.append(Problem("dead_end", WARNING,
                                     f"{'→'.join(path)}: part of {len(dead)} source code(s) reaches a pivot"
-                                    f" with no onward confirmed link; the rest is rescaled to sum to 1:"
-                                    f" {_listing(dead)}"))
-        out = pd.DataFrame({"source": [ln.source for ln in links], "target": [ln.target for ln in links],
-                            "weight": [ln.weight for ln in links], "status": ["confirmed"] * len(links)},
-                           columns=["source", "target", "weight", "status"])
-        # sources whose flow passes a pivot split equally only provisionally: their split is unknown
-        reach = hops[0][["source", "target"]].rename(columns={"target": "node"})
-        unsure = set(reach.loc[reach["source"].isin(provisional[0]), "source"])
-        for hop, prov in zip(hops[1:], provisional[1:]):
-            unsure |= set(reach.loc[reach["node"].isin(prov), "source"])
-            reach = reach.merge(hop[["source", "target"]].rename(columns={"source": "node"}), on="node")
-            reach = reach[["source", "target"]].rename(columns={"target": "node"}).drop_duplicates()
+                                    f" with no onward link; the rest is rescaled to sum to 1: {_listing(dead)}"))
+        if composed.no_match:
+            problems.append(Problem("no_correspondence", INFO,
+                                    f"{path[0]}→{path[1]}: {len(composed.no_match)} item(s) decided as having no"
+                                    f" correspondence: {_listing(composed.no_match)}"))
+        # sources whose flow passes an equal split nobody set: their split is unknown
+        reach = {s: {s} for s in composed.step_targets[0]}
+        unsure = set()
+        for targets, equal in zip(composed.step_targets, composed.equal_split):
+            unsure |= {s for s, nodes in reach.items() if nodes & equal}
+            reach = {s: {t for n in nodes for t in targets.get(n, ())} for s, nodes in reach.items()}
         multi = out.groupby("source")["target"].transform("size") > 1
         out.loc[out["source"].isin(unsure) & multi, "weight"] = np.nan
-        out.attrs["dead_ends"] = frozenset(set(hops[0]["source"]) - set(out["source"]))
+        out.attrs["dead_ends"] = frozenset(set(composed.step_targets[0]) - set(out["source"]))
         return out
     finally:
         if own:

@@ -1219,7 +1219,8 @@ def code_cmd(data, column, to_scheme, classifiers, level, top, min_score, store_
 @click.option("--second-crosswalk", type=click.Path(exists=True, dir_okay=False),
               help="Links of the second code column (default: --store, or --crosswalk).")
 @click.option("--store", "store_path", type=click.Path(exists=True, dir_okay=False),
-              help="Links: the confirmed links of a review store.")
+              help="Links: a review store — each item's confirmed links, else its proposal"
+                   " (--confirmed-only refuses proposals).")
 @click.option("--route", metavar="A,B,C", help="With --store: compose the links through pivot schemes.")
 @click.option("--second-route", metavar="A,B,C", help="With --store: the route of the second code column.")
 @click.option("--allow-network-fs", is_flag=True, help="Open a store on a network file system.")

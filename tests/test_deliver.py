@@ -106,3 +106,49 @@ def test_pair_exports_carry_schemes_editions_and_comments(reviewed, tmp_path):
     acc = got[codes["accept"]]
     assert (acc["source_scheme"], acc["target_scheme"], acc["comment"]) == ("okpdtr", "okz2014", "проверено")
     assert acc["source_edition"] and acc["target_edition"] and acc["reviewed_by"] == "anna"
+
+
+def test_apply_employment_by_occupation_industry_and_region_through_both_routes(reviewed, tmp_path):
+    """A forecaster's table (OKPDTR × OKVED2 × region) converted to ISCO-08 × ISIC4 with the
+    store's routes: totals conserved per region, output columns named by the target schemes,
+    every unmatched value accounted for with a reason, statuses counted; --confirmed-only refuses
+    the proposals nobody reviewed."""
+    from decimal import Decimal
+
+    import pandas as pd
+
+    from crosswalk.review.routes import compose_route
+    _, store_path, codes = reviewed
+    with ReviewStore(store_path) as store:
+        route = compose_route(store, "okpdtr,okz2014,isco08")
+        through = sorted({rl.link.source for rl in route.links})
+        stuck = sorted(set(route.step_targets[0]) - set(through))    # their OKZ group goes no further
+    assert through and stuck
+    occupations = through[:6] + stuck[:1] + ["99999"]                 # 99999: no such profession
+    industries = ("62.01", "01.11", "85.22", "10.1")                  # 10.1: a group in a class column
+    rows = [{"okpdtr": o, "okved2": ind, "region": region, "year": 2025, "employed": f"{10 * k + j}.25"}
+            for k, o in enumerate(occupations) for j, ind in enumerate(industries)
+            for region in ("Москва", "Татарстан")]
+    data = tmp_path / "employment.csv"
+    pd.DataFrame(rows).to_csv(data, index=False)
+    out, unmatched = tmp_path / "out.csv", tmp_path / "unmatched.csv"
+    args = ["apply", str(data), "--from", "okpdtr", "--to", "isco08", "--code-column", "okpdtr",
+            "--second-code-column", "okved2", "--second-from", "okved2", "--second-to", "isic4",
+            "--store", str(store_path), "--route", "okpdtr,okz2014,isco08", "--second-route", "okved2,nace2,isic4",
+            "--value-column", "employed", "--split-equally", "-o", str(out), "--unmatched", str(unmatched)]
+    res = CliRunner().invoke(cli, args)
+    assert res.exit_code == 0, res.output
+    assert "per key (region, year): 2 group(s), in = out + unmatched in 2" in res.output
+    assert "confirmed" in res.output and "proposed" in res.output          # the links used, by status
+    got = pd.read_csv(out, dtype=str)
+    assert {"isco08", "isic4", "region", "year", "employed"} == set(got.columns) and len(got)
+    lost = pd.read_csv(unmatched, dtype=str)
+    reasons = dict(zip(lost["code"], lost["reason"]))
+    assert reasons["99999"] == "unknown_code" and reasons[stuck[0]] == "dead_end"
+    assert reasons["10.1"] == "other_level"
+    total_in = sum(Decimal(r["employed"]) for r in rows)
+    total_out = sum(Decimal(v) for v in got["employed"])
+    total_lost = sum(Decimal(v) for v in lost["employed"])
+    assert total_in == total_out + total_lost                        # nothing lost, nothing invented
+    refused = CliRunner().invoke(cli, args + ["--confirmed-only", "-o", str(tmp_path / "strict.csv")])
+    assert refused.exit_code == 1 and "proposed" in refused.output

@@ -73,6 +73,10 @@ class Route:
     by_status: dict[str, int] = field(default_factory=dict)     # composed links by status
     no_match: list[str] = field(default_factory=list)           # items decided "no correspondence" (1st step)
     step_counts: dict[str, dict[str, int]] = field(default_factory=dict)   # step -> links used by status
+    # per step: source code -> the targets it used, and the sources split equally only because
+    # no weight was set (a 1:n official table, or a reviewer's confirmed links without weights)
+    step_targets: list[dict[str, list[str]]] = field(default_factory=list)
+    equal_split: list[set[str]] = field(default_factory=list)
 
     @property
     def name(self) -> str:
@@ -107,6 +111,8 @@ def compose_route(store: ReviewStore, route, *, confirmed_only: bool = False) ->
                                  f" {'→'.join(schemes)} (pairs there: {', '.join(have) or 'none'})")
         no_match = store.no_match_items(a, b)
         links, used = [], Counter()
+        targets: dict[str, list[str]] = {}
+        equal: set[str] = set()
         for code, sts in by_item.items():
             confirmed = [st for st in sts if st.status == "confirmed"]
             if confirmed:
@@ -115,6 +121,8 @@ def compose_route(store: ReviewStore, route, *, confirmed_only: bool = False) ->
                     problems.append(problem)
                     continue
                 chosen = [(st, weights[st.key.target_code]) for st in confirmed]
+                if len(confirmed) > 1 and all(st.weight is None for st in confirmed):
+                    equal.add(code)
             elif code in no_match:
                 if a == schemes[0]:
                     out.no_match.append(code)
@@ -134,7 +142,10 @@ def compose_route(store: ReviewStore, route, *, confirmed_only: bool = False) ->
                 links.append(Link(a, st.key.source_code, b, st.key.target_code, _origin(st),
                                   1.0 if st.score is None else float(st.score), w, flags=tuple(st.flags)))
                 used[_origin(st)] += 1
+                targets.setdefault(code, []).append(st.key.target_code)
         out.step_counts[pair] = dict(sorted(used.items()))
+        out.step_targets.append(targets)
+        out.equal_split.append(equal)
         if links:
             graph.add_links(links)
     if problems:
