@@ -117,11 +117,16 @@ def map_sqlite_errors(cls):
         method.__wrapped_sqlite__ = True
         return method
 
-    for name, attr in list(vars(cls).items()):
-        if (name == "__init__" or not name.startswith("_")) and callable(attr) \
-                and not isinstance(attr, (staticmethod, classmethod, type)) \
-                and not getattr(attr, "__wrapped_sqlite__", False):
-            setattr(cls, name, wrap(attr))
+    seen = set()
+    for klass in cls.__mro__[:-1]:            # the class and the mixins it is made of
+        for name, attr in list(vars(klass).items()):
+            if name in seen:
+                continue
+            seen.add(name)
+            if (name == "__init__" or not name.startswith("_")) and callable(attr) \
+                    and not isinstance(attr, (staticmethod, classmethod, type)) \
+                    and not getattr(attr, "__wrapped_sqlite__", False):
+                setattr(cls, name, wrap(attr))
     return cls
 
 
