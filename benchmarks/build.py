@@ -8,7 +8,9 @@ embeddings and every index on an empty cache ≤ 120 s on the 2-core machine.
 The folder is built as `crosswalk build --data` finds it: the OKZ examples extract combined
 with the label scrape, ESCO's occupations as a coding index. Measured with the core signals
 and, when the model is installed, with embeddings: once on an empty cache (every text
-embedded by the model: timed) and then warm.
+embedded by the model, no score block kept: timed) and then warm (vectors and the signals'
+score blocks read back: match/memo.py). Each run notes its CPU seconds and the load average
+before it: on the shared 2-core machine wall time follows the load.
 """
 from __future__ import annotations
 
@@ -30,6 +32,7 @@ from crosswalk.embeddings import available  # noqa: E402
 from crosswalk.settings import BuildConfig  # noqa: E402
 
 T0 = time.perf_counter()
+CPU: list[dict] = []        # wall and CPU seconds of each run, with the load average before it
 
 
 def say(*msg) -> None:
@@ -43,9 +46,13 @@ def timed(cfg: BuildConfig, what: str) -> tuple[float, dict]:
         if stage != last.get("stage") or done == total:
             say(f"  {what}: {stage} {done}/{total}")
             last["stage"] = stage
-    t0 = time.perf_counter()
+    load = os.getloadavg()[0]
+    t0, c0 = time.perf_counter(), time.process_time()
     result = build(cfg, progress=progress)
-    return time.perf_counter() - t0, result.summary
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    say(f"  {what}: {wall:.1f} s wall, {cpu:.1f} s CPU, load average {load:.2f} before")
+    CPU.append({"what": what, "wall": round(wall, 2), "cpu": round(cpu, 2), "load_average_1min": round(load, 2)})
+    return wall, result.summary
 
 
 def main() -> None:
@@ -83,6 +90,7 @@ def main() -> None:
                 say(f"{key}: run {k + 1}/{args.repeat}")
                 runs.append(timed(cfg, f"run {k + 1}"))
             entry["seconds_median"] = round(statistics.median(r[0] for r in runs), 2)
+            entry["runs"] = CPU[-len(runs) - (1 if emb and not args.no_cold else 0):]
             entry["seconds_all"] = [round(r[0], 2) for r in runs]
             summary = runs[-1][1]
             entry["crosswalks"] = {k: {"links": v["links"], "relations": v["relations"],

@@ -42,6 +42,7 @@ class IndexSignal:
     """Nearest labelled titles of ``indexes`` (CodingIndex objects coding to the target's
     codes, or to a scheme sharing them)."""
     name = "index"
+    memo = True     # scores kept on disk between runs (match/memo.py)
     # the k nearest entries vote (squared similarity) besides the best entry's own score:
     # a target many close titles name beats one a single look-alike names. Chosen on the ESCO
     # hold-out (1,000 labels, embeddings, index weight 4): max alone 44.4/66.2 % top-1/3,
