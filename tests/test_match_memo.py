@@ -106,3 +106,12 @@ def test_a_long_list_of_texts_is_read_back_whole(tmp_path, monkeypatch):
         monkeypatch.setattr(emb, "_read", no_lookup)
         again = emb.embed(texts + ["Повар", "Сварщик", "Cook", "Токарь"][::-1], kind="query")
     assert np.array_equal(again[:4], want) and np.array_equal(again[4:], want[::-1])
+
+
+def test_a_signal_setting_is_part_of_the_key(cache, monkeypatch):
+    """A class constant changed (a subclass, an experiment) never reads the old blocks."""
+    from crosswalk.match.index import IndexSignal
+    before = _run(memo=True)
+    monkeypatch.setattr(IndexSignal, "knn", 0)        # the best entry alone, no vote
+    fresh = _run()
+    assert fresh != before and _run(memo=True) == fresh

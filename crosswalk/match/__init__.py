@@ -131,12 +131,12 @@ def top_k_rounded(scores: np.ndarray, limit: int, score_cutoff: float, decimals:
 
 
 def default_signals(*, confirmed: Optional[Iterable[tuple[str, str]]] = None,
-                    embeddings: bool = False, embedder=None, indexes: Sequence = ()) -> list:
+                    embeddings: bool = False, embedder=None, indexes: Sequence = (), population=None) -> list:
     signals = [StructureSignal(), ReferenceSignal(), TitleTokensSignal(), TitleFuzzySignal(), NotesSignal(),
                PartSignal(), HierarchySignal()]
     if indexes:
         from .index import IndexSignal
-        signals.append(IndexSignal(indexes, embeddings=embeddings, embedder=embedder))
+        signals.append(IndexSignal(indexes, embeddings=embeddings, embedder=embedder, population=population))
     if confirmed:
         signals.append(LearnedSignal(confirmed, embeddings=embeddings, embedder=embedder))
     if embeddings:
@@ -152,6 +152,7 @@ def match(source: Classification, target: Classification, *,
           embedder=None, signals: Optional[Sequence] = None, indexes: Sequence = (), examples: bool = True,
           weights: Optional[Mapping[str, float]] = None, limit: int = 5, score_cutoff: float = 0.0,
           workers: int = 1, chunk: int = 8192, idf=None, hubness: bool = False, memo: bool = False,
+          population: Optional[Classification] = None,
           progress: Optional[Callable[[int, int], None]] = None,
           embed_progress: Optional[Callable[[str, int, int], None]] = None) -> CandidateSet:
     """Propose, for every source item, up to ``limit`` target items scoring at least
@@ -168,6 +169,10 @@ def match(source: Classification, target: Classification, *,
     fitted on the target's titles and these indexes' titles when ``idf`` is not given.
     ``hubness``: lower the scores of targets that attract the probes drawn from the indexes'
     titles (match/hubs.py). Off by default: measured, it costs accuracy (below).
+    ``population``: titles like the sources (the whole source classification when only some
+    of its items are matched) against which the ``index`` signal measures attractors and
+    lowers them (IndexSignal._attraction); a fixed set, so a source's scores never depend on
+    which other sources are matched.
     ``memo``: keep the expensive signals' score blocks on disk and read them back when every
     input is the same (match/memo.py): a build run again costs reading, not computing.
     ``progress(done, total)``: sources matched; ``embed_progress(what, done, total)``: texts
@@ -193,7 +198,7 @@ def match(source: Classification, target: Classification, *,
     if idf is not None:
         ctx.cache["idf"] = idf
     sigs = list(signals) if signals is not None else default_signals(
-        confirmed=confirmed, embeddings=embeddings, embedder=embedder, indexes=indexes)
+        confirmed=confirmed, embeddings=embeddings, embedder=embedder, indexes=indexes, population=population)
     active = [s for s in sigs if w.get(s.name, 0.0) > 0 and s.applies(ctx)]
     # priors and hierarchy only refine what a comparing signal found; alone they compare nothing
     if not any(getattr(s, "standalone", True) for s in active):

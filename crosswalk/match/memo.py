@@ -102,8 +102,11 @@ def context_digest(ctx) -> str:
 def _setting(value: Any) -> Any:
     """A signal attribute as key material: indexes by content, an embedder by its model."""
     from ..index import CodingIndex
+    from ..model import Classification
     if isinstance(value, CodingIndex):
         return index_digest(value)
+    if isinstance(value, Classification):
+        return classification_digest(value)
     if isinstance(value, (list, tuple)):
         return [_setting(v) for v in value]
     if callable(value):
@@ -116,7 +119,10 @@ def signal_key(signal, ctx) -> Optional[str]:
     reads something the key cannot name (an embedder that says nothing of its model)."""
     if not getattr(signal, "memo", False):
         return None
-    settings = {}
+    # the class's plain settings (knn, mix, floors: a subclass or a patched value is a new key),
+    # then the instance's
+    settings = {k: getattr(signal, k) for k in dir(signal) if not k.startswith("_")
+                and isinstance(getattr(signal, k), (bool, int, float, str, tuple, type(None)))}
     for k, v in sorted(vars(signal).items()):
         if k == "embedder":
             if getattr(signal, "embeddings", True) is False and v is None:
