@@ -41,17 +41,21 @@ def say(*msg) -> None:
 
 def timed(cfg: BuildConfig, what: str) -> tuple[float, dict]:
     last = {}
+    embedded: dict[str, int] = {}
 
     def progress(stage, done, total):
         if stage != last.get("stage") or done == total:
             say(f"  {what}: {stage} {done}/{total}")
             last["stage"] = stage
+        if stage.startswith("embed "):
+            embedded[stage[6:]] = total
     load = os.getloadavg()[0]
     t0, c0 = time.perf_counter(), time.process_time()
     result = build(cfg, progress=progress)
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     say(f"  {what}: {wall:.1f} s wall, {cpu:.1f} s CPU, load average {load:.2f} before")
-    CPU.append({"what": what, "wall": round(wall, 2), "cpu": round(cpu, 2), "load_average_1min": round(load, 2)})
+    CPU.append({"what": what, "wall": round(wall, 2), "cpu": round(cpu, 2), "load_average_1min": round(load, 2),
+                **({"texts_embedded": embedded, "texts_embedded_total": sum(embedded.values())} if embedded else {})})
     return wall, result.summary
 
 
@@ -64,6 +68,8 @@ def main() -> None:
     ap.add_argument("--no-core", action="store_true", help="skip the core-signals runs")
     ap.add_argument("--no-cold", action="store_true",
                     help="skip the first run on an empty cache (warm runs use $CROSSWALK_CACHE as it is)")
+    ap.add_argument("--also-cold", default="",
+                    help="other embedding models (comma-separated, e.g. use) each timed once on an empty cache")
     args = ap.parse_args()
     out = Path(args.out)
     if out.exists() and not args.force:
@@ -99,6 +105,13 @@ def main() -> None:
             entry["combined"] = summary.get("combined", {})
             entry["attractors_top3"] = {k: v[:3] for k, v in summary.get("attractors", {}).items()}
             report[key] = entry
+    for m in [m for m in args.also_cold.split(",") if m and available(m)]:
+        with tempfile.TemporaryDirectory() as tmp:
+            os.environ["CROSSWALK_CACHE"] = str(Path(tmp) / "cache")
+            cfg = BuildConfig.discover(root, output=str(Path(tmp) / "out"), embeddings=True, embedding_model=m)
+            say(f"{m}: first run on an empty cache")
+            seconds = timed(cfg, f"first run ({m})")[0]
+            report.setdefault("first_run_empty_cache_by_model", {})[m] = {"seconds": round(seconds, 2), **CPU[-1]}
     emb = report.get("with_embeddings", {})
     report["goal_met"] = {"warm_with_embeddings": emb.get("seconds_median", 1e9) <= 15,
                           "first_run_empty_cache": emb.get("first_run_empty_cache_seconds", 1e9) <= 120}
