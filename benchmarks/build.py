@@ -47,8 +47,8 @@ def timed(cfg: BuildConfig, what: str) -> tuple[float, dict]:
         if stage != last.get("stage") or done == total:
             say(f"  {what}: {stage} {done}/{total}")
             last["stage"] = stage
-        if stage.startswith("embed "):
-            embedded[stage[6:]] = total
+        if stage.startswith("embed ") and done == total:     # one call's texts (a kind may take several)
+            embedded[stage[6:]] = embedded.get(stage[6:], 0) + total
     load = os.getloadavg()[0]
     t0, c0 = time.perf_counter(), time.process_time()
     result = build(cfg, progress=progress)
