@@ -1,6 +1,7 @@
 """Free-text coding: throughput and accuracy, written to reports/code.json (run by hand).
 
-    CROSSWALK_REFERENCE_DATA=../shared/classifiers python benchmarks/code.py [--repeat 3] [--embeddings]
+    CROSSWALK_REFERENCE_DATA=../shared/classifiers python benchmarks/code.py [--repeat 3] [--embeddings] \
+        [--out reports/code.json] [--force]
 
 Throughput: a CSV of 1,000,000 vacancy-like rows holding 50,000 distinct titles (after
 normalisation; more raw spellings: capitals, stray spaces), made from the OKPDTR titles with
@@ -37,6 +38,11 @@ from crosswalk.loaders import load  # noqa: E402
 
 SEED = 20261122
 FOLDS = 5
+T0 = time.perf_counter()
+
+
+def say(*msg) -> None:
+    print(f"[{time.perf_counter() - T0:7.1f} s]", *msg, file=sys.stderr, flush=True)
 PREFIX = ["", "старший ", "ведущий ", "главный ", "помощник ", "младший ", "стажер ", "заместитель "]
 SUFFIX = ["", " 3 разряда", " 4 разряда", " 5 разряда", " (вахта)", " на склад", " в цех", " в ночную смену",
           " г. Москва", " г. Казань", " с обучением", " без опыта"]
@@ -143,7 +149,11 @@ def main() -> None:
     ap.add_argument("--distinct", type=int, default=50_000)
     ap.add_argument("--embeddings", action="store_true", help="also measure accuracy with embeddings")
     ap.add_argument("--out", default=str(ROOT / "reports" / "code.json"))
+    ap.add_argument("--force", action="store_true", help="overwrite --out if it exists")
     args = ap.parse_args()
+    if Path(args.out).exists() and not args.force:
+        sys.exit(f"{args.out} exists; pass --force to overwrite it (or --out elsewhere)")
+    load_at_start = [round(x, 2) for x in os.getloadavg()]
     root = Path(os.environ.get("CROSSWALK_REFERENCE_DATA", ROOT.parent / "shared" / "classifiers"))
     okz_dir, isco_dir = root / "okz2014", root / "isco08"
     target, ctx = load_target([okz_dir, isco_dir], "okz2014")
@@ -158,7 +168,8 @@ def main() -> None:
         raw_distinct = frame["title"].nunique()
         code_frame(frame.head(2000), "title", target, context=ctx)        # warm-up: imports, lemma caches
         full, io_only = [], []
-        for _ in range(args.repeat):
+        for k in range(args.repeat):
+            say(f"{len(frame):,} rows coded end to end, run {k + 1}/{args.repeat}")
             t0 = time.perf_counter()
             res = code(data, column="title", to="okz2014", classifiers=[okz_dir, isco_dir],
                        output=Path(tmp) / "coded.csv")
@@ -167,6 +178,7 @@ def main() -> None:
             df, _ = read_data(data, min_columns=1)
             write_frame(df, Path(tmp) / "copy.csv", [])
             io_only.append(time.perf_counter() - t0)
+        say("20,000 rows without deduplication")
         sample = frame.head(20_000).copy()
         sample["title"] = [f"{t} #{i}" for i, t in enumerate(sample["title"])]   # every row distinct
         t0 = time.perf_counter()
@@ -183,11 +195,16 @@ def main() -> None:
     }
     report["rows"], report["distinct"] = s["rows"], s["distinct"]
     report["seconds_median"] = report["throughput"]["seconds_median"]
+    say("learning from 5,000 confirmed codings")
     report["learning_scale"] = learning_scale(base, target, ctx)
+    say("OKPDTR dev titles as free text (core, 5-fold learning)")
     report["okpdtr_titles_to_okz"] = accuracy(root, target, ctx, embeddings=False)
     if args.embeddings:
+        say("OKPDTR dev titles as free text (embeddings, 5-fold learning)")
         report["okpdtr_titles_to_okz_embeddings"] = accuracy(root, target, ctx, embeddings=True)
-    report["machine"] = {"cpus": os.cpu_count(), "python": platform.python_version()}
+    report["machine"] = {"cpus": os.cpu_count(), "python": platform.python_version(),
+                         "load_average_at_start": load_at_start,
+                         "load_average_at_end": [round(x, 2) for x in os.getloadavg()]}
     Path(args.out).write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     print(json.dumps(report, indent=2, ensure_ascii=False))
 

@@ -278,7 +278,7 @@ def build(config: BuildConfig, *, progress: Optional[Progress] = None, strict: b
         ctx = [classes[c] for c in pair.context if c in classes]
         name = f"{pair.source}→{pair.target}"
         cset = match(src, tgt, target_context=ctx, embeddings=use_embeddings, limit=pair.limit, indexes=indexes,
-                     embedder=embedder,
+                     embedder=embedder, memo=True, population=src,
                      progress=lambda d, t, name=name: note(f"match {name}", d, t),
                      embed_progress=lambda what, d, t, name=name: note(f"embed {name} {what}", d, t))
         key = f"{pair.source}__{pair.target}"

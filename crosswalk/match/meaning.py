@@ -56,6 +56,7 @@ def query_text(ctx: MatchContext, item) -> str:
 
 class EmbeddingSignal:
     name = "embedding"
+    memo = True     # scores kept on disk between runs (match/memo.py)
 
     def __init__(self, *, embedder=None):
         self.embedder = embedder

@@ -156,6 +156,7 @@ def _ratio(shape: tuple, idx: np.ndarray, num: np.ndarray, denom: np.ndarray) ->
 class TitleTokensSignal:
     """IDF-weighted Jaccard of the lemmatised title tokens: «сварщик» decides, «по» not."""
     name = "title_tokens"
+    memo = True     # scores kept on disk between runs (match/memo.py)
 
     def applies(self, ctx: MatchContext) -> bool:
         return ctx.source.language == ctx.target.language
@@ -221,6 +222,7 @@ class TitleFuzzySignal:
     compared — a few percent of all pairs — with ``process.cpdist``; other pairs score 0.
     Without it, every pair is compared at once with ``process.cdist``."""
     name = "title_fuzzy"
+    memo = True     # scores kept on disk between runs (match/memo.py)
 
     def __init__(self, *, scorer: Callable = fuzz.token_sort_ratio, score_cutoff: Optional[float] = None,
                  blocking: bool = True):
@@ -281,6 +283,7 @@ class NotesSignal:
     """How much of the source title the target's definition, notes and example
     occupations cover (IDF-weighted containment)."""
     name = "notes"
+    memo = True     # scores kept on disk between runs (match/memo.py)
 
     def applies(self, ctx: MatchContext) -> bool:
         if ctx.source.language != ctx.target.language:

@@ -66,6 +66,7 @@ def described_by(ctx: MatchContext, item: Item) -> list[tuple[str, str]]:
 
 class WordMeaningSignal:
     name = "word_meaning"
+    memo = True     # scores kept on disk between runs (match/memo.py)
 
     def __init__(self, *, embedder=None):
         self.embedder = embedder
