@@ -385,7 +385,15 @@ def _echo_build_summary(result) -> None:
         note = (f"  ({rejected[path]} rows rejected: run crosswalk validate)"
                 if rejected.get(path) else "")
         count = f" ({items[scheme]} items)" if scheme in items else ""
+        labels = sum(s.get("indexes", {}).get(scheme.removeprefix("index:"), {}).values())
+        if labels:
+            count = f" ({labels} labelled titles)"
         click.echo(f"  loaded {scheme:<14} {path}{count}{note}")
+    for scheme, joined in s.get("combined", {}).items():
+        for j in joined:
+            added = j.get("codes_added", [])
+            more = f"; codes it adds: {', '.join(added)}" if added else ""
+            click.echo(f"  joined {scheme:<14} {j['file']}{more}")
     _echo_excerpts(s.get("classifications", []))
     for path in s["skipped_files"]:
         click.echo(f"  skipped {path}")

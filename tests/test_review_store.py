@@ -607,7 +607,7 @@ def test_an_older_store_is_migrated_and_keeps_its_log(tmp_path, start):
     con.close()
     store = ReviewStore(path)
     store.rebuild_state()
-    assert store.pragma("user_version") == SCHEMA_VERSION == 6
+    assert store.pragma("user_version") == SCHEMA_VERSION == 7
     key = LinkKey(*link)
     assert [(e.id, e.action) for e in store.events()] == [(i, a) for i, (_, a, _, _) in enumerate(log, start=1)]
     st = store.get(key)
@@ -774,3 +774,26 @@ def test_loading_a_build_fills_the_catalogue_with_the_target_levels(tmp_path, mo
         units = store.known_codes("okz2014")
         assert "9321" in units and "93" not in units            # unit groups, not their parents
         assert load_build_output(store, out).catalogue["okz2014"] == 0   # loading again changes nothing
+
+
+def test_load_build_output_offers_the_codes_a_combined_file_added(tmp_path, store):
+    """The build combined the OKZ label list with the examples extract (which adds codes the list
+    lacks); review load rebuilds the same classification, so reviewers may type those codes too."""
+    data = ROOT / "tests" / "data" / "okz"
+    out = tmp_path / "out"
+    (out / "candidates").mkdir(parents=True)
+    (out / "candidates" / "okpdtr__okz2014.csv").write_text(
+        "source_scheme,source_code,source_title,target_scheme,target_code,target_title,rank,score,evidence\r\n"
+        "okpdtr,11442,Водитель автомобиля,okz2014,1111,Законодатели,1,0.3,{}\r\n", encoding="utf-8")
+    summary = {"files": {"okz2014": str(data / "labels_defects.json")},
+               "combined": {"okz2014": [{"file": str(data / "examples_extract.json"),
+                                         "codes_added": ["1114", "2266", "4313", "7323", "8131"]}]}}
+    (out / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
+    got = load_build_output(store, out)
+    assert got.catalogue == {"okz2014": 11}
+    assert {"1111", "1114", "8131"} <= set(store.items("okz2014"))
+    # the review app reads the classification as the build had it: the joined file's codes and texts
+    from crosswalk.review.web.data import recorded_classifications
+    assert store.schemes()["okz2014"]["joined"] == str(data / "examples_extract.json")
+    classes, notes = recorded_classifications(store)
+    assert notes == [] and classes["okz2014"].get("1114").attrs.get("examples")

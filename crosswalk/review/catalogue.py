@@ -12,6 +12,8 @@ from ..model import SCHEMES, code_sort_key
 from .records import _code_problem
 from .storefile import StoreError
 
+_SCHEME_FIELDS = ("edition", "source", "language", "joined")
+
 
 class CatalogueMixin:
     def register_items(self, scheme: str, items: Iterable[tuple[str, str]]) -> int:
@@ -71,28 +73,30 @@ class CatalogueMixin:
 
     def record_schemes(self, schemes: Mapping[str, Mapping[str, str]]) -> int:
         """Record, per scheme, the classification its codes come from: ``{scheme: {"edition",
-        "source", "language"}}`` (exports name the editions). Returns the number changed."""
+        "source", "language", "joined"}}`` (exports name the editions; ``joined``: the files the
+        build joined into it, one per line). Returns the number changed."""
         rows = []
         for scheme, info in sorted(schemes.items()):
             if scheme not in SCHEMES:
                 raise StoreError(f"scheme {scheme!r} is not one of {', '.join(sorted(SCHEMES))}")
-            vals = tuple(str(info.get(k) or "") for k in ("edition", "source", "language"))
+            vals = tuple(str(info.get(k) or "") for k in _SCHEME_FIELDS)
             rows.append((scheme, *vals))
         changed = 0
         with self._write() as con:
             for row in rows:
                 changed += con.execute(
-                    "INSERT INTO schemes (scheme, edition, source, language) VALUES (?, ?, ?, ?)"
+                    "INSERT INTO schemes (scheme, edition, source, language, joined) VALUES (?, ?, ?, ?, ?)"
                     " ON CONFLICT (scheme) DO UPDATE SET edition = excluded.edition, source = excluded.source,"
-                    " language = excluded.language WHERE edition != excluded.edition OR source != excluded.source"
-                    " OR language != excluded.language", row).rowcount
+                    " language = excluded.language, joined = excluded.joined WHERE edition != excluded.edition"
+                    " OR source != excluded.source OR language != excluded.language"
+                    " OR joined != excluded.joined", row).rowcount
         return changed
 
     def schemes(self) -> dict[str, dict[str, str]]:
-        """scheme -> {"edition", "source", "language"} as recorded by :meth:`record_schemes`."""
+        """scheme -> {"edition", "source", "language", "joined"} as recorded by :meth:`record_schemes`."""
         with self._read() as con:
-            return {r[0]: dict(zip(("edition", "source", "language"), r[1:]))
-                    for r in con.execute("SELECT scheme, edition, source, language FROM schemes ORDER BY scheme")}
+            return {r[0]: dict(zip(_SCHEME_FIELDS, r[1:])) for r in con.execute(
+                f"SELECT scheme, {', '.join(_SCHEME_FIELDS)} FROM schemes ORDER BY scheme")}
 
     def known_codes_in(self, con, scheme: str) -> set[str]:
         """Codes of ``scheme`` the catalogue or a link names, read inside a transaction."""

@@ -82,10 +82,12 @@ def _official_entries(corr: Correspondence, titles: dict[str, dict[str, str]]) -
     return out
 
 
-def _classifications(files: dict[str, str], wanted: set[str]) -> tuple[dict[str, Classification],
-                                                                         dict[str, Correspondence]]:
-    """The official tables a build used and the classifications of ``wanted`` schemes."""
+def _classifications(files: dict[str, str], wanted: set[str], combined: Optional[dict] = None,
+                     ) -> tuple[dict[str, Classification], dict[str, Correspondence]]:
+    """The official tables a build used and the classifications of ``wanted`` schemes, combined
+    as the build combined them (``combined``: the summary's scheme -> files whose codes it added)."""
     from ..loaders import load
+    from ..loaders.combine import combine
     classes, corrs = {}, {}
     loaded = {}
     for key, where in sorted(files.items()):
@@ -101,6 +103,15 @@ def _classifications(files: dict[str, str], wanted: set[str]) -> tuple[dict[str,
                      if isinstance(c, Classification) and c.scheme.id == key]
             if found:
                 classes[key] = found[0]
+    # files the build combined into a classification (the OKZ examples adding the groups the label
+    # scrape lost): without them reviewers could not pick those codes
+    for key, joined in sorted((combined or {}).items()):
+        for entry in joined if key in classes else []:
+            where = entry.get("file", "") if isinstance(entry, dict) else ""
+            if where and Path(where).is_file():
+                other = (loaded.get(where) or loaded.setdefault(where, load(where))).data
+                if isinstance(other, Classification) and other.scheme.id == key:
+                    classes[key], _ = combine(classes[key], other)
     return classes, corrs
 
 
@@ -130,7 +141,7 @@ def load_build_output(store: ReviewStore, path: str | Path, *, top: Optional[int
     csets = {f: read_candidates(f) for f in files}
     # the targets reviewers pick from, and both sides of the official tables
     wanted = {c.target_scheme for c in csets.values()} | {s for k in files_used if "-" in k for s in k.split("-")}
-    classes, corrs = _classifications(files_used, wanted)
+    classes, corrs = _classifications(files_used, wanted, summary.get("combined"))
     out = Intake()
     for f, cset in csets.items():
         draft = _draft_rows(f.parent.parent / "crosswalks" / f"{cset.source_scheme}__{cset.target_scheme}.csv")
@@ -141,11 +152,13 @@ def load_build_output(store: ReviewStore, path: str | Path, *, top: Optional[int
         out.files[Path(files_used[key]).name] = _propose(store, _official_entries(corr, titles), reviewer,
                                                          f"official:{Path(files_used[key]).name}")
     out.catalogue = _catalogue(store, classes, corrs, csets.values())
+    joined = {k: "\n".join(e["file"] for e in v if isinstance(e, dict) and e.get("file"))
+              for k, v in summary.get("combined", {}).items() if isinstance(v, list)}
     known = {v["scheme"]: {"edition": v.get("edition", ""), "source": v.get("file", ""),
-                           "language": v.get("language", "")}
+                           "language": v.get("language", ""), "joined": joined.get(v["scheme"], "")}
              for v in summary.get("classifications", []) if isinstance(v, dict) and v.get("scheme")}
-    known.update({k: {"edition": c.edition, "source": files_used.get(k, ""), "language": c.language}
-                  for k, c in classes.items()})
+    known.update({k: {"edition": c.edition, "source": files_used.get(k, ""), "language": c.language,
+                      "joined": joined.get(k, "")} for k, c in classes.items()})
     store.record_schemes(known)
     return out
 

@@ -120,6 +120,10 @@ _V6 = _widen_actions("events_v6", ("reopen", "second_review", "no_match")) + (
         language TEXT NOT NULL DEFAULT '') WITHOUT ROWID""",
 )
 
+# v7: the files a build joined into a classification (the OKZ examples extract beside the label
+# list), so the review app shows their texts and offers their codes as the build had them.
+_V7 = ("ALTER TABLE schemes ADD COLUMN joined TEXT NOT NULL DEFAULT ''",)
+
 MIGRATIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("events, link_state, policies", _V1),
     ("action 'reopen'", _V2),
@@ -127,6 +131,7 @@ MIGRATIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("items (a catalogue of codes to retarget to)", _V4),
     ("text_rows (data rows each free-text title covers)", _V5),
     ("rank and role of candidates, item decisions (no_match), item_state, schemes", _V6),
+    ("schemes.joined (files joined into a classification)", _V7),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 # PRAGMA application_id of a crosswalk review store ("CWRS" in ASCII), set when a store is

@@ -111,8 +111,27 @@ def recorded_classifications(store: ReviewStore) -> tuple[dict[str, Classificati
                 notes.append(f"{scheme}: {where} now holds edition {c.edition!r}, the store was loaded from"
                              f" {info['edition']!r}; its texts are not shown")
                 continue
-            classes[scheme] = c
+            classes[scheme] = _joined(c, scheme, info.get("joined") or "", loaded, notes)
     return classes, notes
+
+
+def _joined(cls: Classification, scheme: str, joined: str, loaded: dict, notes: list[str]) -> Classification:
+    """``cls`` with the files the build joined into it (their codes and texts), as the build had it."""
+    from ...loaders import load
+    from ...loaders.combine import combine
+    for where in filter(None, joined.splitlines()):
+        if not Path(where).is_file():
+            notes.append(f"{scheme}: {where} is not there any more; the texts it added are not shown")
+            continue
+        try:
+            res = loaded[where] if where in loaded else loaded.setdefault(where, load(where))
+        except Exception as exc:    # as above: the app works without its texts
+            notes.append(f"{scheme}: {where} could not be read ({type(exc).__name__}: {exc})")
+            loaded[where] = None
+            continue
+        if res is not None and isinstance(res.data, Classification) and res.data.scheme.id == scheme:
+            cls, _ = combine(cls, res.data)
+    return cls
 
 
 class Model(ItemViews):

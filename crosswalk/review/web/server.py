@@ -53,8 +53,8 @@ _BUSY = (b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset
 
 def preferred_lang(accept: Optional[str]) -> str:
     """ru or en from an Accept-Language header: the supported language with the highest q
-    (the earlier one on a tie); en when neither is asked for."""
-    best, best_q = "en", 0.0
+    (the earlier one on a tie); Russian first: ru when neither is asked for."""
+    best, best_q = "ru", 0.0
     for part in (accept or "").split(","):
         tag, _, params = part.strip().partition(";")
         q = 1.0

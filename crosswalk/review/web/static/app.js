@@ -6,9 +6,9 @@
   const $ = (id) => document.getElementById(id);
   const params = new URLSearchParams(location.search);
   const MODE = ["second", "settle"].includes(params.get("mode")) ? params.get("mode") : "review";
-  const S = { lang: params.get("lang") || localStorage.getItem("cw.lang") || document.documentElement.lang || "en",
+  const S = { lang: params.get("lang") || localStorage.getItem("cw.lang") || document.documentElement.lang || "ru",
               reviewer: localStorage.getItem("cw.reviewer") || "", fixed: false, busy: false, seq: 0 };
-  if (!["ru", "en"].includes(S.lang)) S.lang = "en";
+  if (!["ru", "en"].includes(S.lang)) S.lang = "ru";
 
   // a text of the interface; "{n}" placeholders filled from vars; a key with no text: its last part
   function t(k, vars) {
