@@ -130,6 +130,7 @@ def _from_store(store, source_scheme: str, target_scheme: str, route, problems: 
         multi = out.groupby("source")["target"].transform("size") > 1
         out.loc[out["source"].isin(unsure) & multi, "weight"] = np.nan
         out.attrs["dead_ends"] = frozenset(set(composed.step_targets[0]) - set(out["source"]))
+        out.attrs["no_match"] = frozenset(composed.no_match)
         return out
     finally:
         if own:
@@ -164,7 +165,7 @@ def load_weights(*, source_scheme: str, target_scheme: str, crosswalk=None, stor
         raise CrosswalkError("a route composes the confirmed links of a review store: give store=FILE")
     problems: list[Problem] = []
     where = f"{source_scheme}→{target_scheme}"
-    dead_ends = frozenset()
+    dead_ends = no_match = frozenset()
     if crosswalk is not None:
         pairs, report = _read_pairs(crosswalk, "a crosswalk file", source_scheme, target_scheme)
         problems.extend(p for p in report.problems if p.severity != INFO)
@@ -175,6 +176,7 @@ def load_weights(*, source_scheme: str, target_scheme: str, crosswalk=None, stor
     else:
         pairs = _from_store(store, source_scheme, target_scheme, route, problems)
         dead_ends = pairs.attrs.get("dead_ends", frozenset())    # every path stops at a pivot
+        no_match = pairs.attrs.get("no_match", frozenset())      # reviewers: no correspondence
         method = "links"
     if sample is not None:
         pairs, covered = _estimate(pairs, sample, source_scheme, target_scheme, sample_columns, problems)
@@ -193,7 +195,7 @@ def load_weights(*, source_scheme: str, target_scheme: str, crosswalk=None, stor
     pairs, equal = _fill_unknown(pairs, split, where, problems)
     if equal and method == "links":
         method = "equal"
-    return Weights(source_scheme, target_scheme, pairs, method, tuple(problems), dead_ends)
+    return Weights(source_scheme, target_scheme, pairs, method, tuple(problems), dead_ends, no_match)
 
 
 # -- conversion --------------------------------------------------------------------------
@@ -297,6 +299,7 @@ def convert_frame(df, weights_by_column: Mapping[str, Weights], *, value_columns
         if level is not None and not isinstance(level, int):
             level = scheme_level(w.source_scheme, level)
         res = resolve(col, rows_of, w.source_scheme, set(w.table["source"]), level=level, dead_ends=w.dead_ends,
+                      no_match=w.no_match,
                       repair=repair_codes)
         problems.extend(resolution_problems(res))
         repaired += res.repaired

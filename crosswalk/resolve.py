@@ -25,6 +25,7 @@ REASONS = {
     "ambiguous_repair": "damaged by Excel and could be several codes",
     "no_link": "no link in the crosswalk",
     "dead_end": "its links stop at a pivot of the route with no onward link",
+    "no_correspondence": "a reviewer decided it has no correspondence in the target scheme",
 }
 
 
@@ -97,7 +98,8 @@ def column_level(scheme: str, rows_of: Mapping[str, int], sources: set) -> Optio
 
 
 def resolve(column: str, rows_of: Mapping[str, int], scheme: str, sources: set, *, level: Optional[int] = None,
-            dead_ends: frozenset = frozenset(), repair: bool = True) -> Resolved:
+            dead_ends: frozenset = frozenset(), no_match: frozenset = frozenset(),
+            repair: bool = True) -> Resolved:
     """Read each distinct code of a column (``rows_of``: code -> rows) against the crosswalk
     ``sources``; see the module docstring."""
     if level is None:
@@ -145,6 +147,8 @@ def resolve(column: str, rows_of: Mapping[str, int], scheme: str, sources: set, 
             unmatched(code, "unknown_code", f"{_show(code)!r} is not a code of {scheme}")
         elif level is not None and lvl != level:
             unmatched(code, "other_level", f"{_level_name(scheme, lvl)} {_show(code)} in a column of {name} codes")
+        elif code in no_match:
+            unmatched(code, "no_correspondence", f"{_show(code)}: {REASONS['no_correspondence']}")
         elif code in dead_ends:
             unmatched(code, "dead_end", f"{_show(code)}: {REASONS['dead_end']}")
         else:

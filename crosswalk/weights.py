@@ -58,7 +58,8 @@ class Weights:
     status (one of :data:`STATUSES`; "unknown" when the table has none); sorted by source
     then target; no duplicate pairs. ``method``: where the weights come from — the links
     themselves ("links"), an equal split, user weights or a double-coded sample.
-    ``dead_ends``: source codes whose links (along a route) stop at a pivot."""
+    ``dead_ends``: source codes whose links (along a route) stop at a pivot; ``no_match``: source
+    codes reviewers decided have no correspondence."""
 
     source_scheme: str
     target_scheme: str
@@ -66,6 +67,7 @@ class Weights:
     method: str                      # "links" | "equal" | "user" | "estimated"
     problems: tuple = ()             # what loading the weights found (rescaled sums, …)
     dead_ends: frozenset = frozenset()
+    no_match: frozenset = frozenset()
 
     def __post_init__(self):
         if self.method not in METHODS:
@@ -103,6 +105,7 @@ class Weights:
         object.__setattr__(self, "table", sort_codes(t, ["source", "target"]))
         object.__setattr__(self, "problems", tuple(self.problems))
         object.__setattr__(self, "dead_ends", frozenset(self.dead_ends))
+        object.__setattr__(self, "no_match", frozenset(self.no_match))
 
     @property
     def statuses(self) -> dict[str, int]:

@@ -124,7 +124,8 @@ def test_apply_employment_by_occupation_industry_and_region_through_both_routes(
         through = sorted({rl.link.source for rl in route.links})
         stuck = sorted(set(route.step_targets[0]) - set(through))    # their OKZ group goes no further
     assert through and stuck
-    occupations = through[:6] + stuck[:1] + ["99999"]                 # 99999: no such profession
+    # 99999: no such profession; codes["none"]: decided as having no correspondence
+    occupations = through[:6] + stuck[:1] + ["99999", codes["none"]]
     industries = ("62.01", "01.11", "85.22", "10.1")                  # 10.1: a group in a class column
     rows = [{"okpdtr": o, "okved2": ind, "region": region, "year": 2025, "employed": f"{10 * k + j}.25"}
             for k, o in enumerate(occupations) for j, ind in enumerate(industries)
@@ -145,7 +146,7 @@ def test_apply_employment_by_occupation_industry_and_region_through_both_routes(
     lost = pd.read_csv(unmatched, dtype=str)
     reasons = dict(zip(lost["code"], lost["reason"]))
     assert reasons["99999"] == "unknown_code" and reasons[stuck[0]] == "dead_end"
-    assert reasons["10.1"] == "other_level"
+    assert reasons["10.1"] == "other_level" and reasons[codes["none"]] == "no_correspondence"
     total_in = sum(Decimal(r["employed"]) for r in rows)
     total_out = sum(Decimal(v) for v in got["employed"])
     total_lost = sum(Decimal(v) for v in lost["employed"])
