@@ -200,7 +200,7 @@ def cases(ref: Path) -> list[Case]:
         rows[4] = ("2512", '=HYPERLINK("http://evil.example","Разработчики")')
         rows[5] = ("2513", "=cmd|' /C calc'!A0")
         p = write(d / "okz.xlsx", _xlsx_bytes(rows))
-        return _validate(p, "okz2014:table"), validate_rows(5, kinds=("formula", "formula_cell"))
+        return _validate(p, "okz2014:table"), validate_rows(5, kinds=("formula", "formula_cell", "formula_text"))
 
     # -- build ------------------------------------------------------------------------------
     def _build_folder(d: Path) -> Path:

@@ -4,7 +4,8 @@ Stored text is never changed: each check only *reports* what it finds into a
 :class:`~crosswalk.errors.Report`.  Kinds and severities:
 
 ``invisible_char`` (warning), ``mixed_script`` (warning),
-``truncated_title`` (warning), ``split_word`` (warning), ``whitespace`` (info).
+``truncated_title`` (warning), ``split_word`` (warning), ``whitespace`` (info),
+``formula_text`` (warning: text that a spreadsheet would run as a formula).
 
 Russian morphology comes from pymorphy3; the analyzer is created lazily once
 and per-word answers are cached, because loaders call these checks for about
@@ -23,6 +24,10 @@ TRUNCATED_TITLE = "truncated_title"
 SPLIT_WORD = "split_word"
 WHITESPACE = "whitespace"
 QUOTING = "quoting"
+FORMULA_TEXT = "formula_text"
+# what a spreadsheet runs as a formula or DDE call: a leading = or @, or + / - before a
+# non-number («=HYPERLINK(…)», «=cmd|' /C calc'!A0», «-2+3» is a number, «+фреза» is not)
+_FORMULA_RE = re.compile(r"\s*(?:[=@]|[+\-](?=[^\d\s.,]))")
 
 # Characters that look like nothing (or like a plain space / hyphen) but break
 # matching and sorting.  Other format (Cf) and non-ASCII space (Zs) characters
@@ -408,6 +413,12 @@ def _common(report, text, what, code, where) -> None:
             INVISIBLE_CHAR,
             _prefix(what, code) + f"contains invisible character(s) {', '.join(names)};"
             " they are invisible but break matching, stored text is unchanged",
+            value=text, **where)
+    if _FORMULA_RE.match(text):
+        report.warning(
+            FORMULA_TEXT,
+            _prefix(what, code) + f"begins like a spreadsheet formula ({text.strip()[:1]!r}); kept as"
+            " text, never evaluated, and written with a leading ' in the spreadsheets crosswalk makes",
             value=text, **where)
     for w in mixed_script_words(text):
         s = _scripts(w)

@@ -68,6 +68,25 @@ def test_invisible_char_reported():
     assert "title of 10001" in p["message"] and "U+00A0 NO-BREAK SPACE" in p["message"]
 
 
+@pytest.mark.parametrize("title, flagged", [
+    ('=HYPERLINK("http://evil.example","Разработчики")', True), ("=cmd|' /C calc'!A0", True),
+    ("@SUM(A1)", True), (" +фреза", True), ("-2+3", False), ("Слесарь-ремонтник", False)])
+def test_formula_like_titles_are_reported_and_kept(title, flagged, tmp_path):
+    """A title a spreadsheet would run is kept as text and named with file, row and column."""
+    problems = [p for p in title_problems(title, code="2512", row=7, column="title") if p["kind"] == "formula_text"]
+    assert bool(problems) == flagged
+    if flagged:
+        assert problems[0]["severity"] == "warning" and problems[0]["row"] == 7 and problems[0]["value"] == title
+    # through a loader: rows read = loaded + rejected, the title unchanged
+    from crosswalk.loaders import load
+    path = tmp_path / "okz.csv"
+    path.write_text('Код,Наименование\n2511,Системные аналитики\n2512,"' + title.replace('"', '""') + '"\n',
+                    encoding="utf-8")
+    res = load(path, scheme="okz2014:table")
+    assert (res.report.rows_read, res.report.rows_loaded) == (2, 2) and res.classification.get("2512").title == title
+    assert any(p.kind == "formula_text" and p.row is not None for p in res.report.problems) == flagged
+
+
 # -- mixed scripts ---------------------------------------------------------------
 def test_mixed_script_words():
     assert mixed_script_words("Связь на базе технологий IР-телефонии") == ["IР"]
