@@ -858,7 +858,7 @@ def test_context_beside_every_candidate_and_how_similar_items_were_decided(items
     cand = {x["code"]: x for x in d["candidates"]}
     okz = cand["4321"]["target"]
     assert okz["texts"] == [{"name": "examples", "text": "Весовщик\nКладовщик"}]
-    assert [p["code"] for p in okz["path"]] == ["4", "43", "432"]               # ISCO-08's hierarchy
+    assert [p["code"] for p in okz["path"]] == ["4", "43", "432"] and okz["path_scheme"] == "isco08"   # ISCO-08's hierarchy, named
     assert okz["related"]["definition"].startswith("Stock clerks maintain records")
     assert okz["related"]["texts"][0]["name"] == "included"
     assert cand["4110"]["evidence"] == {"title_tokens": 0.3, "word_meaning": 0.8}

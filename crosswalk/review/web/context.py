@@ -62,8 +62,8 @@ class Describer:
             if other is None and rel and scheme == "okved2":   # a subclass: the NACE class above it
                 other = self._own(rel, code[:5]) if len(code) > 5 else None
             if other is not None:
-                if not got["path"]:
-                    got["path"] = other["path"]
+                if not got["path"]:      # the hierarchy of the scheme ours is built on, named as such
+                    got["path"], got["path_scheme"] = other["path"], rel
                 got["related"] = other
             if len(self._cache) > 50_000:
                 self._cache.clear()

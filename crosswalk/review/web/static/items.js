@@ -84,7 +84,7 @@
   function context(box, d, withTitle) {
     box.textContent = "";
     if (withTitle) box.appendChild(el("div", { class: "ctitle" }, el("span", { class: "code", text: `${d.scheme} ${d.code}` }), " ", el("b", { text: d.title })));
-    if (d.path && d.path.length) box.appendChild(el("div", { class: "path", text: `${t("path")}: ` + d.path.map((p) => `${p.code} ${p.title}`).join(" › ") }));
+    if (d.path && d.path.length) box.appendChild(el("div", { class: "path", text: `${t("path")}${d.path_scheme ? ` (${tr("scheme", d.path_scheme)})` : ""}: ` + d.path.map((p) => `${p.code} ${p.title}`).join(" › ") }));
     if (d.definition) box.appendChild(longText(t("definition"), d.definition, 2));
     (d.texts || []).forEach((x) => box.appendChild(longText(tr("text", x.name), x.text, 3)));
     if (d.related) {
