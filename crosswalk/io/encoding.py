@@ -3,8 +3,10 @@
 line by line.
 
 * A whole file that still looks garbled after decoding (mojibake, replacement characters,
-  runs of question marks left by a lossy conversion, Cyrillic OCR'd into Latin look-alike
-  letters) is rejected, never loaded.
+  runs of question marks left by a lossy conversion) is rejected, never loaded.
+* Cyrillic OCR'd into Latin look-alike letters is named by a warning on the file; its rows
+  are read, and every title holding such words is flagged by the checks (``mixed_script``):
+  the codes are intact, only the titles need retyping.
 * One line in the other encoding (a title pasted from a UTF-8 page into a cp1251 file, or
   the reverse) is decoded in its own encoding when that is certain — the line is valid in it
   and reads as Cyrillic text, while the file's encoding would turn it into mojibake — and a
@@ -31,7 +33,8 @@ _QUESTION_RUN = re.compile(r"\?{3,}")
 _CYRILLIC = re.compile("[\u0400-\u04ff]")
 # Latin letters that look like Cyrillic ones (OCR and font conversions swap them) inside a
 # word that also holds Cyrillic letters: «Haимeнoвaниe» is «Наименование» with H, a, e, o
-_LOOKALIKE = "AaBCcEeHKMOoPpTXxyk"
+LOOKALIKE_LATIN = "AaBCcEeHKMOoPpTXxyk"
+_LOOKALIKE = LOOKALIKE_LATIN
 _MIXED_WORD = re.compile(r"\b(?=\w*[\u0400-\u04ff])(?=\w*[" + _LOOKALIKE + r"])[\u0400-\u04ff"
                          + _LOOKALIKE + r"]+\b")
 _WORD = re.compile(r"[^\W\d_]{2,}")
@@ -219,10 +222,14 @@ def decode_lines(data: bytes, report: Report) -> tuple[str, dict[int, str]]:
                            f" UTF-8 ({exc.reason} at byte {at}); the mark was dropped")
         text, enc = _decode_mixed(body, report, 3 if bom else 0)
     report.encoding = enc
-    reason = garbled_reason(text)
+    reason = garbled_reason(text, lookalikes=False)
     if reason:
         report.error("garbled_text", f"text decoded as {enc} looks garbled: {reason}; nothing loaded")
         raise LoadError(f"{report.file}: garbled text ({reason})", report)
+    looks = lookalike_reason(text[:LOOKALIKE_SAMPLE])
+    if looks:
+        report.warning("mixed_script", f"{looks}; the rows are read (codes are intact), the titles holding"
+                       " such words are flagged and need retyping")
     text, bad = _garbled_lines(text, report)
     return text, bad
 
