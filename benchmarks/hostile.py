@@ -17,6 +17,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import zipfile
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -379,13 +380,35 @@ def deep_json(depth: int) -> bytes:
     return b'{"a":' * depth + b"1" + b"}" * depth
 
 
+_TEXT_OPEN = re.compile(rb"<t(?:\s[^>]*)?>")         # <t> or <t xml:space="preserve">
+
+
+def _text_start(data: bytes, at: int = 0) -> int:
+    """Where the text of the first ``<t>`` element at or after ``at`` begins."""
+    m = _TEXT_OPEN.search(data, at)
+    if m is None:
+        raise ValueError(f"no <t> element after byte {at}")
+    return m.end()
+
+
 def inline_string_bomb_bytes(src: bytes, path: Path, size: int, cell: bytes = b'<c r="C2"') -> Path:
-    """An openpyxl workbook (inline strings) whose ``cell`` text is followed by ``size`` bytes of 'A'."""
+    """A workbook whose ``cell`` text is followed by ``size`` bytes of 'A': in the cell
+    itself (an inline string) or in the shared string it points to (t="s")."""
     member = "xl/worksheets/sheet1.xml"
     with zipfile.ZipFile(io.BytesIO(src)) as z:
         sheet = z.read(member)
-    at = sheet.index(b"<t>", sheet.index(cell)) + len(b"<t>")
-    return rezip(src, path, {member: _repeat(sheet[:at], b"A", size, sheet[at:])})
+        sst = z.read("xl/sharedStrings.xml") if "xl/sharedStrings.xml" in z.namelist() else b""
+    start = sheet.index(cell)
+    head = sheet[start:sheet.index(b">", start)]
+    if b't="s"' not in head:
+        at = _text_start(sheet, start)
+        return rezip(src, path, {member: _repeat(sheet[:at], b"A", size, sheet[at:])})
+    index = int(re.search(rb"<v>(\d+)</v>", sheet[start:]).group(1))
+    si = -1
+    for _ in range(index + 1):
+        si = sst.index(b"<si>", si + 1)
+    at = _text_start(sst, si)
+    return rezip(src, path, {"xl/sharedStrings.xml": _repeat(sst[:at], b"A", size, sst[at:])})
 
 
 def sheet_with_doctype_bytes(src: bytes, path: Path, doctype: bytes, entity_ref: bytes) -> Path:
@@ -394,5 +417,5 @@ def sheet_with_doctype_bytes(src: bytes, path: Path, doctype: bytes, entity_ref:
         member = "xl/sharedStrings.xml" if "xl/sharedStrings.xml" in z.namelist() else "xl/worksheets/sheet1.xml"
         data = z.read(member)
     decl_end = data.index(b"?>") + 2 if data.startswith(b"<?xml") else 0
-    first_t = data.index(b"<t>") + 3 if b"<t>" in data else data.index(b"<v>") + 3
+    first_t = _text_start(data) if _TEXT_OPEN.search(data) else data.index(b"<v>") + 3
     return rezip(src, path, {member: data[:decl_end] + doctype + data[decl_end:first_t] + entity_ref + data[first_t:]})

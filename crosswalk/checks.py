@@ -277,6 +277,30 @@ def mixed_script_words(text: str) -> list[str]:
     return out
 
 
+# Latin letters with a Cyrillic twin (OCR and font conversions swap them), and the twin
+_TWIN_LATIN = "AaBCcEeHKkMOoPpTXxy"
+_TWIN_CYRILLIC = "АаВСсЕеНКкМОоРрТХху"
+_TO_CYRILLIC = str.maketrans(_TWIN_LATIN, _TWIN_CYRILLIC)
+_TWIN_WORD_RE = re.compile(r"(?<![^\W\d_])[" + _TWIN_LATIN + r"]{2,}(?![^\W\d_])")
+_ROMAN_RE = re.compile(r"[IVXLCDM]+")
+
+
+def latin_twin_words(text: str, *, mixed: bool = False) -> list[str]:
+    """Words of a text that should be Russian (a title of a Russian classification) written wholly in Latin letters that have Cyrillic twins
+    («Bypa», «CEKTOP»): Cyrillic OCR'd into look-alikes. A word of capitals only is a real
+    abbreviation («ATM», «XX» as a Roman numeral) unless it is long (4+ letters) or the text
+    also holds words that mix the scripts (``mixed``: the OCR shows elsewhere)."""
+    out = []
+    for m in _TWIN_WORD_RE.finditer(text):
+        w = m.group()
+        if w in out or _ROMAN_RE.fullmatch(w):
+            continue
+        if w.isupper() and len(w) < 4 and not mixed:
+            continue
+        out.append(w)
+    return out
+
+
 def _words(text: str) -> list[re.Match]:
     return list(_WORD_RE.finditer(text))
 
@@ -406,7 +430,7 @@ def _prefix(what: str, code) -> str:
     return f"{what} of {code}: " if code is not None else f"{what}: "
 
 
-def _common(report, text, what, code, where) -> None:
+def _common(report, text, what, code, where, language="ru") -> None:
     names = invisible_chars(text)
     if names:
         report.warning(
@@ -420,14 +444,39 @@ def _common(report, text, what, code, where) -> None:
             _prefix(what, code) + f"begins like a spreadsheet formula ({text.strip()[:1]!r}); kept as"
             " text, never evaluated, and written with a leading ' in the spreadsheets crosswalk makes",
             value=text, **where)
-    for w in mixed_script_words(text):
-        s = _scripts(w)
+    _look_alikes(report, text, what, code, where, language)
+
+
+def _look_alikes(report, text, what, code, where, language) -> None:
+    """One ``mixed_script`` warning per text: its words that mix Latin and Cyrillic letters
+    and, in Russian text, its words wholly in Latin look-alikes of Cyrillic letters."""
+    from .errors import listing
+    mixed = mixed_script_words(text)
+    twins = latin_twin_words(text, mixed=bool(mixed)) if language == "ru" else []
+    if not mixed and not twins:
+        return
+    if len(mixed) == 1 and not twins:
+        s = _scripts(mixed[0])
         report.warning(
             MIXED_SCRIPT,
-            _prefix(what, code) + f"word {w!r} mixes Latin and Cyrillic letters"
+            _prefix(what, code) + f"word {mixed[0]!r} mixes Latin and Cyrillic letters"
             f" (Latin: {s.get('Latin', '')}; Cyrillic: {s.get('Cyrillic', '')});"
             " look-alike letters are flagged, stored text is unchanged",
-            value=w, **where)
+            value=mixed[0], **where)
+        return
+    parts = []
+    if mixed:
+        parts.append(f"{len(mixed)} word(s) mix Latin and Cyrillic letters ({listing(map(repr, mixed), 5)})")
+    if twins:
+        parts.append(f"{len(twins)} word(s) are written wholly in Latin letters that look like Cyrillic ones"
+                     f" ({listing(map(repr, twins), 5)})")
+    words = mixed + twins
+    read = " ".join(w.translate(_TO_CYRILLIC) for w in words[:3])
+    report.warning(
+        MIXED_SCRIPT,
+        _prefix(what, code) + "; ".join(parts) + f": Cyrillic OCR'd or converted into look-alikes"
+        f" (read as Cyrillic: «{read}»); look-alike letters are flagged, stored text is unchanged",
+        value=" ".join(words), **where)
 
 
 def check_title(report, text, *, language="ru", row=None, column=None, sheet=None,
@@ -436,7 +485,7 @@ def check_title(report, text, *, language="ru", row=None, column=None, sheet=Non
     if not isinstance(text, str) or not text:
         return  # missing titles are the loader's business
     where = dict(row=row, column=column, sheet=sheet)
-    _common(report, text, "title", code, where)
+    _common(report, text, "title", code, where, language)
     reason = truncation_reason(text, language)
     if reason:
         report.warning(
@@ -476,4 +525,4 @@ def check_text(report, text, *, language="ru", row=None, column=None, sheet=None
     words only (line breaks and wrapping are normal in long text)."""
     if not isinstance(text, str) or not text:
         return
-    _common(report, text, "text", code, dict(row=row, column=column, sheet=sheet))
+    _common(report, text, "text", code, dict(row=row, column=column, sheet=sheet), language)

@@ -166,6 +166,12 @@ def _fix_scripts(s: str) -> str:
     return _LETTERS_RE.sub(one, s)
 
 
+def one_script(text: str) -> str:
+    """*text* (case-folded) with each word that mixes Latin and Cyrillic look-alike letters
+    written in one script, as :func:`fold` does («koд» → «код»)."""
+    return _fix_scripts(text)
+
+
 def _fold_once(text: str) -> str:
     s = unicodedata.normalize("NFKC", text)
     s = unicodedata.normalize("NFKC", s.casefold())  # casefold can undo NFKC

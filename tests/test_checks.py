@@ -106,6 +106,28 @@ def test_mixed_script_reported():
         " look-alike letters are flagged, stored text is unchanged")
 
 
+def test_words_wholly_in_latin_lookalikes_of_russian_text():
+    from crosswalk.checks import latin_twin_words
+    assert latin_twin_words("Bypa") == ["Bypa"]                       # «Выра» OCR'd whole
+    assert latin_twin_words("Pac и cop") == ["Pac", "cop"]
+    assert latin_twin_words("CEKTOP") == ["CEKTOP"]                   # capitals, long
+    # real Latin in Russian titles: abbreviations in capitals, Roman numerals
+    assert latin_twin_words("Банкоматы (ATM) и POP-терминалы") == []
+    assert latin_twin_words("Специалист XX века, категория III") == []
+    assert latin_twin_words("Услуги IT и Web-дизайна") == []          # I, W, b, D have no twins
+    # short capitals count where the text shows OCR elsewhere
+    assert latin_twin_words("OXO", mixed=True) == ["OXO"]
+
+
+def test_a_title_ocrd_into_latin_gets_one_warning_naming_its_words():
+    [p] = title_problems("Bыpaщивaниe pиca Pac", code="01.12")
+    assert p["kind"] == "mixed_script" and p["severity"] == "warning"
+    assert "'Bыpaщивaниe', 'pиca'" in p["message"] and "('Pac')" in p["message"]
+    assert "«Выращивание риса Рас»" in p["message"]
+    # an English title is not Russian: Latin words there are words
+    assert not title_problems("Cereal crops", language="en")
+
+
 # -- truncation --------------------------------------------------------------------
 @pytest.mark.parametrize("text, needle", [
     ("Рабочие художественных промыслов, изготавливающие изделия из текстиля, кожи,", "','"),

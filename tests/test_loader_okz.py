@@ -254,11 +254,39 @@ def test_codes_stored_as_numbers_are_read_by_the_hierarchy(tmp_path):
     rep, cls = res.report, res.classification
     assert sorted(cls.codes) == ["2", "25", "251", "2512", "7", "72", "721", "7212"]
     assert cls["2512"].parent == "251" and cls["25"].parent == "2"
-    warned = [p for p in rep.problems if p.kind == "excel_damaged_code" and p.severity == "warning"]
-    assert len(warned) == 8 and "only reading" in warned[0].message
+    # nothing lost: one warning for the column (how many cells, the first row), none per row
+    assert not [p for p in rep.problems if p.kind == "excel_damaged_code" and p.severity == "warning"]
+    (note,) = rep.of_kind("number_code")
+    assert note.severity == "warning" and note.column == "Код" and note.row == 2 and note.value == "8"
+    assert "8 code(s) are stored as numbers" in note.message and "only reading" in note.message
     (err,) = rep.errors
     assert err.row == 10 and err.kind == "excel_damaged_code"
     assert (rep.rows_read, rep.rows_loaded, rep.rows_rejected) == (9, 8, 1)
+
+
+def test_a_code_that_lost_its_leading_zero_is_restored_on_its_row_with_a_warning(tmp_path):
+    import openpyxl
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["Код", "Наименование"])
+    rows = [("0", "Военнослужащие"), ("01", "Офицеры вооруженных сил"), ("011", "Офицеры вооруженных сил"),
+            (110, "Офицеры вооруженных сил"),          # 0110 saved as a number: only 0110 has its parent (011)
+            ("2", "Специалисты высшего уровня квалификации"), ("25", "Специалисты по информационным технологиям"),
+            ("251", "Разработчики и аналитики программного обеспечения"),
+            (2512, "Разработчики программного обеспечения")]
+    for r in rows:
+        ws.append(list(r))
+    path = tmp_path / "okz_zero.xlsx"
+    wb.save(path)
+    res = load(path, "okz2014:table")
+    rep, cls = res.report, res.classification
+    assert (rep.rows_read, rep.rows_loaded, rep.rows_rejected) == (8, 8, 0)
+    assert "0110" in cls and "110" not in cls and cls["0110"].parent == "011" and cls["2512"].parent == "251"
+    (fix,) = rep.of_kind("excel_damaged_code")
+    assert (fix.severity, fix.row, fix.column, fix.value) == ("warning", 5, "Код", "110")
+    assert "read as 0110" in fix.message
+    (note,) = rep.of_kind("number_code")
+    assert note.value == "1" and note.row == 9 and "(2512)" in note.message
 
 
 def test_hierarchy_resolution_keeps_what_stays_ambiguous_rejected():

@@ -147,6 +147,31 @@ def test_cyrillic_ocrd_into_latin_lookalikes_is_named_as_such(tmp_path):
     assert prob["kind"] == "garbled_text" and "Latin look-alike" in prob["message"]
     res = CliRunner().invoke(cli, ["validate", str(p), "--scheme", "okz2014"])
     assert res.exit_code == 1 and "look-alike" in res.output
+    # the layout named: the header «Koд;Haимeнoвaниe» is found, every row read and each title flagged
+    res = load(p, "okz2014:table")
+    rep = res.report
+    assert (rep.rows_read, rep.rows_loaded, rep.rows_rejected) == (4, 4, 0)
+    file_warning, *per_row = rep.of_kind("mixed_script")
+    assert file_warning.row is None and "Latin look-alike" in file_warning.message
+    assert [p.row for p in per_row] == [2, 3, 4, 5] and all(p.severity == "warning" for p in per_row)
+    assert "«Старшие должностные лица»" in per_row[1].message
+
+
+def test_an_okved_file_ocrd_into_latin_is_read_and_every_row_named(tmp_path):
+    # the hostile corpus's case: no header, some words wholly Latin («OXOTA», «Bыpaщивaниe» mixed)
+    rows = [("A", "", "СЕЛЬСКОЕ, ЛЕСНОЕ ХОЗЯЙСТВО, ОХОТА, РЫБОЛОВСТВО И РЫБОВОДСТВО"),
+            ("A", "01", "Растениеводство и животноводство, охота и предоставление соответствующих услуг"),
+            ("A", "01.1", "Выращивание однолетних культур"), ("A", "01.11", "Выращивание зерновых культур"),
+            ("A", "01.12", "Выращивание риса"), ("A", "01.13", "Выращивание овощей"), ("A", "01.19", "Выращивание прочих культур")]
+    ocr = str.maketrans("аеорсухАЕОРСХКМТВН", "aeopcyxAEOPCXKMTBH")
+    p = tmp_path / "okved.csv"
+    p.write_text("".join(f'"{s}";"{c}";"{t.translate(ocr)}"\r\n' for s, c, t in rows), encoding="utf-8")
+    out = api.validate([p], scheme="okved2")["files"][0]
+    assert (out["rows_read"], out["rows_loaded"], out["rows_rejected"]) == (7, 7, 0)
+    named = {p["row"] for p in out["problems"] if p["kind"] == "mixed_script" and p["severity"] == "warning"}
+    assert named == {None, 1, 2, 3, 4, 5, 6, 7}
+    first = next(p for p in out["problems"] if p["kind"] == "mixed_script" and p["row"] == 1)
+    assert "'OXOTA'" in first["message"] and "wholly in Latin" in first["message"]
 
 
 def test_real_text_is_not_called_lookalike():

@@ -67,7 +67,9 @@ def file_kind(path: Path) -> str:
 
 
 def sniff_csv(path: Path) -> tuple[str, str]:
-    """(encoding, delimiter) from the head of a CSV file: UTF-8 when it decodes, else cp1251."""
+    """(encoding, delimiter) from the head of a CSV file: UTF-8 when it decodes, else cp1251
+    or KOI8-R, told apart by the letters (as every reader of text does)."""
+    from ..io.codepage import detect
     from ..io.tables import sniff_delimiter
     with open(path, "rb") as fh:
         head = fh.read(HEAD_BYTES)
@@ -77,7 +79,8 @@ def sniff_csv(path: Path) -> tuple[str, str]:
     try:
         text = codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
     except UnicodeDecodeError:
-        enc, text = "cp1251", head.decode("cp1251", errors="replace")
+        enc = detect(head).encoding or "cp1251"
+        text = head.decode(enc, errors="replace")
     if len(head) == HEAD_BYTES:                        # drop a line cut short by the head
         text = text[:text.rfind("\n") + 1] or text
     return enc, sniff_delimiter(text)

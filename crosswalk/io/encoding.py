@@ -1,9 +1,12 @@
-"""Decoding text files: UTF-8 (with or without BOM) or cp1251 — decided per file, then
-checked line by line.
+"""Decoding text files: UTF-8 (with or without BOM), cp1251 or KOI8-R — decided per file
+(the two single-byte code pages told apart by their letters, see codepage.py), then checked
+line by line.
 
 * A whole file that still looks garbled after decoding (mojibake, replacement characters,
-  runs of question marks left by a lossy conversion, Cyrillic OCR'd into Latin look-alike
-  letters) is rejected, never loaded.
+  runs of question marks left by a lossy conversion) is rejected, never loaded.
+* Cyrillic OCR'd into Latin look-alike letters is named by a warning on the file; its rows
+  are read, and every title holding such words is flagged by the checks (``mixed_script``):
+  the codes are intact, only the titles need retyping.
 * One line in the other encoding (a title pasted from a UTF-8 page into a cp1251 file, or
   the reverse) is decoded in its own encoding when that is certain — the line is valid in it
   and reads as Cyrillic text, while the file's encoding would turn it into mojibake — and a
@@ -17,6 +20,7 @@ from pathlib import Path
 from typing import Optional
 
 from ..errors import LoadError, Report
+from . import codepage as _codepage
 from . import limits as _limits
 
 # UTF-8 Cyrillic bytes (D0/D1 + 80..BF) read as cp1251 give 'Р'/'С' followed by one of
@@ -29,7 +33,8 @@ _QUESTION_RUN = re.compile(r"\?{3,}")
 _CYRILLIC = re.compile("[\u0400-\u04ff]")
 # Latin letters that look like Cyrillic ones (OCR and font conversions swap them) inside a
 # word that also holds Cyrillic letters: «Haимeнoвaниe» is «Наименование» with H, a, e, o
-_LOOKALIKE = "AaBCcEeHKMOoPpTXxyk"
+LOOKALIKE_LATIN = "AaBCcEeHKMOoPpTXxyk"
+_LOOKALIKE = LOOKALIKE_LATIN
 _MIXED_WORD = re.compile(r"\b(?=\w*[\u0400-\u04ff])(?=\w*[" + _LOOKALIKE + r"])[\u0400-\u04ff"
                          + _LOOKALIKE + r"]+\b")
 _WORD = re.compile(r"[^\W\d_]{2,}")
@@ -104,14 +109,43 @@ def _lines_bytes(body: bytes) -> list[bytes]:
 _UTF8_CYRILLIC = re.compile(rb"[\xd0\xd1][\x80-\xbf]")
 
 
+def legacy_codepage(body: bytes, report: Report) -> str:
+    """cp1251 or KOI8-R for bytes that are not UTF-8, told apart by their letters; KOI8-R is
+    chosen with a warning saying so, a text whose letters cannot tell is refused (a wrong
+    guess would load every title as mojibake)."""
+    verdict = _codepage.detect(body)
+    if verdict.encoding == "cp1251":
+        return "cp1251"
+    seen = _codepage.readings(body)
+    as_1251, as_koi = (_codepage.sample_words(seen[e]) for e in ("cp1251", "koi8-r"))
+    if verdict.encoding == "koi8-r":
+        report.warning("encoding", f"not valid UTF-8, and its letters read as Russian in KOI8-R, not in cp1251"
+                       f" (as cp1251: «{as_1251}»; as KOI8-R: «{as_koi}»): decoded as KOI8-R; to be sure,"
+                       " save the file as UTF-8")
+        return "koi8-r"
+    report.error("encoding", f"not valid UTF-8, and its {verdict.letters} Cyrillic letters are too few to tell"
+                 f" cp1251 from KOI8-R (as cp1251: «{as_1251}»; as KOI8-R: «{as_koi}»); nothing loaded:"
+                 " save the file as UTF-8")
+    raise LoadError(f"{report.file}: cannot tell the encoding (cp1251 or KOI8-R); save the file as UTF-8", report)
+
+
+def _reads_as_mojibake(text: str, codepage: str) -> bool:
+    """Whether ``text`` (UTF-8 bytes decoded in ``codepage``) shows the marks of it: 'Р'/'С'
+    and a symbol in cp1251, box-drawing and maths signs in KOI8-R."""
+    rx = _MOJIBAKE_1251 if codepage == "cp1251" else _codepage.ODD_SYMBOL_RX
+    return rx.search(text) is not None
+
+
 def _decode_mixed(body: bytes, report: Report, offset: int) -> tuple[str, str]:
     """Decode a file that is not valid UTF-8 as a whole, line by line: the file's encoding is
     the one most of its non-ASCII lines are valid in; a line valid only in the other one is
-    decoded in it with a warning when it then reads as Cyrillic text."""
+    decoded in it with a warning when it then reads as Cyrillic text. The single-byte code
+    page (cp1251 or KOI8-R) is told from the lines that are not UTF-8."""
     if not _UTF8_CYRILLIC.search(body) and b"\x98" not in body:
-        if not offset:
+        legacy = legacy_codepage(body, report)
+        if not offset and legacy == "cp1251":
             report.info("encoding", "not valid UTF-8; decoded as cp1251")
-        return body.decode("cp1251"), "cp1251"
+        return body.decode(legacy), legacy
     lines = _lines_bytes(body)
     utf8_ok: list[Optional[str]] = []
     n_utf8 = n_bad = 0
@@ -125,37 +159,38 @@ def _decode_mixed(body: bytes, report: Report, offset: int) -> tuple[str, str]:
         except UnicodeDecodeError:
             utf8_ok.append(None)
             n_bad += 1
-    main = "utf-8" if n_utf8 > n_bad else "cp1251"
+    legacy = legacy_codepage(b"".join(raw for raw, t in zip(lines, utf8_ok) if t is None), report)
+    main = "utf-8" if n_utf8 > n_bad else legacy
     out, switched = [], []
     for i, (raw, as_utf8) in enumerate(zip(lines, utf8_ok), 1):
         if as_utf8 is not None and (raw.isascii() or main == "utf-8"):
             out.append(as_utf8)
             continue
         try:
-            as_1251 = raw.decode("cp1251")
+            as_legacy = raw.decode(legacy)
         except UnicodeDecodeError as exc:       # cp1251 leaves only 0x98 undefined
             if as_utf8 is not None:
                 out.append(as_utf8)
                 continue
-            report.error("encoding", f"line {i} is neither UTF-8 nor cp1251 ({exc.reason})", row=i)
-            raise LoadError(f"{report.file}: line {i}: cannot decode as UTF-8 or cp1251", report) from None
-        if main == "cp1251":
-            # a UTF-8 line in a cp1251 file: certain when it is valid UTF-8 with Cyrillic letters,
-            # reads cleanly so, and its cp1251 reading is mojibake
+            report.error("encoding", f"line {i} is neither UTF-8 nor {legacy} ({exc.reason})", row=i)
+            raise LoadError(f"{report.file}: line {i}: cannot decode as UTF-8 or {legacy}", report) from None
+        if main == legacy:
+            # a UTF-8 line in a cp1251/KOI8-R file: certain when it is valid UTF-8 with Cyrillic
+            # letters, reads cleanly so, and its single-byte reading is mojibake
             if (as_utf8 is not None and len(_CYRILLIC.findall(as_utf8)) >= 2 and garbled_reason(as_utf8, lookalikes=False) is None
-                    and _MOJIBAKE_1251.search(as_1251)):
+                    and _reads_as_mojibake(as_legacy, legacy)):
                 out.append(as_utf8)
                 switched.append(i)
             else:
-                out.append(as_1251)
+                out.append(as_legacy)
         else:
-            # a cp1251 line in a UTF-8 file: it is not UTF-8, and cp1251 is the only other reading
-            if _CYRILLIC.search(as_1251) and garbled_reason(as_1251, lookalikes=False) is None:
-                out.append(as_1251)
+            # a cp1251/KOI8-R line in a UTF-8 file: it is not UTF-8, and that is the only other reading
+            if _CYRILLIC.search(as_legacy) and garbled_reason(as_legacy, lookalikes=False) is None:
+                out.append(as_legacy)
                 switched.append(i)
             else:
                 out.append(raw.decode("utf-8", errors="replace"))
-    other = "UTF-8" if main == "cp1251" else "cp1251"
+    other = "UTF-8" if main == legacy else legacy
     if switched:
         report.warning("mixed_encoding", f"{len(switched)} line(s) of this {main} file are in {other}: decoded"
                        f" as {other} (lines {_lines_listing(switched)})", row=switched[0])
@@ -187,10 +222,14 @@ def decode_lines(data: bytes, report: Report) -> tuple[str, dict[int, str]]:
                            f" UTF-8 ({exc.reason} at byte {at}); the mark was dropped")
         text, enc = _decode_mixed(body, report, 3 if bom else 0)
     report.encoding = enc
-    reason = garbled_reason(text)
+    reason = garbled_reason(text, lookalikes=False)
     if reason:
         report.error("garbled_text", f"text decoded as {enc} looks garbled: {reason}; nothing loaded")
         raise LoadError(f"{report.file}: garbled text ({reason})", report)
+    looks = lookalike_reason(text[:LOOKALIKE_SAMPLE])
+    if looks:
+        report.warning("mixed_script", f"{looks}; the rows are read (codes are intact), the titles holding"
+                       " such words are flagged and need retyping")
     text, bad = _garbled_lines(text, report)
     return text, bad
 
@@ -251,8 +290,8 @@ def decode(data: bytes, report: Report) -> str:
 
 def decode_head(data: bytes) -> str:
     """The start of a file decoded leniently, for format sniffing (never raises): UTF-8
-    (a character cut at the end of the head is dropped), else cp1251; a UTF-8 BOM is
-    dropped either way."""
+    (a character cut at the end of the head is dropped), else cp1251 or KOI8-R (whichever
+    its letters read as, cp1251 when they cannot tell); a UTF-8 BOM is dropped either way."""
     if data.startswith(UTF8_BOM):
         data = data[3:]
     try:
@@ -260,7 +299,7 @@ def decode_head(data: bytes) -> str:
     except UnicodeDecodeError as exc:
         if exc.start > len(data) - 4 and exc.reason in ("unexpected end of data",):
             return data[:exc.start].decode("utf-8")
-    return data.decode("cp1251", errors="replace")
+    return data.decode(_codepage.detect(data).encoding or "cp1251", errors="replace")
 
 
 # -- reading files within the limits ---------------------------------------------------

@@ -208,16 +208,29 @@ def col_letter(c: int) -> str:
     return s
 
 
+def header_key(value: Any) -> str:
+    """A heading as compared with the names a loader knows: case, spaces and line breaks
+    ignored, and a word of Latin look-alikes mixed with Cyrillic letters («Koд», OCR'd)
+    read in one script (the file-wide ``mixed_script`` warning says the text is so)."""
+    if value is None:
+        return ""
+    text = str(value).casefold().replace(" ", "").replace("\n", "")
+    if text.isascii():
+        return text
+    from ..normalize import one_script
+    return one_script(text)
+
+
 def header_index(table: Table, names: Sequence[str], report: Report, *,
                  max_scan: int = 10) -> tuple[int, dict[str, int]]:
     """Find the header row among the first rows: the one holding the most of ``names``
-    (case- and space-insensitive). Returns (position in table.rows, name -> column)."""
-    want = {n.casefold().replace(" ", ""): n for n in names}
+    (see :func:`header_key`). Returns (position in table.rows, name -> column)."""
+    want = {header_key(n): n for n in names}
     best = (-1, 0, {})
     for pos, row in enumerate(table.rows[:max_scan]):
         found = {}
         for c, v in enumerate(row.values):
-            key = str(v).casefold().replace(" ", "").replace("\n", "") if v is not None else ""
+            key = header_key(v)
             if key in want and want[key] not in found:
                 found[want[key]] = c
         if len(found) > best[1]:

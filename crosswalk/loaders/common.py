@@ -7,7 +7,7 @@ from typing import Any, NamedTuple, Optional
 
 from ..checks import check_title
 from ..errors import Report
-from ..io.tables import Table, header_index, read_json
+from ..io.tables import Table, header_index, header_key, read_json
 
 
 class Pairs(list):
@@ -30,8 +30,7 @@ def cell_text(value: Any) -> Optional[str]:
     return text or None
 
 
-def key(value: Any) -> str:
-    return str(value).casefold().replace(" ", "").replace("\n", "") if value is not None else ""
+key = header_key
 
 
 def _is_numbering(values: list) -> bool:

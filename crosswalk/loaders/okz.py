@@ -127,8 +127,10 @@ def _code(e: _Entry, width: Optional[int], col: str, report: Report,
     raw = e.code
     if width is None and resolved and _is_number(raw) and str(int(raw)) in resolved:
         code = resolved[str(int(raw))]
-        report.warning("excel_damaged_code", f"code {int(raw)} is stored as a number, so leading zeros may be lost;"
-                       f" read as {code}: the only reading whose parent group the file holds", **where)
+        if code != str(int(raw)):           # a zero restored: said on its row (as written: the column's note)
+            report.warning("excel_damaged_code", f"code {int(raw)} is stored as a number and lost its leading"
+                           f" zero: read as {code}, the only reading whose parent group ({code[:-1]}) the file"
+                           " holds", **where)
         return code
     if isinstance(raw, str):
         text = raw.strip()
@@ -211,21 +213,42 @@ def _compare_with_isco(data, rows: dict[str, tuple], report: Report) -> None:
                     " OKZ deviation, or a wrong code)", sheet=sheet, row=row, value=code)
 
 
+def _report_number_codes(report: Report, as_written: list[tuple[str, _Entry]], col: str, *,
+                         hierarchy: bool) -> None:
+    """Codes stored as numbers and read as written: legitimate (no zero was lost), but the
+    user is told once for the column — how many cells, which rows — since a number cell can
+    lose a leading zero the next time the file is saved."""
+    if not as_written:
+        return
+    from ..errors import listing
+    first = as_written[0][1]
+    how = ("each is the only reading whose parent group the file holds" if hierarchy
+           else "each has the width of the other codes")
+    report.warning("number_code", f"column {col!r}: {len(as_written)} code(s) are stored as numbers, not text"
+                   f" ({listing([c for c, _ in as_written], 6)}); read as written ({how}), no leading zero"
+                   " lost; format the column as text so that a zero cannot be dropped later",
+                   sheet=first.sheet, row=first.row, column=col, value=str(len(as_written)))
+
+
 def _load_entries(entries: list[_Entry], report: Report, *, code_col: str, title_col: str,
                   source: str) -> LoadResult:
     width = fixed_width(entries)
     resolved = resolve_by_hierarchy(entries) if width is None else {}
     col = ItemCollector(report, SCHEME, code_column=code_col, title_column=title_col)
     good: list[tuple[str, _Entry]] = []
+    as_written: list[tuple[str, _Entry]] = []        # codes stored as numbers, read as written
     for e in entries:
         col.read()
         code = _code(e, width, code_col, report, resolved)
+        if code and _is_number(e.code) and code == str(int(e.code)):
+            as_written.append((code, e))
         good_title = title_ok(report, e.title, row=e.row, column=title_col, sheet=e.sheet,
                              code=code or e.code)
         if code and good_title:
             good.append((code, e))
         else:
             col.reject()
+    _report_number_codes(report, as_written, code_col, hierarchy=width is None)
     parents = _parents(sorted({c for c, _ in good}), report)
     for code, e in good:
         col.add(code, e.title, code_level(SCHEME, code), parents[code], row=e.row, sheet=e.sheet)
