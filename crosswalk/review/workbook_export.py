@@ -208,14 +208,8 @@ def export_workbook(store: ReviewStore, path: str | Path, *, source_scheme: str 
 
 
 def _read_items(store: ReviewStore, source_scheme, target_scheme):
-    """The items and the snapshot they are exactly: nothing committed between the two reads."""
-    for _ in range(5):
-        snapshot_id, checksum = store.snapshot()
-        items = store.items_of(source_scheme, target_scheme)
-        if not store.events(snapshot_id):
-            return snapshot_id, checksum, items
-    raise CrosswalkError(f"{getattr(store, 'path', 'the review store')}: kept changing while it was"
-                         " read for the workbook; export again")
+    """The items and the snapshot they are exactly (one read transaction)."""
+    return store.items_at_snapshot(source_scheme, target_scheme)
 
 
 def write_review_workbook(store: ReviewStore, path: str | Path, *, source_scheme: str | None = None,
