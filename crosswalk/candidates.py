@@ -177,6 +177,7 @@ class _Collector:
         self.titles: dict[str, dict[str, tuple[str, int]]] = {"source": {}, "target": {}}
         self.pairs: dict[tuple[str, str], int] = {}
         self.ranks: dict[tuple[str, int], int] = {}
+        self.valid_codes: dict[tuple[str, str], str] = {}   # (scheme, cell) -> code: a code recurs per candidate
 
     def err(self, kind: str, msg: str, row, column, value) -> None:
         self.report.error(kind, msg, row=row, column=column, value=value)
@@ -202,10 +203,14 @@ class _Collector:
             return None
         if scheme is None:
             return value.strip()
+        code = self.valid_codes.get((scheme, value))
+        if code is not None:
+            return code
         code, problem, msg = cell_code(scheme, value)
         if problem is not None or code != value:
             self.err("code_format", msg or f"code {value!r} has surrounding spaces", row, column, value)
             return None
+        self.valid_codes[scheme, value] = code
         return code
 
     def rank(self, value: Any, row: int, column: str = "rank") -> Optional[int]:

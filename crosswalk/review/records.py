@@ -323,7 +323,8 @@ def _proposal(entry: Any, n: int) -> tuple[LinkKey, dict, Optional[str]]:
     if bad is None and score is not None and not _unit(score):
         bad = f"score {score!r} is not a number in [0, 1]"
     if bad is None and (not isinstance(evidence, dict) or not all(
-            isinstance(k, str) and _unit(v) for k, v in evidence.items())):
+            (v.__class__ is float and 0.0 <= v <= 1.0 or _unit(v)) and isinstance(k, str)
+            for k, v in evidence.items())):
         bad = f"evidence {evidence!r} is not an object of signal -> number in [0, 1]"
     if bad is None and origin not in ORIGINS:
         bad = f"origin {origin!r} is not one of {', '.join(ORIGINS)}"
