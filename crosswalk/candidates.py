@@ -38,6 +38,7 @@ CSV_COLUMNS = ("source_scheme", "source_code", "source_title", "target_scheme", 
                "target_title", "rank", "score", "evidence")
 
 _RISKY = re.compile(r"'*[=+\-@\x00-\x1f]")
+_DIGITS = re.compile(r"[0-9]+")
 
 
 def sheet_safe(text: str) -> str:
@@ -183,6 +184,9 @@ class _Collector:
         self.report.error(kind, msg, row=row, column=column, value=value)
 
     def scheme(self, side: str, value: Any, row: int, column: str) -> Optional[str]:
+        first = self.schemes.get(side)
+        if first is not None and value == first:      # the scheme of every earlier row
+            return first
         if not isinstance(value, str) or value.strip() not in SCHEMES:
             self.err("scheme", f"{column} must be one of {', '.join(sorted(SCHEMES))}", row, column, value)
             return None
@@ -214,7 +218,7 @@ class _Collector:
         return code
 
     def rank(self, value: Any, row: int, column: str = "rank") -> Optional[int]:
-        if isinstance(value, str) and re.fullmatch(r"[0-9]+", value.strip()):
+        if isinstance(value, str) and _DIGITS.fullmatch(value.strip()):
             value = int(value)
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             self.err("rank", "rank must be a positive integer", row, column, value)
