@@ -194,3 +194,26 @@ def test_a_malformed_code_is_reported_at_every_row_it_is_in(tmp_path):
     assert [(c.source, c.target) for c in got.candidates] == [("13110", "8131"), ("13110", "8112"),
                                                               ("13111", "8112"), ("13111", "8131")]
     assert dict(got.candidates[0].evidence) == {}
+
+
+@pytest.mark.parametrize("evidence, loaded", [
+    ('{"a": 0.5, "b": 1.0}', {"a": 0.5, "b": 1.0}), ('{"a": 1, "b": 0}', {"a": 1.0, "b": 0.0}), ("{}", {}),
+    ('{"a": -0.0}', {"a": 0.0}), ('{"a": NaN}', None), ('{"a": 0.5, "b": NaN}', None), ('{"a": true}', None),
+    ('{"a": 1.5}', None), ('{"a": Infinity}', None), ('[0.5]', None), ('{"a": "0.5"}', None)])
+def test_evidence_read_on_the_fast_path_keeps_every_rule(tmp_path, evidence, loaded):
+    """Floats in [0, 1] are checked at once; anything else (NaN, a bool, text, out of range) is
+    refused as before, and whole numbers become floats."""
+    import csv
+    path = tmp_path / "c.csv"
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["source_scheme", "source_code", "source_title", "target_scheme", "target_code", "target_title",
+                    "rank", "score", "evidence"])
+        w.writerow(["okpdtr", "13110", "a", "okz2014", "8131", "x", "1", "0.5", evidence])
+    if loaded is None:
+        with pytest.raises(LoadError) as exc:
+            read_candidates(path)
+        assert [(p.row, p.kind, p.value) for p in exc.value.report.errors] == [(2, "evidence", evidence)]
+    else:
+        got = dict(read_candidates(path).candidates[0].evidence)
+        assert got == loaded and all(type(v) is float for v in got.values())

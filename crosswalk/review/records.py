@@ -9,6 +9,7 @@ import json
 import math
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from operator import itemgetter
 from typing import Any, Optional
 
 from ..codes import FORMAT_HELP, cell_code
@@ -196,6 +197,18 @@ def _json(v: Any) -> str:
 
 def _key_tuple(key: LinkKey) -> tuple[str, str, str, str]:
     return (key.source_scheme, key.source_code, key.target_scheme, key.target_code)
+
+
+_STATE_VALUES = itemgetter(*_STATE_COLS)
+_EVIDENCE_AT, _FLAGS_AT = _STATE_COLS.index("evidence"), _STATE_COLS.index("flags")
+
+
+def _state_row(s: dict) -> tuple:
+    """A state's link_state columns (_STATE_COLS order), evidence and flags as JSON: the inverse
+    of :func:`_row_state`."""
+    row = list(_STATE_VALUES(s))
+    row[_EVIDENCE_AT], row[_FLAGS_AT] = _json(row[_EVIDENCE_AT]), _json(row[_FLAGS_AT])
+    return tuple(row)
 
 
 def _row_state(row) -> dict:

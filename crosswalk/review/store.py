@@ -36,7 +36,7 @@ from ..candidates import CandidateSet
 from ..model import code_sort_key
 from .migrations import SCHEMA_VERSION, migrate
 from .records import (  # noqa: F401  (re-exported: the store's API and the item module use them)
-    ACTIONS, ROLES, ACCEPT_RULES, STATUSES, DECISION_ACTIONS, VERDICTS, STATUS_ACTIONS, _WEIGHT_ACTIONS, LinkKey, LinkState, Decision, Conflict, DecisionResult, _RollBack, Event, _new_link, reduce_event, _STATE_COLS, _KEY_COLS, _KEY_WHERE, _SAME, _utcnow, _json, _key_tuple, _row_state, _to_link_state, _check_reviewer, _unit, _key_problem, _code_problem, _decision_problem, _proposal)
+    ACTIONS, ROLES, ACCEPT_RULES, STATUSES, DECISION_ACTIONS, VERDICTS, STATUS_ACTIONS, _WEIGHT_ACTIONS, LinkKey, LinkState, Decision, Conflict, DecisionResult, _RollBack, Event, _new_link, reduce_event, _STATE_COLS, _KEY_COLS, _KEY_WHERE, _SAME, _utcnow, _json, _key_tuple, _row_state, _state_row, _to_link_state, _check_reviewer, _unit, _key_problem, _code_problem, _decision_problem, _proposal)
 from .catalogue import CatalogueMixin
 from .policies import PolicyMixin
 from .storefile import (StoreError, check_identity, check_magic, connect_read_only, has_content,
@@ -236,7 +236,7 @@ class ReviewStore(CatalogueMixin, PolicyMixin):
     @staticmethod
     def _put_state(con, key: LinkKey, s: dict) -> None:
         cols = _KEY_COLS + _STATE_COLS
-        vals = _key_tuple(key) + tuple(_json(s[c]) if c in ("evidence", "flags") else s[c] for c in _STATE_COLS)
+        vals = _key_tuple(key) + _state_row(s)
         con.execute(f"INSERT OR REPLACE INTO link_state ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
                     vals)
 
@@ -326,8 +326,7 @@ class ReviewStore(CatalogueMixin, PolicyMixin):
             cols = _KEY_COLS + _STATE_COLS
             con.executemany(f"INSERT OR REPLACE INTO link_state ({', '.join(cols)}) VALUES"
                             f" ({', '.join('?' * len(cols))})",
-                            [k + tuple(_json(st[c]) if c in ("evidence", "flags") else st[c] for c in _STATE_COLS)
-                             for k, st in new_states.items()])
+                            [k + _state_row(st) for k, st in new_states.items()])
         return len(events)
 
     def propose_candidates(self, cset: CandidateSet, *, flags_by_source: Optional[dict[str, tuple]] = None,
