@@ -23,13 +23,15 @@ summary names are read for the page's context, as `review serve` does). Steps, e
    height in Chromium, ``summary_px``).
 5. With --screenshots: the new screens, on a copy of the loaded build (nothing synthetic).
 
-Medians and p95 of each; figures vary with the machine's load (quote ratios, not absolutes).
+Medians and p95 of each; figures vary with the machine's load (quote ratios, not absolutes):
+``machine`` records the CPUs and the load average when the run started and ended.
 """
 from __future__ import annotations
 
 import argparse
 import hashlib
 import json
+import os
 import random
 import shutil
 import statistics
@@ -261,6 +263,14 @@ def screenshots(page, base: str, shots: Path) -> None:
     say(f"  screenshots in {shots}: summary.png, review.png, split.png, suggest.png")
 
 
+def _load() -> list[float] | None:
+    """The 1, 5 and 15 minute load averages (None where the system has none)."""
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except (AttributeError, OSError):
+        return None
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--build", required=True, type=Path, help="a `crosswalk build` output folder (full reference data)")
@@ -279,7 +289,8 @@ def main() -> None:
         raise SystemExit(f"{a.build}: not a `crosswalk build` output folder (no candidates/)")
     work = a.work or Path(tempfile.mkdtemp(prefix="review-speed-"))
     work.mkdir(parents=True, exist_ok=True)
-    report: dict = {"build": str(a.build), "replicas": a.replicas, "seed": a.seed}
+    report: dict = {"build": str(a.build), "replicas": a.replicas, "seed": a.seed,
+                    "machine": {"cpus": os.cpu_count(), "load_average_start": _load()}}
     say(f"1. review load of {a.build} into a fresh store ({a.repeat}×)")
     load_times, loaded = time_load(a.build, work, a.repeat)
     report["review_load_seconds"] = stats(load_times)
@@ -303,6 +314,7 @@ def main() -> None:
     report["decide_ms_p95"] = got["decide_ms"]["p95"]
     report["next_item_ms_p95"] = got["next_item_ms"]["p95"]
     report["summary_ms_median"] = got["summary_ms"]["median"]
+    report["machine"]["load_average_end"] = _load()
     report["goals"] = {"decide_ms_p95 <= 100": report["decide_ms_p95"] <= 100,
                        "next_item_ms_p95 <= 300": report["next_item_ms_p95"] <= 300,
                        "summary_ms <= 1000": got["summary_ms"]["p95"] <= 1000,

@@ -23,7 +23,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import re
+from operator import itemgetter
 from dataclasses import InitVar, dataclass, field
 from pathlib import Path
 from typing import Any, Optional
@@ -38,6 +40,16 @@ CSV_COLUMNS = ("source_scheme", "source_code", "source_title", "target_scheme", 
                "target_title", "rank", "score", "evidence")
 
 _RISKY = re.compile(r"'*[=+\-@\x00-\x1f]")
+_FLOAT = {float}
+
+
+def _unit_floats(values) -> bool:
+    """Every value a float in [0, 1] (NaN is not one), checked in C: the evidence of every
+    candidates file crosswalk writes. False sends the values to the check of each."""
+    vals = list(values)
+    return not vals or (set(map(type, vals)) == _FLOAT and 0.0 <= min(vals) and max(vals) <= 1.0
+                        and not any(map(math.isnan, vals)))
+_DIGITS = re.compile(r"[0-9]+")
 
 
 def sheet_safe(text: str) -> str:
@@ -177,11 +189,15 @@ class _Collector:
         self.titles: dict[str, dict[str, tuple[str, int]]] = {"source": {}, "target": {}}
         self.pairs: dict[tuple[str, str], int] = {}
         self.ranks: dict[tuple[str, int], int] = {}
+        self.valid_codes: dict[tuple[str, str], str] = {}   # (scheme, cell) -> code: a code recurs per candidate
 
     def err(self, kind: str, msg: str, row, column, value) -> None:
         self.report.error(kind, msg, row=row, column=column, value=value)
 
     def scheme(self, side: str, value: Any, row: int, column: str) -> Optional[str]:
+        first = self.schemes.get(side)
+        if first is not None and value == first:      # the scheme of every earlier row
+            return first
         if not isinstance(value, str) or value.strip() not in SCHEMES:
             self.err("scheme", f"{column} must be one of {', '.join(sorted(SCHEMES))}", row, column, value)
             return None
@@ -202,14 +218,18 @@ class _Collector:
             return None
         if scheme is None:
             return value.strip()
+        code = self.valid_codes.get((scheme, value))
+        if code is not None:
+            return code
         code, problem, msg = cell_code(scheme, value)
         if problem is not None or code != value:
             self.err("code_format", msg or f"code {value!r} has surrounding spaces", row, column, value)
             return None
+        self.valid_codes[scheme, value] = code
         return code
 
     def rank(self, value: Any, row: int, column: str = "rank") -> Optional[int]:
-        if isinstance(value, str) and re.fullmatch(r"[0-9]+", value.strip()):
+        if isinstance(value, str) and _DIGITS.fullmatch(value.strip()):
             value = int(value)
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             self.err("rank", "rank must be a positive integer", row, column, value)
@@ -238,13 +258,16 @@ class _Collector:
             except json.JSONDecodeError as exc:
                 self.err("evidence", f"evidence is not JSON ({exc.msg})", row, column, raw)
                 return None
-        ok = isinstance(value, dict) and all(
+        floats = isinstance(value, dict) and _unit_floats(value.values())
+        ok = floats or isinstance(value, dict) and all(
             not isinstance(v, bool) and isinstance(v, (int, float)) and 0.0 <= v <= 1.0
             for v in value.values())
         if not ok:
             self.err("evidence", "evidence must be a JSON object of signal -> number in [0, 1]",
                      row, column, raw if isinstance(raw, str) else json.dumps(raw, ensure_ascii=False))
             return None
+        if floats and isinstance(raw, str):
+            return value                 # parsed here, floats already: nobody else holds it
         return {k: float(v) for k, v in value.items()}
 
     def title(self, side: str, code: Optional[str], value: Any, row: int, column: str) -> bool:
@@ -311,21 +334,24 @@ def _read_csv(text: str, col: _Collector, report: Report) -> None:
                          row=1, column=c)
         if missing:
             return
-        at = {c: names.index(c) for c in CSV_COLUMNS}
+        at = [names.index(c) for c in CSV_COLUMNS]
+        width, pick = max(at) + 1, itemgetter(*at)
         line = reader.line_num + 1
         for values in reader:
             row, line = line, reader.line_num + 1
-            if not any(v.strip() for v in values):
+            if not "".join(values).strip():      # every cell blank
                 continue
-            v = {c: values[i] if i < len(values) else "" for c, i in at.items()}
-            ss = col.scheme("source", v["source_scheme"], row, "source_scheme")
-            ts = col.scheme("target", v["target_scheme"], row, "target_scheme")
-            src = col.code(ss, v["source_code"], row, "source_code")
-            tgt = col.code(ts, v["target_code"], row, "target_code")
-            ok = col.title("source", src, sheet_unsafe(v["source_title"]), row, "source_title")
-            ok &= col.title("target", tgt, sheet_unsafe(v["target_title"]), row, "target_title")
-            col.add(row, src, tgt, col.rank(v["rank"], row), col.score(v["score"], row),
-                    col.evidence(v["evidence"], row), ok and None not in (ss, ts))
+            if len(values) < width:              # a short row: its missing cells are empty
+                values = values + [""] * (width - len(values))
+            s_scheme, s_code, s_title, t_scheme, t_code, t_title, rank, score, evidence = pick(values)
+            ss = col.scheme("source", s_scheme, row, "source_scheme")
+            ts = col.scheme("target", t_scheme, row, "target_scheme")
+            src = col.code(ss, s_code, row, "source_code")
+            tgt = col.code(ts, t_code, row, "target_code")
+            ok = col.title("source", src, sheet_unsafe(s_title), row, "source_title")
+            ok &= col.title("target", tgt, sheet_unsafe(t_title), row, "target_title")
+            col.add(row, src, tgt, col.rank(rank, row), col.score(score, row),
+                    col.evidence(evidence, row), ok and None not in (ss, ts))
     except csv.Error as exc:
         report.error("csv_syntax", f"cannot parse as CSV: {exc}", row=reader.line_num)
 

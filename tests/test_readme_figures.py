@@ -40,3 +40,8 @@ def test_readme_review_speed_matches_the_committed_report():
     assert m, "the README's review speed sentence is missing"
     assert m.groups() == (f"{rep['links']:,}", f"{rep['items']:,}", f"{round(rep['decide_ms_p95'])}",
                           f"{round(rep['next_item_ms_p95'])}", f"{round(rep['summary_ms']['median'])}")
+    m = re.search(r"`review load` of the build takes ([\d.]+) s, the workbook of its ([\d,]+) links ([\d.]+) s to"
+                  r" export, and an import of 1,000 item decisions ([\d.]+) s", readme)
+    assert m, "the README's review load / workbook speed sentence is missing"
+    assert m.groups() == (f"{rep['review_load_seconds']['median']:.1f}", f"{rep['workbook_links']:,}",
+                          f"{rep['workbook_export_seconds']['median']:.1f}", f"{rep['import_1000_seconds']['median']:.1f}")

@@ -607,7 +607,7 @@ def test_an_older_store_is_migrated_and_keeps_its_log(tmp_path, start):
     con.close()
     store = ReviewStore(path)
     store.rebuild_state()
-    assert store.pragma("user_version") == SCHEMA_VERSION == 7
+    assert store.pragma("user_version") == SCHEMA_VERSION == 8
     key = LinkKey(*link)
     assert [(e.id, e.action) for e in store.events()] == [(i, a) for i, (_, a, _, _) in enumerate(log, start=1)]
     st = store.get(key)

@@ -98,12 +98,12 @@ class CatalogueMixin:
             return {r[0]: dict(zip(_SCHEME_FIELDS, r[1:])) for r in con.execute(
                 f"SELECT scheme, {', '.join(_SCHEME_FIELDS)} FROM schemes ORDER BY scheme")}
 
-    def known_codes_in(self, con, scheme: str) -> set[str]:
-        """Codes of ``scheme`` the catalogue or a link names, read inside a transaction."""
-        out = {r[0] for r in con.execute("SELECT code FROM items WHERE scheme = ?", (scheme,))}
-        out.update(r[0] for r in con.execute("SELECT DISTINCT target_code FROM link_state WHERE target_scheme = ?",
-                                             (scheme,)))
-        return out
+    def knows_code_in(self, con, scheme: str, code: str) -> bool:
+        """Whether the catalogue or a link names ``code`` of ``scheme`` (inside a transaction; a
+        look-up in the catalogue's key and the links' target index, not a scan)."""
+        return con.execute("SELECT EXISTS (SELECT 1 FROM items WHERE scheme = ? AND code = ?)"
+                           " OR EXISTS (SELECT 1 FROM link_state WHERE target_scheme = ? AND target_code = ?)",
+                           (scheme, code, scheme, code)).fetchone()[0] == 1
 
     def known_codes(self, scheme: str) -> set[str]:
         """Codes of ``scheme`` the store knows: those its links name and its catalogue holds."""

@@ -150,12 +150,20 @@ class _RollBack(Exception):
 
 
 def read_item(con, key: ItemKey) -> Item:
+    return _read_item(con, key)[0]
+
+
+def _read_item(con, key: ItemKey) -> tuple[Item, dict[str, dict], Optional[dict]]:
+    """The item, the state of each of its links (target code -> the row as the store's
+    ``_state`` reads it) and the item's own state: one read for what a decision needs."""
     from .store import _KEY_COLS, _STATE_COLS, _row_state
     rows = con.execute(f"SELECT {', '.join(_KEY_COLS + _STATE_COLS)} FROM link_state WHERE source_scheme = ?"
                        " AND source_code = ? AND target_scheme = ?",
                        (key.source_scheme, key.source_code, key.target_scheme)).fetchall()
-    links = [_to_link_state(LinkKey(*r[:4]), _row_state(r[4:])) for r in rows]
-    return item_of(links, item_state(con, key), key)
+    states = {r[3]: _row_state(r[4:]) for r in rows}
+    links = [_to_link_state(LinkKey(*r[:4]), states[r[3]]) for r in rows]
+    istate = item_state(con, key)
+    return item_of(links, istate, key), states, istate
 
 
 def item_state(con, key: ItemKey) -> Optional[dict]:
@@ -181,8 +189,10 @@ def put_item_state(con, key: ItemKey, s: dict) -> None:
                  s["updated_by"], s["updated_at"]))
 
 
-def _plan(store, con, d: ItemDecision, item: Item) -> tuple[list, Optional[str]]:
-    """The events a decision makes: [(link key | None, action, payload, current state)]."""
+def _plan(store, con, d: ItemDecision, item: Item, states: dict[str, dict],
+          istate: Optional[dict]) -> tuple[list, Optional[str]]:
+    """The events a decision makes: [(link key | None, action, payload, current state)].
+    ``states`` and ``istate``: the item's link and item states read in this transaction."""
     base: dict[str, Any] = {"expected_version": d.expected_version, "item_decision": d.choice}
     if d.comment is not None:
         base["comment"] = d.comment
@@ -190,14 +200,13 @@ def _plan(store, con, d: ItemDecision, item: Item) -> tuple[list, Optional[str]]
     steps: list[tuple[Optional[LinkKey], str, dict, Optional[dict]]] = []
 
     def state(s: LinkState) -> dict:
-        return store._state(con, s.key)
+        return states[s.key.target_code]
 
     def settle(keep: set[str]) -> None:
         for s in item.links:
             if s.key.target_code not in keep and s.status != "rejected":
                 steps.append((s.key, "reject", {**base, "settled": True}, state(s)))
 
-    istate = item_state(con, item.key)
     if d.choice == "reopen":
         for s in item.links:
             if s.status != "pending":
@@ -222,7 +231,7 @@ def _plan(store, con, d: ItemDecision, item: Item) -> tuple[list, Optional[str]]
         # a single target takes the whole item: a weight left by an earlier split is cleared
         payload = {**base, "weight": None if w is None else float(w)}
         if cur is None:
-            if code not in store.known_codes_in(con, item.key.target_scheme):
+            if not store.knows_code_in(con, item.key.target_scheme, code):
                 return [], (f"{item.key.target_scheme} code {code!r} is neither a candidate of {item.key} nor in the"
                             " store's catalogue (load the classification with `review load`)")
             payload.update(source_title=store._title(con, "source", item.key.source_scheme, item.key.source_code),
@@ -250,7 +259,7 @@ def decide_items(store, decisions: Iterable[ItemDecision], *, reviewer: str,
                 if bad:
                     result.invalid.append((d, bad))
                     continue
-                item = read_item(con, d.item)
+                item, states, istate = _read_item(con, d.item)
                 if not item.links and d.choice != "pick":
                     result.invalid.append((d, f"no item {d.item} in the review store"))
                     continue
@@ -259,7 +268,7 @@ def decide_items(store, decisions: Iterable[ItemDecision], *, reviewer: str,
                     result.conflicts.append(Conflict(d, None, f"{d.item} changed since you saw it (version"
                                                               f" {d.expected_version}, now {now})"))
                     continue
-                steps, bad = _plan(store, con, d, item)
+                steps, bad = _plan(store, con, d, item, states, istate)
                 if bad:
                     result.invalid.append((d, bad))
                     continue

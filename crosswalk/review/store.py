@@ -33,9 +33,10 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator, Optional
 
 from ..candidates import CandidateSet
+from ..model import code_sort_key
 from .migrations import SCHEMA_VERSION, migrate
 from .records import (  # noqa: F401  (re-exported: the store's API and the item module use them)
-    ACTIONS, ROLES, ACCEPT_RULES, STATUSES, DECISION_ACTIONS, VERDICTS, STATUS_ACTIONS, _WEIGHT_ACTIONS, LinkKey, LinkState, Decision, Conflict, DecisionResult, _RollBack, Event, _new_link, reduce_event, _STATE_COLS, _KEY_COLS, _KEY_WHERE, _SAME, _utcnow, _json, _key_tuple, _row_state, _to_link_state, _check_reviewer, _unit, _key_problem, _code_problem, _decision_problem, _proposal)
+    ACTIONS, ROLES, ACCEPT_RULES, STATUSES, DECISION_ACTIONS, VERDICTS, STATUS_ACTIONS, _WEIGHT_ACTIONS, LinkKey, LinkState, Decision, Conflict, DecisionResult, _RollBack, Event, _new_link, reduce_event, _STATE_COLS, _KEY_COLS, _KEY_WHERE, _SAME, _utcnow, _json, _key_tuple, _row_state, _state_row, _to_link_state, _check_reviewer, _unit, _key_problem, _code_problem, _decision_problem, _proposal)
 from .catalogue import CatalogueMixin
 from .policies import PolicyMixin
 from .storefile import (StoreError, check_identity, check_magic, connect_read_only, has_content,
@@ -235,7 +236,7 @@ class ReviewStore(CatalogueMixin, PolicyMixin):
     @staticmethod
     def _put_state(con, key: LinkKey, s: dict) -> None:
         cols = _KEY_COLS + _STATE_COLS
-        vals = _key_tuple(key) + tuple(_json(s[c]) if c in ("evidence", "flags") else s[c] for c in _STATE_COLS)
+        vals = _key_tuple(key) + _state_row(s)
         con.execute(f"INSERT OR REPLACE INTO link_state ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
                     vals)
 
@@ -325,8 +326,7 @@ class ReviewStore(CatalogueMixin, PolicyMixin):
             cols = _KEY_COLS + _STATE_COLS
             con.executemany(f"INSERT OR REPLACE INTO link_state ({', '.join(cols)}) VALUES"
                             f" ({', '.join('?' * len(cols))})",
-                            [k + tuple(_json(st[c]) if c in ("evidence", "flags") else st[c] for c in _STATE_COLS)
-                             for k, st in new_states.items()])
+                            [k + _state_row(st) for k, st in new_states.items()])
         return len(events)
 
     def propose_candidates(self, cset: CandidateSet, *, flags_by_source: Optional[dict[str, tuple]] = None,
@@ -565,19 +565,53 @@ class ReviewStore(CatalogueMixin, PolicyMixin):
 
     def snapshot(self) -> tuple[int, str]:
         """(last event id, sha256 of the current state: every link and policy, sorted)."""
-        h = hashlib.sha256()
         with self._read() as con:
-            last = con.execute("SELECT COALESCE(MAX(id), 0) FROM events").fetchone()[0]
-            for r in con.execute(f"SELECT {', '.join(_KEY_COLS + _STATE_COLS)} FROM link_state"
-                                 f" ORDER BY {', '.join(_KEY_COLS)}"):
-                h.update((_json([*r[:4], _row_state(r[4:])]) + "\n").encode("utf-8"))
-            for r in con.execute("SELECT source_scheme, target_scheme, threshold, set_by, set_at, event_id"
-                                 " FROM policies ORDER BY 1, 2"):
-                h.update((_json(["policy", *r]) + "\n").encode("utf-8"))
-            for r in con.execute("SELECT source_scheme, source_code, target_scheme, status, comment, version,"
-                                 " updated_by, updated_at FROM item_state ORDER BY 1, 2, 3"):
-                h.update((_json(["item", *r]) + "\n").encode("utf-8"))
+            return self._snapshot_in(con)
+
+    @staticmethod
+    def _snapshot_in(con, each=None) -> tuple[int, str]:
+        """:meth:`snapshot` inside a read transaction; ``each(key tuple, state)`` sees every link
+        as it is hashed (one read for the snapshot and what was read at it)."""
+        h = hashlib.sha256()
+        last = con.execute("SELECT COALESCE(MAX(id), 0) FROM events").fetchone()[0]
+        lines = []
+        for r in con.execute(f"SELECT {', '.join(_KEY_COLS + _STATE_COLS)} FROM link_state"
+                             f" ORDER BY {', '.join(_KEY_COLS)}"):
+            st = _row_state(r[4:])
+            lines.append(_json([*r[:4], st]))
+            if each is not None:
+                each(r[:4], st)
+            if len(lines) >= 4096:
+                h.update(("\n".join(lines) + "\n").encode("utf-8"))
+                lines = []
+        if lines:
+            h.update(("\n".join(lines) + "\n").encode("utf-8"))
+        for r in con.execute("SELECT source_scheme, target_scheme, threshold, set_by, set_at, event_id"
+                             " FROM policies ORDER BY 1, 2"):
+            h.update((_json(["policy", *r]) + "\n").encode("utf-8"))
+        for r in con.execute("SELECT source_scheme, source_code, target_scheme, status, comment, version,"
+                             " updated_by, updated_at FROM item_state ORDER BY 1, 2, 3"):
+            h.update((_json(["item", *r]) + "\n").encode("utf-8"))
         return last, h.hexdigest()
+
+    def items_at_snapshot(self, source_scheme: Optional[str] = None,
+                          target_scheme: Optional[str] = None) -> tuple[int, str, list]:
+        """(:meth:`snapshot`, :meth:`items_of`) read in one pass of one read transaction: the
+        items are exactly the state the snapshot names (an export's rows and its checksum)."""
+        from .items import ItemKey, item_of
+        by: dict[tuple, list] = {}
+
+        def each(k: tuple, st: dict) -> None:
+            if (source_scheme is None or k[0] == source_scheme) and (target_scheme is None or k[2] == target_scheme):
+                by.setdefault((k[0], k[1], k[2]), []).append(_to_link_state(LinkKey(*k), st))
+
+        with self._read() as con:
+            last, checksum = self._snapshot_in(con, each)
+            states = {r[:3]: dict(zip(("status", "comment", "version", "updated_by", "updated_at"), r[3:]))
+                      for r in con.execute("SELECT source_scheme, source_code, target_scheme, status, comment,"
+                                           " version, updated_by, updated_at FROM item_state")}
+        order = sorted(by, key=lambda k: (k[0], code_sort_key(k[1]), k[2]))    # as items_of lists them
+        return last, checksum, [item_of(by[k], states.get(k), ItemKey(*k)) for k in order]
 
     @staticmethod
     def _replay(con) -> tuple[dict[tuple, dict], dict[tuple, dict]]:

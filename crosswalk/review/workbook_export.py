@@ -114,7 +114,10 @@ def _kind(n_sources: int, n_targets: int) -> str:
 
 
 def _sort_key(k: LinkKey) -> tuple:
-    return (k.source_scheme, k.target_scheme, code_sort_key(k.source_code), code_sort_key(k.target_code))
+    """(source scheme, target scheme, code_sort_key(source code), code_sort_key(target code)),
+    flattened: the same order, built without two calls and two tuples per link."""
+    s, t = k.source_code, k.target_code
+    return (k.source_scheme, k.target_scheme, not s[:1].isalpha(), s, not t[:1].isalpha(), t)
 
 
 def link_groups(links: Iterable[LinkState]) -> dict[LinkKey, tuple[int, str]]:
@@ -208,14 +211,8 @@ def export_workbook(store: ReviewStore, path: str | Path, *, source_scheme: str 
 
 
 def _read_items(store: ReviewStore, source_scheme, target_scheme):
-    """The items and the snapshot they are exactly: nothing committed between the two reads."""
-    for _ in range(5):
-        snapshot_id, checksum = store.snapshot()
-        items = store.items_of(source_scheme, target_scheme)
-        if not store.events(snapshot_id):
-            return snapshot_id, checksum, items
-    raise CrosswalkError(f"{getattr(store, 'path', 'the review store')}: kept changing while it was"
-                         " read for the workbook; export again")
+    """The items and the snapshot they are exactly (one read transaction)."""
+    return store.items_at_snapshot(source_scheme, target_scheme)
 
 
 def write_review_workbook(store: ReviewStore, path: str | Path, *, source_scheme: str | None = None,
@@ -241,6 +238,7 @@ def write_review_workbook(store: ReviewStore, path: str | Path, *, source_scheme
     rows: list[Row] = []
     pairs: list[tuple[str, int]] = []
     n_items = 0
+    times: dict[str, object] = {}     # a build's links share a few timestamps: each converted once
     items.sort(key=lambda it: (it.key.source_scheme, it.key.target_scheme, code_sort_key(it.key.source_code)))
     for it in items:
         ordered = display_order(it.links)
@@ -260,7 +258,8 @@ def write_review_workbook(store: ReviewStore, path: str | Path, *, source_scheme
                 "target_title": ln.target_title, "score": ln.score,
                 "evidence": evidence_text(ln.evidence or {}, lang), "status": status_name(ln.status, lang),
                 "item_status": item_status_name(it.status, lang), "changed_by": ln.updated_by,
-                "changed_at": local_time(ln.updated_at), "weight_now": ln.weight, "comment_now": ln.comment,
+                "changed_at": times[ln.updated_at] if ln.updated_at in times
+                else times.setdefault(ln.updated_at, local_time(ln.updated_at)), "weight_now": ln.weight, "comment_now": ln.comment,
                 "group": group, "cardinality": relation_name(kind, lang) if kind else "",
                 "data_rows": int(text_rows.get(k.source_code, 0)) if k.source_scheme == "text" else None,
                 "source_scheme": scheme_name(k.source_scheme, lang),

@@ -220,7 +220,8 @@ def write_rows(rows: list[Row], *, lang: str, meta: dict[str, str], title: str, 
     review = sheet_title("review", lang)
 
     letters = [_letter(n) for n in range(1, len(COLUMNS) + 1)]
-    # per column: id, letter, label, style when plain / under a line (score: per band), empty cells kept
+    # per column: id, the cell's opening up to its row number, label, style when plain / under a
+    # line (score: per band), empty cells kept
     plan = []
     for n, c in enumerate(COLUMNS):
         if c.kind == "score":
@@ -228,31 +229,43 @@ def write_rows(rows: list[Row], *, lang: str, meta: dict[str, str], title: str, 
                   {b: style[f"score_{b}_top"] for _, _, b in BANDS} | {None: style["text_top"]})
         else:
             st = (style[c.kind], style[c.kind + "_top"])
-        plan.append((c.id, letters[n], c.label(lang), c.kind == "score", st, c.editable))
+        plan.append((c.id, f'<c r="{letters[n]}', letters[n], c.label(lang), c.kind == "score", st, c.editable))
     row_top = style["row_top"]
+
+    def band(v) -> str:
+        return next(b for bound, _, b in BANDS if v >= bound)
+    # a text written before: its shared string (only texts that needed no change: a changed one
+    # is reported at every cell it is in)
+    known: dict[str, int] = {}
     out: list[str] = []
     for r, row in enumerate(rows, 2):
         first = row.first
         cells = []
         vals = row.values
-        for cid, letter, label, is_score, st, keep_empty in plan:
+        for cid, opening, letter, label, is_score, st, keep_empty in plan:
             v = vals.get(cid)
             s = st[first]
             if is_score:
-                s = s[None if v is None else next(b for bound, _, b in BANDS if v >= bound)]
+                s = s[None if v is None else band(v)]
             if v is None or v == "":
                 if keep_empty and first:     # else the column's style (editable) or the row's (a line)
-                    cells.append(f'<c r="{letter}{r}" s="{s}"/>')
+                    cells.append(f'{opening}{r}" s="{s}"/>')
                 continue
             if v.__class__ is str:
-                if _RISKY_XML.search(v) or len(v) > MAX_CELL:
-                    v = _clean(v, report, changed, review, letter, r, label)
-                cells.append(f'<c r="{letter}{r}" s="{s}" t="s"><v>{strings(sheet_safe(v))}</v></c>')
+                i = known.get(v)
+                if i is None:
+                    if _RISKY_XML.search(v) or len(v) > MAX_CELL:
+                        i = strings(sheet_safe(_clean(v, report, changed, review, letter, r, label)))
+                    else:
+                        i = known[v] = strings(sheet_safe(v))
+                cells.append(f'{opening}{r}" s="{s}" t="s"><v>{i}</v></c>')
+            elif v.__class__ is int or v.__class__ is float:
+                cells.append(f'{opening}{r}" s="{s}"><v>{v!r}</v></c>')
             elif isinstance(v, datetime):
                 serial = (v - _EPOCH).total_seconds() / 86400
-                cells.append(f'<c r="{letter}{r}" s="{s}"><v>{serial!r}</v></c>')
+                cells.append(f'{opening}{r}" s="{s}"><v>{serial!r}</v></c>')
             elif isinstance(v, (int, float)) and not isinstance(v, bool):
-                cells.append(f'<c r="{letter}{r}" s="{s}"><v>{v!r}</v></c>')
+                cells.append(f'{opening}{r}" s="{s}"><v>{v!r}</v></c>')
             else:
                 raise TypeError(f"{cid}: {type(v).__name__} is not a value a review workbook cell holds")
         if first:
