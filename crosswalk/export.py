@@ -33,10 +33,8 @@ into a line feed) becomes a line feed — each such cell listed as a warning.
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import json
-import math
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -46,7 +44,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, Optional, Sequence
 from urllib.parse import quote
 
-from .errors import ERROR, WARNING, CrosswalkError, Problem
+from .errors import WARNING, CrosswalkError, Problem
 from .export_routes import (compose_for_export, confirmed_by, decided_by, route_columns, route_csv, route_json,
                             route_rows, route_summary, route_ttl)
 from .review.routes import parse_route, split_weights
@@ -614,59 +612,6 @@ def _routes(store, routes, confirmed_only: bool, classifications, result: Export
     return out
 
 
-def mapping_meta_path(path: str | Path) -> Path:
-    """``mappings/okved2__nace2.csv`` -> ``mappings/okved2__nace2.meta.json``."""
-    path = Path(path)
-    return path.with_name(path.stem + ".meta.json")
-
-
-def write_mapping_csv(store, pair, path: str | Path, *,
-                      classifications: Optional[Mapping[str, Classification]] = None,
-                      exported_at: Optional[str] = None) -> ExportResult:
-    """The committed form of one reviewed table (``mappings/<src>__<tgt>.csv``): confirmed
-    links only, sorted by source code then target code, columns :data:`MAPPING_COLUMNS`
-    (the editions of both classifications on every row), and a sidecar
-    ``<src>__<tgt>.meta.json`` with the editions, counts, store snapshot, export time and
-    the CSV's sha256. When the CSV would come out byte-identical, neither file is touched
-    (``result.unchanged``), so re-exporting an unchanged table leaves git clean."""
-    path = Path(path)
-    if path.suffix != ".csv":
-        raise CrosswalkError(f"{path}: a mapping table is a .csv file")
-    path = safe_path(path.parent, path.name)
-    meta_path = safe_path(path.parent, mapping_meta_path(path).name)
-    src, tgt = _parse_pair(pair)
-    snapshot, (table,) = _tables(store, [(src, tgt)], True, classifications)
-    result = ExportResult(snapshot=snapshot)
-    entry = _summary(table, classifications, result.warnings)
-    for scheme, edition in ((src, table.source_edition), (tgt, table.target_edition)):
-        if not edition:
-            result.warnings.append(Problem("edition_unknown", WARNING,
-                                           f"{path.name}: the edition of {scheme} is unknown (pass the"
-                                           " classification); the edition column stays empty",
-                                           file=str(path), column="source_edition" if scheme == src
-                                           else "target_edition"))
-    data = _csv_bytes(table, MAPPING_COLUMNS, classifications)
-    digest = hashlib.sha256(data).hexdigest()
-    try:
-        old = json.loads(meta_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        old = None
-    if isinstance(old, dict) and old.get("csv_sha256") == digest and path.is_file() \
-            and hashlib.sha256(path.read_bytes()).hexdigest() == digest:
-        result.unchanged = [meta_path, path] if meta_path < path else [path, meta_path]
-        return result
-    meta = {"source_scheme": src, "source_edition": table.source_edition, "target_scheme": tgt,
-            "target_edition": table.target_edition, "links": entry["links"], "sources": entry["sources"],
-            "targets": entry["targets"], "relations": entry["relations"], "coverage": entry["coverage"],
-            "snapshot": {"event_id": snapshot[0], "checksum": snapshot[1]},
-            "exported_at": exported_at or _now(), "columns": list(MAPPING_COLUMNS), "csv_sha256": digest}
-    with Staging(path.parent, f"the mapping table {path.name}") as stage:   # the table and its meta together
-        stage.write(path.name, data)
-        stage.write(meta_path.name, (json.dumps(meta, ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
-    result.files = sorted([path, meta_path])
-    return result
-
-
 def load_classifications(paths: Iterable[str | Path], used: Optional[list] = None
                          ) -> tuple[dict[str, Classification], list[str]]:
     """Classifications by scheme id from files or folders (the largest file of a scheme
@@ -692,6 +637,9 @@ def load_classifications(paths: Iterable[str | Path], used: Optional[list] = Non
         used += [usage(k, v[1], v[2]) for k, v in sorted(best.items())]
     return {k: v[2] for k, v in sorted(best.items())}, skipped
 
+
+# the committed form of one table (mappings/), beside the exports it shares its reading with
+from .export_mappings import mapping_meta_path, write_mapping_csv  # noqa: E402
 
 __all__ = ["COLUMNS", "DEFAULT_BASE_URI", "FORMATS", "MAPPING_COLUMNS", "ExportError", "ExportResult",
            "export", "load_classifications", "mapping_meta_path", "write_mapping_csv"]
