@@ -587,3 +587,42 @@ def test_a_workbook_damaged_inside_is_a_clear_error_and_nothing_is_imported(stor
     assert r.exit_code == 1 and "cannot read the workbook" in r.output and "damaged.xlsx" in r.output, r.output
     assert r.exception is None or isinstance(r.exception, SystemExit)
     assert store.snapshot() == before
+
+
+def test_item_decisions_and_single_rejects_commit_together(store, tmp_path, monkeypatch):
+    """An import writes its item decisions and its rejects of single candidates in one
+    transaction: a failure (or a kill -9) between the two leaves the store as it was."""
+    path = export_workbook(store, tmp_path / "review.xlsx")
+    Sheet(path).fill({("0110", "0110"): {"decision": "принять"}, ("0210", "0210"): {"decision": "отклонить"}})
+    before = store.snapshot()
+
+    def crash(*_a, **_kw):
+        raise RuntimeError("killed between the item decisions and the rejects")
+    with monkeypatch.context() as m:
+        m.setattr(store, "decide", crash)
+        with pytest.raises(RuntimeError):
+            import_workbook(store, path, reviewer="anna")
+    assert store.snapshot() == before and store.item(item("0110")).status == "open"
+    rep = import_workbook(store, path, reviewer="anna")
+    assert (rep.applied, rep.decisions) == (2, 2), rep.as_dict()
+    assert store.item(item("0110")).status == "decided" and store.get(key("0210", "0210")).status == "rejected"
+
+
+def test_a_transaction_nests_writes_as_savepoints(store):
+    """store.transaction(): writes inside commit together; an all-or-nothing decide inside it
+    rolls back only itself; an exception undoes everything."""
+    a = store.item(item("0110"))
+    b = store.get(key("0210", "0210"))
+    before = store.snapshot()
+    with pytest.raises(ZeroDivisionError):
+        with store.transaction():
+            store.decide_items([ItemDecision(a.key, "accept", a.version)], reviewer="anna")
+            1 / 0
+    assert store.snapshot() == before
+    with store.transaction():
+        other = store.get(key("1111", "1112"))
+        got = store.decide([Decision(b.key, "reject", b.version), Decision(other.key, "reject", other.version + 99)],
+                           reviewer="anna", all_or_nothing=True)
+        assert got.rolled_back and not got.applied
+        store.decide_items([ItemDecision(a.key, "accept", a.version)], reviewer="anna")
+    assert store.item(item("0110")).status == "decided" and store.get(b.key).status == b.status

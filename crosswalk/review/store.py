@@ -192,10 +192,29 @@ class ReviewStore(CatalogueMixin, PolicyMixin):
         if self.read_only:
             raise store_error(sqlite3.OperationalError("attempt to write a readonly database"), self.path,
                               "writing", read_only=self.read_only)
+        depth = getattr(self, "_write_depth", 0)
+        if depth:       # inside transaction(): a savepoint, so a rollback here undoes only this part
+            name = f"cw_{depth}"
+            con.execute(f"SAVEPOINT {name}")
+            self._write_depth = depth + 1
+            try:
+                yield con
+                con.execute(f"RELEASE {name}")
+            except BaseException:
+                try:
+                    con.execute(f"ROLLBACK TO {name}")
+                    con.execute(f"RELEASE {name}")
+                except sqlite3.Error:
+                    pass
+                raise
+            finally:
+                self._write_depth = depth
+            return
         try:
             con.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
             raise store_error(exc, self.path, "starting a write", busy_timeout=self.busy_timeout) from None
+        self._write_depth = 1
         try:
             yield con
             con.execute("COMMIT")
@@ -206,11 +225,28 @@ class ReviewStore(CatalogueMixin, PolicyMixin):
                 except sqlite3.Error:    # e.g. after an I/O error SQLite rolled back already
                     pass
             raise
+        finally:
+            self._write_depth = 0
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction around several writes (``with store.transaction(): ...``): they
+        commit together or not at all — a crash or an exception leaves the store as before.
+        Writes inside it nest as savepoints (an all-or-nothing decide rolls back only itself)."""
+        try:
+            with self._write() as con:
+                yield con
+        except sqlite3.Error as exc:
+            raise store_error(exc, self.path, "writing") from None
 
     @contextmanager
     def _read(self) -> Iterator[sqlite3.Connection]:
-        """A read transaction: several SELECTs see one consistent snapshot."""
+        """A read transaction: several SELECTs see one consistent snapshot (inside a write
+        transaction, that one: reads see what it wrote so far)."""
         con = self._conn()
+        if con.in_transaction:
+            yield con
+            return
         con.execute("BEGIN")
         try:
             yield con

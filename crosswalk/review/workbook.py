@@ -432,11 +432,19 @@ class _ItemImporter(_Importer):
                                    else "связь изменилась после выгрузки")
                 rep.withheld += sum(len(u.rows) for u in todo if u not in stale)
                 return
-        ok = self._apply_items(items, partial)
-        if ok or partial:
-            self._apply_links(links, partial)
-        else:
-            rep.withheld += sum(len(u.rows) for u in links)
+        # item decisions and single-candidate verdicts commit together: a crash or a stale link
+        # leaves the store as it was (all or nothing), not the items applied without the rest
+        try:
+            with self.store.transaction():
+                ok = self._apply_items(items, partial)
+                if ok or partial:
+                    if not self._apply_links(links, partial) and not partial and rep.decisions:
+                        raise _Undo
+                else:
+                    rep.withheld += sum(len(u.rows) for u in links)
+        except _Undo:
+            rep.withheld += rep.applied
+            rep.applied = rep.decisions = 0
 
     def _link_version(self, key: LinkKey) -> Optional[int]:
         try:
@@ -498,13 +506,11 @@ class _ItemImporter(_Importer):
         if not units:
             return True
         result = self.store.decide([u.decision for u in units], reviewer=self.reviewer, all_or_nothing=not partial)
-        ok = self._outcomes(units, result, lambda d: d.key, partial)
-        if not ok and not partial and self.report.decisions:
-            self.problems.warning("applied_in_two_steps", self.say(
-                "решения по позициям уже применены, а отклонения отдельных кандидатов — нет: их связи изменились"
-                " за время импорта", "the item decisions were applied but the rejects of single candidates were"
-                " not: their links changed during the import"), sheet=self.sheet)
-        return ok
+        return self._outcomes(units, result, lambda d: d.key, partial)
+
+
+class _Undo(Exception):
+    """Raised inside the import's transaction to undo the item decisions it wrote."""
 
 
 def _int(value: Any) -> Optional[int]:
