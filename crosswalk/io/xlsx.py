@@ -54,7 +54,7 @@ class DTDRefused(ValueError):
     """An XML part declares a document type (where entities would be declared)."""
 
 
-class _NoDTD(io.RawIOBase):
+class NoDTD(io.RawIOBase):
     """A part's bytes on their way to the parser, refused at the first DTD declaration."""
 
     def __init__(self, inner):
@@ -68,7 +68,8 @@ class _NoDTD(io.RawIOBase):
         data = self._inner.read(n)
         window = self._tail + data
         if any(mark in window for mark in _DTD):
-            raise DTDRefused("the XML declares a document type or entities")
+            raise DTDRefused("its XML declares a document type or entities (refused: XML bombs,"
+                             " external entities)")
         self._tail = window[-8:]
         return data
 
@@ -115,7 +116,7 @@ def _shared_strings(src, report: Report) -> list[str]:
     lim = _limits.current()
     out: list[str] = []
     root = None
-    for event, el in ET.iterparse(_NoDTD(src), events=("start", "end")):
+    for event, el in ET.iterparse(NoDTD(src), events=("start", "end")):
         if event == "start":
             if root is None:
                 root = el
@@ -232,7 +233,7 @@ def parse_rows(source, shared: list, styles: _Styles, report: Report, sheet: str
     stack: list = []
     number = 0
     cells_in_row = merges = 0
-    for event, el in ET.iterparse(_NoDTD(source), events=("start", "end")):
+    for event, el in ET.iterparse(NoDTD(source), events=("start", "end")):
         if event == "start":
             stack.append(el)
             if el.tag == ROW:
@@ -397,4 +398,4 @@ def is_date(value: Any) -> bool:
     return isinstance(value, (_dt.date, _dt.datetime, _dt.time))
 
 
-__all__ = ["DTDRefused", "SheetRows", "guarded", "iter_sheet", "open_workbook", "parse_rows"]
+__all__ = ["DTDRefused", "NoDTD", "SheetRows", "guarded", "iter_sheet", "open_workbook", "parse_rows"]

@@ -12,7 +12,6 @@ workbook importer uses this one until both live in one place.)
 """
 from __future__ import annotations
 
-import io
 import posixpath
 import zipfile
 from pathlib import Path
@@ -21,6 +20,7 @@ from xml.etree import ElementTree as ET
 
 from ..errors import CrosswalkError, Report
 from ..io.container import open_zip
+from ..io.xlsx import DTDRefused, NoDTD   # the one guard of XML parts against DTDs and entities
 
 MAX_COLUMNS = 16_384          # Excel's last column
 MAX_ROWS = 1_048_576          # Excel's last row
@@ -28,34 +28,8 @@ _NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
 _PKG_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}Relationship"
 ROW, CELL, VALUE, FORMULA, INLINE, TEXT, RUN, SI = (_NS + t for t in ("row", "c", "v", "f", "is", "t", "r", "si"))
-_DTD = (b"<!DOCTYPE", b"<!ENTITY")
 
 Cell = tuple[Any, str]       # (value, data type: s | n | b | e | f)
-
-
-class DTDRefused(ValueError):
-    """An XML part declares a document type or entities."""
-
-
-class _NoDTD(io.RawIOBase):
-    """A part's bytes on their way to the parser, refused at the first DTD declaration."""
-
-    def __init__(self, inner):
-        super().__init__()
-        self._inner, self._tail = inner, b""
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, b) -> int:
-        data = self._inner.read(len(b))
-        window = self._tail + data
-        if any(mark in window for mark in _DTD):
-            raise DTDRefused("its XML declares a document type or entities (refused: XML bombs,"
-                             " external entities)")
-        self._tail = window[-8:]
-        b[:len(data)] = data
-        return len(data)
 
 
 def _text_of(node) -> str:
@@ -147,7 +121,7 @@ class Book:
 
     def _stream(self, part: str):
         try:
-            return _NoDTD(self.zf.open(part))
+            return NoDTD(self.zf.open(part))
         except KeyError:
             raise CrosswalkError(f"{self.path}: the workbook names a part {part} it does not hold") from None
 
