@@ -46,7 +46,7 @@ from urllib.parse import quote
 
 from .errors import WARNING, CrosswalkError, Problem
 from .export_routes import (compose_for_export, confirmed_by, decided_by, route_columns, route_csv, route_json,
-                            route_rows, route_summary, route_ttl)
+                            route_rows, route_summary, route_ttl, value_text)
 from .review.routes import parse_route, split_weights
 from .graph import CrosswalkGraph, coverage
 from .model import SCHEMES, Classification, Link, code_sort_key
@@ -274,23 +274,13 @@ def _values(row: _Row, columns: Sequence[str], t: _Table, classifications) -> di
     return {c: v[c] for c in columns}
 
 
-def _text(value: Any, column: str) -> str:
-    if value is None:
-        return ""
-    if column == "weight":
-        return f"{value:.6f}"
-    if column == "score":
-        return f"{value:.4f}"
-    return str(value)
-
-
 def _csv_bytes(t: _Table, columns: Sequence[str], classifications) -> bytes:
     buf = io.StringIO(newline="")
     w = csv.writer(buf, lineterminator="\r\n")    # "\n" alone would leave a lone "\r" unquoted
     w.writerow(columns)
     for row in t.rows:
         vals = _values(row, columns, t, classifications)
-        w.writerow([cell_text(_text(vals[c], c)) for c in columns])
+        w.writerow([cell_text(value_text(vals[c], c)) for c in columns])
     return buf.getvalue().encode("utf-8")
 
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-from pathlib import Path
 from typing import Any, Mapping, Optional, Sequence
 
 from .analyse import analyse
@@ -95,7 +94,8 @@ def route_summary(route: Route, classifications: Mapping[str, Classification],
             "checks": checks.as_dict() if checks else None}
 
 
-def _text(value: Any, column: str) -> str:
+def value_text(value: Any, column: str) -> str:
+    """A value as the CSV exports write it: weights to 6 decimals, scores to 4, nothing as ''."""
     if value is None:
         return ""
     if column == "weight":
@@ -110,7 +110,7 @@ def route_csv(columns: Sequence[str], rows: list[dict]) -> bytes:
     w = csv.writer(buf, lineterminator="\r\n")
     w.writerow(columns)
     for r in rows:
-        w.writerow([cell_text(_text(r[c], c)) for c in columns])
+        w.writerow([cell_text(value_text(r[c], c)) for c in columns])
     return buf.getvalue().encode("utf-8")
 
 
