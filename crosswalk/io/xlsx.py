@@ -97,7 +97,7 @@ def _damaged(report: Report, what: str, exc: BaseException, sheet: Optional[str]
     return LoadError(f"{report.file}: {msg}", report)
 
 
-def _text_of(node, shared: bool = False) -> str:
+def element_text(node, shared: bool = False) -> str:
     """The text of an ``<si>``/``<is>`` element: its ``<t>`` and the ``<t>`` of its rich-text
     runs (phonetic guides left out), as openpyxl's Text.content gives it."""
     parts = []
@@ -122,7 +122,7 @@ def _shared_strings(src, report: Report) -> list[str]:
                 root = el
             continue
         if el.tag == SI:
-            text = _text_of(el, shared=True)
+            text = element_text(el, shared=True)
             if len(text) > lim.cell_chars:
                 raise _limits.refuse(report, "cell_chars", f"shared string #{len(out)} has {len(text):,} characters")
             out.append(text)
@@ -264,7 +264,7 @@ def parse_rows(source, shared: list, styles: _Styles, report: Report, sheet: str
                 f = c.find(FORMULA)
                 if data_type == "inlineStr":
                     node = c.find(INLINE)
-                    text = _text_of(node) if node is not None else None
+                    text = element_text(node) if node is not None else None
                 else:
                     text = c.findtext(VALUE)
                 value = _value(text, data_type, style, shared, styles)
@@ -398,4 +398,4 @@ def is_date(value: Any) -> bool:
     return isinstance(value, (_dt.date, _dt.datetime, _dt.time))
 
 
-__all__ = ["DTDRefused", "NoDTD", "SheetRows", "guarded", "iter_sheet", "open_workbook", "parse_rows"]
+__all__ = ["DTDRefused", "NoDTD", "element_text", "SheetRows", "guarded", "iter_sheet", "open_workbook", "parse_rows"]

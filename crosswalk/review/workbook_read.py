@@ -20,7 +20,7 @@ from xml.etree import ElementTree as ET
 
 from ..errors import CrosswalkError, Report
 from ..io.container import open_zip
-from ..io.xlsx import DTDRefused, NoDTD   # the one guard of XML parts against DTDs and entities
+from ..io.xlsx import DTDRefused, NoDTD, element_text   # one guard of XML parts, one reader of cell text
 
 MAX_COLUMNS = 16_384          # Excel's last column
 MAX_ROWS = 1_048_576          # Excel's last row
@@ -30,19 +30,6 @@ _PKG_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}Relati
 ROW, CELL, VALUE, FORMULA, INLINE, TEXT, RUN, SI = (_NS + t for t in ("row", "c", "v", "f", "is", "t", "r", "si"))
 
 Cell = tuple[Any, str]       # (value, data type: s | n | b | e | f)
-
-
-def _text_of(node) -> str:
-    """The text of an ``<si>``/``<is>``: its ``<t>`` and the ``<t>`` of its rich-text runs."""
-    parts = []
-    for child in node:
-        if child.tag == TEXT:
-            parts.append(child.text or "")
-        elif child.tag == RUN:
-            t = child.find(TEXT)
-            if t is not None and t.text:
-                parts.append(t.text)
-    return "".join(parts)
 
 
 def _column(ref: Optional[str], previous: int) -> int:
@@ -135,7 +122,7 @@ class Book:
                         if event == "start":
                             root = el if root is None else root
                         elif el.tag == SI:
-                            out.append(_text_of(el))
+                            out.append(element_text(el))
                             root.remove(el)
                 except CrosswalkError:
                     raise
@@ -188,7 +175,7 @@ class Book:
                     t = "f"
                 elif t == "inlineStr":
                     node = c.find(INLINE)
-                    value, t = (_text_of(node) if node is not None else ""), "s"
+                    value, t = (element_text(node) if node is not None else ""), "s"
                 else:
                     text = c.findtext(VALUE)
                     if text is None or text == "":
