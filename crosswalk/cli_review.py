@@ -229,8 +229,11 @@ def review_policy_show(source_scheme, target_scheme, store_path, allow_network_f
                    " provenance of every step. Repeatable; with --route only the routes (and --pair) are written.")
 @click.option("--max-unmatched", type=click.FloatRange(0, 1), default=None,
               help="Refuse to export a route whose share of unmatched items exceeds this.")
+@click.option("--replace", is_flag=True,
+              help="Replace OUT_DIR/crosswalks.xlsx even when it holds pairs or routes this export does not"
+                   " write (by default that is refused, so an earlier export's sheets are never lost).")
 def export_cmd(out_dir, store_path, allow_network_fs, all_links, formats, pairs, data, mappings_dir, base_uri,
-               routes, max_unmatched):
+               routes, max_unmatched, replace):
     """Write the reviewed links of the review store into OUT_DIR: crosswalks.xlsx (a sheet per
     scheme pair or route and a Summary), and <src>__<tgt>.csv, .json and .ttl (XKOS/SKOS Turtle)."""
     from .export import FORMATS, export, load_classifications, write_mapping_csv
@@ -243,7 +246,7 @@ def export_cmd(out_dir, store_path, allow_network_fs, all_links, formats, pairs,
     with open_review_store(store_path, allow_network_fs) as store:
         result = export(store, out_dir, formats=formats or FORMATS, confirmed_only=not all_links,
                         pairs=pairs or None, routes=routes, classifications=classes, base_uri=base_uri,
-                        max_unmatched=max_unmatched)
+                        max_unmatched=max_unmatched, replace=replace)
         mapping_files, warnings = [], list(result.warnings)
         if mappings_dir:
             Path(mappings_dir).mkdir(parents=True, exist_ok=True)

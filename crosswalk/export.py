@@ -507,7 +507,7 @@ def export(store, out_dir: str | Path, *, formats: Iterable[str] = FORMATS, conf
            pairs: Optional[Iterable] = None, routes: Optional[Iterable] = None,
            classifications: Optional[Mapping[str, Classification]] = None,
            base_uri: str = DEFAULT_BASE_URI, exported_at: Optional[str] = None,
-           max_unmatched: Optional[float] = None) -> ExportResult:
+           max_unmatched: Optional[float] = None, replace: bool = False) -> ExportResult:
     """Export the links of ``store`` (a :class:`crosswalk.review.ReviewStore`) into
     ``out_dir``: ``crosswalks.xlsx`` plus ``<src>__<tgt>.csv|.json|.ttl`` per scheme pair.
 
@@ -519,7 +519,9 @@ def export(store, out_dir: str | Path, *, formats: Iterable[str] = FORMATS, conf
     editions, missing titles and coverage (editions otherwise come from the store). ``base_uri``
     starts the Turtle URIs: ``<base_uri><scheme>/<code>`` (percent-encoded). Raises
     :class:`ExportError`, writing nothing, when split weights do not add up or a route's share of
-    unmatched items exceeds ``max_unmatched``.
+    unmatched items exceeds ``max_unmatched``, and when ``out_dir`` already holds a ``crosswalks.xlsx``
+    with sheets this export would not write again (an earlier export of other pairs or routes) unless
+    ``replace=True``: the other files are named per pair or route and stay, the workbook would not.
     """
     formats = tuple(dict.fromkeys([formats] if isinstance(formats, str) else formats))
     unknown = [f for f in formats if f not in FORMATS]
@@ -547,6 +549,12 @@ def export(store, out_dir: str | Path, *, formats: Iterable[str] = FORMATS, conf
     for name in [t.name for t in tables] + [r[0].name for r in composed]:   # every path checked first
         for fmt in formats:
             safe_path(out, WORKBOOK if fmt == "xlsx" else f"{name}.{fmt}")
+    wb = None
+    if "xlsx" in formats:
+        wb = _workbook(out / WORKBOOK, tables, columns, result.summary, snapshot, exported_at or _now(),
+                       classifications, result.warnings, composed, result.routes)
+        if not replace:
+            _keeps_sheets(out / WORKBOOK, wb.sheetnames)
     languages = {k: c.language for k, c in (classifications or {}).items()}
     languages.update({k: v.get("language") or None for k, v in store.schemes().items()})
     # staged, then moved into place together: a failure leaves the files of an earlier run as they were
@@ -574,12 +582,35 @@ def export(store, out_dir: str | Path, *, formats: Iterable[str] = FORMATS, conf
                 else:
                     continue
                 stage.write(f"{route.name}.{fmt}", data)
-        if "xlsx" in formats:
-            wb = _workbook(out / WORKBOOK, tables, columns, result.summary, snapshot, exported_at or _now(),
-                           classifications, result.warnings, composed, result.routes)
+        if wb is not None:
             stage.fill(WORKBOOK, wb.save)
     result.files = sorted(out.resolve() / name for name in stage.names)
     return result
+
+
+def _keeps_sheets(path: Path, new: Sequence[str]) -> None:
+    """Refuse (writing nothing) to replace a workbook of an earlier export that holds sheets the new
+    one lacks: `export OUT --route A` then `export OUT --route B` would leave only B in it."""
+    if not path.exists():
+        return
+    from .errors import LoadError, Report
+    from .io.xlsx import open_workbook
+    hint = (" Export every pair and route in one call (--route A --route B), write into another"
+            " folder, or pass --replace to replace the workbook.")
+    try:
+        wb = open_workbook(path, Report())
+    except LoadError as exc:
+        raise ExportError(f"nothing was written: {path} is there but is not a workbook crosswalk can read"
+                          f" ({exc}).{hint}") from None
+    try:
+        old = list(wb.sheetnames)
+    finally:
+        wb.close()
+    lost = [n for n in old if n not in set(new)]
+    if lost:
+        writes = ", ".join(n for n in new if n != SUMMARY_SHEET) or "no tables"
+        raise ExportError(f"nothing was written: {path} holds {len(lost)} sheet(s) this export would drop:"
+                          f" {', '.join(lost)} (it writes {writes}).{hint}")
 
 
 def _routes(store, routes, confirmed_only: bool, classifications, result: ExportResult) -> list:

@@ -429,3 +429,49 @@ def test_weights_rounded_to_six_decimals_export_as_apply_accepts_them(tmp_path):
     with _weighted_store(tmp_path / "x", [0.33, 0.33, 0.33]) as s:   # 0.99 is not rounding: refused
         with pytest.raises(ExportError, match="sum to 0.990000"):
             export(s, tmp_path / "out2", formats=["csv"])
+
+
+# -- one folder, several exports -------------------------------------------------------
+def test_second_export_of_other_pairs_into_the_same_folder_keeps_the_first_workbook(store, tmp_path):
+    """`export OUT --pair A` then `export OUT --pair B`: the workbook of the first holds A's sheet,
+    which the second would drop; it is refused, naming the sheet, and nothing in OUT changes."""
+    out = tmp_path / "out"
+    export(store, out, pairs=["okz2014:isco08"], exported_at="2024-05-01T10:00:00Z")
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    with pytest.raises(ExportError, match=r"okz2014 → isco08.*--replace") as err:
+        export(store, out, pairs=["okved2:nace2"], exported_at="2024-05-01T11:00:00Z")
+    assert "nothing was written" in str(err.value)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    # the same selection again replaces its own workbook; both pairs in one call keep both
+    export(store, out, pairs=["okz2014:isco08"], exported_at="2024-05-01T12:00:00Z")
+    export(store, out, pairs=["okz2014:isco08", "okved2:nace2"], exported_at="2024-05-01T13:00:00Z")
+    assert openpyxl.load_workbook(out / "crosswalks.xlsx").sheetnames == \
+        ["Summary", "okved2 → nace2", "okz2014 → isco08"]
+    # asked to, it replaces the workbook; the other pair's CSV stays beside it
+    export(store, out, pairs=["okved2:nace2"], replace=True)
+    assert openpyxl.load_workbook(out / "crosswalks.xlsx").sheetnames == ["Summary", "okved2 → nace2"]
+    assert (out / "okz2014__isco08.csv").exists()
+
+
+def test_cli_export_refuses_to_drop_an_earlier_routes_sheet(store, tmp_path):
+    out = tmp_path / "out"
+    run = CliRunner().invoke
+    args = ["export", str(out), "--store", str(tmp_path / "review.sqlite")]
+    first = run(cli, args + ["--pair", "okz2014:isco08"])
+    assert first.exit_code == 0, first.output
+    second = run(cli, args + ["--pair", "okved2:nace2"])
+    assert second.exit_code != 0
+    assert "okz2014 → isco08" in second.output and "--replace" in second.output
+    assert not (out / "okved2__nace2.csv").exists()
+    third = run(cli, args + ["--pair", "okved2:nace2", "--replace"])
+    assert third.exit_code == 0, third.output
+    assert (out / "okved2__nace2.csv").exists()
+
+
+def test_a_file_in_the_workbooks_place_that_is_no_workbook_is_not_overwritten(store, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "crosswalks.xlsx").write_bytes(b"my notes, not a workbook")
+    with pytest.raises(ExportError, match="not a workbook crosswalk can read"):
+        export(store, out)
+    assert (out / "crosswalks.xlsx").read_bytes() == b"my notes, not a workbook"
