@@ -448,7 +448,8 @@ def test_cli_export_and_import_in_russian_all_or_nothing(store, tmp_path):
 def write_format1(store: ReviewStore, path) -> dict:
     """A workbook as `crosswalk review export` wrote it before format 2: a row per link, English
     headers, link decisions (the layout and metadata of that exporter)."""
-    from crosswalk.review.workbook import FORMAT, HEADERS, rows_checksum, store_identity
+    from crosswalk.review.workbook import FORMAT, rows_checksum, store_identity
+    from crosswalk.review.workbook_v1 import HEADERS
     links = store.links()
     snap, checksum = store.snapshot()
     wb = openpyxl.Workbook()
