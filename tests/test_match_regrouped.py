@@ -122,6 +122,39 @@ def test_scores_do_not_depend_on_which_sources_are_matched_together(okved_nace):
     assert len(same) >= 10 and all(part[k] == v for k, v in same.items())
 
 
+class Recording(BagOfWords):
+    """BagOfWords that keeps every text it was asked to embed."""
+
+    def __init__(self):
+        self.texts = []
+
+    def embed(self, texts, *, kind="passage"):
+        self.texts += [(kind, t) for t in texts]
+        return super().embed(texts, kind=kind)
+
+
+def test_meaning_is_computed_only_where_the_code_does_not_decide(okved_nace):
+    """Classes whose code NACE holds outside a regrouped division are identities by structure: no
+    vector of their titles or words is computed (a first build embeds a quarter fewer tokens), their
+    candidates carry no meaning evidence and the same code stays first. Inside division 85 the
+    classes are compared by meaning as before."""
+    okved, nace = okved_nace
+    emb = Recording()
+    cset = match(okved, nace, embeddings=True, embedder=emb, limit=3)
+    ctx = MatchContext(okved, nace)
+    decided = {it.code for it in okved if not deviation(ctx, it.code) and it.code in nace}
+    assert decided == {"62", "62.0", "62.01", "62.02", "85"}
+    asked = " ".join(t for kind, t in emb.texts if kind == "query").lower()
+    assert "программного" not in asked and "компьютер" not in asked and "консультатив" not in asked
+    assert "дошкольное" in asked and "высшее" in asked
+    by = cset.by_source()
+    for code in decided:
+        assert by[code][0].target == code
+        assert not {"embedding", "word_meaning"} & {n for c in by[code] for n in c.evidence}
+    for code in ("85.11", "85.22", "85.42"):
+        assert "embedding" in by[code][0].evidence
+
+
 # -- the real model ------------------------------------------------------------------------
 
 def test_education_levels_reach_their_nace_classes_with_the_real_model(okved_nace):

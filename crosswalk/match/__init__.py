@@ -221,6 +221,18 @@ def match(source: Classification, target: Classification, *,
         store = Memo()
         keys = {s.name: signal_key(s, ctx) for s in active}
     blocks = ctx.blocks()
+    # where the code structure decides an item (shared codes, no deviation) meaning is not computed
+    # for it: its identity stands on the code (build.draft_links), and a first build embeds a quarter
+    # fewer tokens. Its candidates are scored by the other signals.
+    decided = None
+    if any(getattr(s, "meaning", False) for s in active) and any(s.name == "structure" for s in active):
+        from .structure import decided_by_code
+        decided = decided_by_code(ctx, blocks)
+        if decided.any():
+            ctx.meaning_rows = np.flatnonzero(~decided)
+        else:
+            decided = None
+    plain = [s for s in active if not getattr(s, "meaning", False)]
     total = sum(len(b.src) for b in blocks)
     done = 0
     out: list[Candidate] = []
@@ -228,10 +240,9 @@ def match(source: Classification, target: Classification, *,
     # for the hierarchy signal of the next level (nothing else reads it)
     ranked = ctx.cache.setdefault("ranked", {}) if any(s.name == "hierarchy" for s in active) else None
     for block in blocks:                       # ascending levels: parents before children
-        for start in range(0, len(block.src), chunk):
-            src = block.src[start:start + chunk]
+        for src, signals_here in _chunks(block.src, decided, active, plain, chunk):
             mats = {}
-            for s in active:
+            for s in signals_here:
                 key = keys[s.name] if store is not None else None
                 m = store.get(key, src, block.tgt) if key else None
                 if m is None:
@@ -284,6 +295,15 @@ def match(source: Classification, target: Classification, *,
         source_titles={it.code: it.title for it in source},
         target_titles={it.code: it.title for it in target},
         source_edition=source.edition, target_edition=target.edition)
+
+
+def _chunks(src: np.ndarray, decided: Optional[np.ndarray], active: list, plain: list, chunk: int):
+    """(sources, signals) to score together: a block's sources in chunks, those the code structure
+    decides (``decided``) apart, with the signals that do not compare meaning (``plain``)."""
+    parts = [(src, active)] if decided is None else [(src[~decided[src]], active), (src[decided[src]], plain)]
+    for part, signals in parts:
+        for start in range(0, len(part), chunk):
+            yield part[start:start + chunk], signals
 
 
 def _weighted_mean(mats: Mapping[str, np.ndarray], w: Mapping[str, float]) -> np.ndarray:

@@ -43,6 +43,7 @@ class IndexSignal:
     codes, or to a scheme sharing them)."""
     name = "index"
     memo = True     # scores kept on disk between runs (match/memo.py)
+    meaning = True  # computed only for the sources the code structure does not decide (MatchContext.meaning_rows)
     # the k nearest entries vote (squared similarity) besides the best entry's own score:
     # a target many close titles name beats one a single look-alike names. Chosen on the ESCO
     # hold-out (1,000 labels, embeddings, index weight 4): max alone 44.4/66.2 % top-1/3,
@@ -139,8 +140,11 @@ class IndexSignal:
             if prep["vecs"] is not None:
                 from ..embeddings import Embedder
                 emb = self.embedder or Embedder()
-                vecs = ctx.embed(emb, [natural_order(it.title) for it in ctx.sources], kind="query",
-                                 what="titles")
+                rows = ctx.compared()
+                vecs = np.zeros((len(ctx.sources), prep["vecs"].shape[1]), dtype=np.float32)   # others never asked
+                if len(rows):
+                    vecs[rows] = ctx.embed(emb, [natural_order(ctx.sources[i].title) for i in rows],
+                                           kind="query", what="titles")
             ctx.cache[key] = (ptr, ids, _mass(toks, weights(ctx)), keys, vecs)
         return ctx.cache[key]
 
@@ -220,8 +224,12 @@ class IndexSignal:
         if key not in ctx.cache:
             every = np.arange(len(ctx.targets))
             if self.population is ctx.source:       # the sources are the population: scored once
-                raw = self._raw(ctx, np.arange(len(ctx.sources)), every)
-                ctx.cache[(key[0], "population scores")] = raw
+                # (those compared by meaning: the code structure decides the others, never asked about)
+                rows = ctx.compared()
+                raw = self._raw(ctx, rows, every)
+                whole = np.zeros((len(ctx.sources), len(every)), dtype=np.float32)
+                whole[rows] = raw
+                ctx.cache[(key[0], "population scores")] = whole
             else:
                 ref = MatchContext(self.population, ctx.target, target_context=ctx.target_context,
                                    workers=ctx.workers, embed_progress=ctx.embed_progress, indexes=ctx.indexes)

@@ -72,6 +72,7 @@ def read_under_parent(cls, item) -> str:
 
 class EmbeddingSignal:
     name = "embedding"
+    meaning = True  # computed only for the sources the code structure does not decide (MatchContext.meaning_rows)
     memo = True     # scores kept on disk between runs (match/memo.py)
 
     def __init__(self, *, embedder=None):
@@ -95,8 +96,12 @@ class EmbeddingSignal:
             from ..embeddings import cosine_scores
             emb = self._embedder(ctx)
             ps = passages(ctx)
-            queries = ctx.embed(emb, [query_text(ctx, it) for it in ctx.sources], kind="query", what="titles")
+            rows = ctx.compared()
             vecs = ctx.embed(emb, [t for _, t, _ in ps], kind="passage", what="descriptions")
+            queries = np.zeros((len(ctx.sources), vecs.shape[1]), dtype=np.float32)   # rows never asked about stay 0
+            if len(rows):
+                queries[rows] = ctx.embed(emb, [query_text(ctx, ctx.sources[i]) for i in rows], kind="query",
+                                          what="titles")
             kinds = np.array([k for k, _, _ in ps])
             owner = np.array([j for _, _, j in ps])
             ctx.cache["meaning"] = (queries, vecs, kinds, owner, cosine_scores)

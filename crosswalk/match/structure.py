@@ -110,6 +110,20 @@ def deviation(ctx: MatchContext, code: str) -> str:
     return "reshuffled" if parent in shuffled else ""
 
 
+def decided_by_code(ctx: MatchContext, blocks) -> np.ndarray:
+    """Per source item: does the code structure decide it — the same code (or, for a level the
+    target lacks, the nearest ancestor's) among the target items it may match, outside any
+    deviation? These are the identities a build accepts by structure (build.draft_links)."""
+    out = np.zeros(len(ctx.sources), dtype=bool)
+    if not shares_codes(ctx.source.scheme.id, ctx.target.scheme.id):
+        return out
+    sig = StructureSignal()
+    for b in blocks:
+        if len(b.src) and len(b.tgt):
+            out[b.src] = sig.scores(ctx, b.src, b.tgt).max(axis=1) >= DESCENDANT_SCORE
+    return out
+
+
 class StructureSignal:
     name = "structure"
 

@@ -66,6 +66,7 @@ def described_by(ctx: MatchContext, item: Item) -> list[tuple[str, str]]:
 
 class WordMeaningSignal:
     name = "word_meaning"
+    meaning = True  # computed only for the sources the code structure does not decide (MatchContext.meaning_rows)
     memo = True     # scores kept on disk between runs (match/memo.py)
 
     def __init__(self, *, embedder=None):
@@ -94,7 +95,8 @@ class WordMeaningSignal:
         starts = ptr[has_words]
         # sources: their title words and each word's weight
         lang = ctx.source.language
-        s_words = [words(it.title, lang) for it in ctx.sources]
+        asked = set(ctx.compared().tolist())
+        s_words = [words(it.title, lang) if i in asked else [] for i, it in enumerate(ctx.sources)]
         s_vocab = sorted({w for ws in s_words for w, _ in ws})
         s_index = {w: k for k, w in enumerate(s_vocab)}
         # best calibrated similarity of every source word in every target's words
