@@ -203,8 +203,10 @@ def _held_out(uri: str) -> bool:
     return int(hashlib.sha1(f"{SEED}:{uri}".encode()).hexdigest(), 16) % 5 == 0
 
 
-def esco_holdout(d: Data, embeddings: bool, sample: int = 0, **kw) -> dict:
-    from crosswalk.code import code_titles, title_key
+def esco_split(d: Data, sample: int = 0, seed: int = SEED):
+    """The hold-out: (the remaining ESCO index, gold codes per title key, the held-out title keys
+    to code — ``sample`` of them, seeded, when given)."""
+    from crosswalk.code import title_key
     held = {e.group for e in d.esco if _held_out(e.group)}
     rest = d.esco.without_groups(held)
     gold: dict[str, set] = {}
@@ -214,7 +216,13 @@ def esco_holdout(d: Data, embeddings: bool, sample: int = 0, **kw) -> dict:
     known = {title_key(e.title) for e in rest}          # a label a remaining occupation carries is not new
     keys = sorted(k for k in gold if k and k not in known)
     if sample and sample < len(keys):
-        keys = sorted(random.Random(SEED).sample(keys, sample))
+        keys = sorted(random.Random(seed).sample(keys, sample))
+    return rest, gold, keys, held
+
+
+def esco_holdout(d: Data, embeddings: bool, sample: int = 0, **kw) -> dict:
+    from crosswalk.code import code_titles
+    rest, gold, keys, held = esco_split(d, sample)
     t0 = time.perf_counter()
     # ISCO-08 examples and OKZ examples come with the classifications (their own indexes)
     coding = code_titles(keys, d.isco08, context=[d.okz], indexes=[rest], embeddings=embeddings, limit=5,

@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import random
 import sys
 import time
 from collections import Counter
@@ -41,7 +40,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import evaluate as ev  # noqa: E402
 from crosswalk import normalize  # noqa: E402
-from crosswalk.code import code_titles, title_key  # noqa: E402
+from crosswalk.code import code_titles  # noqa: E402
 from crosswalk.index import CodingIndex, natural_order  # noqa: E402
 from crosswalk.match import DEFAULT_WEIGHTS, match  # noqa: E402
 
@@ -81,16 +80,7 @@ def dev_task(d: ev.Data, emb) -> dict:
 
 
 def esco_task(d: ev.Data, emb, sample: int) -> dict:
-    held = {e.group for e in d.esco if ev._held_out(e.group)}
-    rest = d.esco.without_groups(held)
-    gold: dict[str, set] = {}
-    for e in d.esco:
-        if e.group in held:
-            gold.setdefault(title_key(e.title), set()).add(e.code)
-    known = {title_key(e.title) for e in rest}
-    keys = sorted(k for k in gold if k and k not in known)
-    if sample and sample < len(keys):
-        keys = sorted(random.Random(ev.SEED).sample(keys, sample))
+    rest, gold, keys, _ = ev.esco_split(d, sample)
     codes = [it.code for it in d.isco08.by_level(4)]
     coding = code_titles(keys, d.isco08, context=[d.okz], indexes=[rest], embeddings=True, embedder=emb,
                          limit=len(codes), min_score=0.0)

@@ -252,18 +252,9 @@ def okpdtr_dev(d, embedder, wide: int):
 
 def esco_split(d, embedder, wide: int, sample: int = 0, seed: int = SEED):
     """The ESCO hold-out of benchmarks/evaluate.py: its split (``_held_out``), its items."""
-    from evaluate import _held_out
-    from crosswalk.code import code_titles, key_code, title_key
-    held = {e.group for e in d.esco if _held_out(e.group)}
-    rest = d.esco.without_groups(held)
-    gold: dict[str, set] = {}
-    for e in d.esco:
-        if e.group in held:
-            gold.setdefault(title_key(e.title), set()).add(e.code)
-    known = {title_key(e.title) for e in rest}
-    keys = sorted(k for k in gold if k and k not in known)
-    if sample and sample < len(keys):
-        keys = sorted(random.Random(seed).sample(keys, sample))
+    from evaluate import esco_split as split
+    from crosswalk.code import code_titles, key_code
+    rest, gold, keys, held = split(d, sample, seed)
     coding = code_titles(keys, d.isco08, context=[d.okz], indexes=[rest], embeddings=embedder is not None,
                          embedder=embedder, limit=wide, min_score=0.0)
     cset = coding.candidate_set()
