@@ -146,6 +146,29 @@ def test_headerless_two_column_csv(data_dir):
     assert len(flat(rep, kind="missing_levels")) == 1
 
 
+def test_an_offices_own_csv_with_english_headers_loads(tmp_path):
+    """«code;title» (or «Код;Название») is what an office writes: read as the official headers,
+    found by detection and under --scheme alike; titles OCR'd into Latin look-alikes load with a
+    warning per row naming the words, never refused and never changed."""
+    plain = tmp_path / "okz.csv"
+    plain.write_text("code;title\n2122;Статистики\n2411;Бухгалтеры\n5141;Парикмахеры\n", encoding="utf-8")
+    assert detect(plain) == "okz2014:table"
+    res = load(plain, "okz2014:table")
+    assert (res.report.rows_read, res.report.rows_loaded) == (3, 3)
+    assert res.classification.get("2122").title == "Статистики"
+    ru = tmp_path / "okz_ru.csv"
+    ru.write_text("Код;Название\n2122;Статистики\n2411;Бухгалтеры\n", encoding="utf-8")
+    assert detect(ru) == "okz2014:table" and len(load(ru).classification) == 2
+    looks = tmp_path / "okz_latin.csv"
+    trans = str.maketrans("аеорсухАЕОРСХКМТВН", "aeopcyxAEOPCXKMTBH")
+    looks.write_text("code;title\n" + "".join(f"{c};{t.translate(trans)}\n" for c, t in
+                     [("2122", "Статистики"), ("2411", "Бухгалтеры"), ("5141", "Парикмахеры")]), encoding="utf-8")
+    res = load(looks, "okz2014:table")
+    assert (res.report.rows_read, res.report.rows_loaded) == (3, 3)
+    assert rows(res.report, "mixed_script") == [None, 2, 3, 4]      # the file as a whole, then each row
+    assert res.classification.get("5141").title == "Пapикмaxepы"        # stored as read, flagged
+
+
 def test_table_without_title_column_is_refused(data_dir):
     with pytest.raises(LoadError, match="Наименование") as exc:
         load(data_dir / "okz/no_title_column.csv", "okz2014:table")

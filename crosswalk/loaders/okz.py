@@ -5,7 +5,8 @@ Two layouts:
 * ``okz2014:labels-json`` — ``{"4-digit code": "title"}``, the unit-group labels scraped
   from the PDF of the classifier (the only machine-readable OKZ we know of);
 * ``okz2014:table`` — a code/title table (CSV or XLSX) at any depth, with the columns
-  «Код» and «Наименование», or headerless with two columns.
+  «Код» and «Наименование» (or an office's own «Название», "code", "title"), or headerless with
+  two columns.
 
 The hierarchy follows the code: the parent of ``2512`` is ``251``. When a whole level is
 absent (a unit-group-only list) items attach to the nearest level present, or have no
@@ -42,12 +43,14 @@ FORMATS = {
     "okz2014:labels-json": "OKZ-2014 unit-group labels as a JSON object {code: title}"
                            " (scraped from the PDF of ОК 010-2014)",
     "okz2014:table": "OKZ-2014 code/title table at any depth (CSV or XLSX): Код, Наименование"
-                     " (or two columns without a header)",
+                     " (or code, title; or two columns without a header)",
 }
 
 SCHEME = "okz2014"
-_COLUMNS = {"code": ("Код", "Код ОКЗ", "Код группы"),
-            "title": ("Наименование", "Наименование группы", "Наименование группы занятий")}
+# the official headers, and the plain ones an office's own CSV has («Код;Название», "code;title")
+_COLUMNS = {"code": ("Код", "Код ОКЗ", "Код группы", "code"),
+            "title": ("Наименование", "Наименование группы", "Наименование группы занятий", "Название",
+                      "title")}
 _CYRILLIC = re.compile("[\u0400-\u04ff]")
 
 
@@ -333,7 +336,8 @@ def _looks_like_table(rows: list[list]) -> bool:
     keys = [{str(v).casefold().strip() for v in r if v is not None} for r in rows[:3]]
     if not rows or any("кч" in k for k in keys):
         return False
-    head = next((i for i, k in enumerate(keys) if "код" in k and "наименование" in k), None)
+    codes, titles = ({n.casefold() for n in _COLUMNS[c]} for c in ("code", "title"))
+    head = next((i for i, k in enumerate(keys) if k & codes and k & titles), None)
     data = rows[(head + 1) if head is not None else 0:][:20]
     good = sum(1 for r in data if _is_code_cell(r[0]) and len(r) > 1 and isinstance(r[1], str)
                and _CYRILLIC.search(r[1]) and not any(cell_text(v) for v in r[2:]))
