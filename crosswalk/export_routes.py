@@ -37,8 +37,8 @@ def route_columns(route: Route) -> list[str]:
 def decided_by(store) -> dict:
     """LinkKey -> the event that set each link's status (who, when, action, payload, origin): the
     last event other than a proposal, a policy or a blind second review."""
-    return {ev.key: (ev.reviewer, ev.ts, ev.action, ev.payload, ev.origin) for ev in store.events()
-            if ev.key is not None and ev.action not in ("propose", "policy", "second_review")}
+    return {ev.key: (ev.reviewer, ev.ts, ev.action, ev.payload, ev.origin)
+            for ev in store.events(exclude=("propose", "policy", "second_review")) if ev.key is not None}
 
 
 def confirmed_by(st, decided: Mapping) -> tuple[str, str]:

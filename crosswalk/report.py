@@ -60,7 +60,7 @@ def summary_data(store: ReviewStore, classifications: Optional[dict[str, Classif
     """Everything the summary shows, as plain data (sorted, deterministic)."""
     classes = classifications or {}
     links = store.links()
-    events = store.events()
+    events = store.events(exclude=("propose",))     # proposals are no decisions: never read
     index = ReviewIndex()
     index.feed(events)
     groups = link_groups(links)

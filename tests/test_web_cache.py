@@ -75,3 +75,34 @@ def test_word_beginning_search_equals_a_scan_of_every_label(labels, q):
     want = {f"{1000 + i}" for i, t in enumerate(labels)
             if any(x in (w, lem) or (len(w) >= 3 and x.startswith(w)) for f in forms(t) for x in f)}
     assert got == want
+
+
+def test_the_app_opens_a_long_history_without_reading_its_proposals(tmp_path):
+    """Learning leaves many re-proposals: the app's first read skips them (SQLite filters them,
+    the cache reads the links' state itself), yet starts after them, counts the decisions made
+    before it opened and still follows a re-proposal made after."""
+    path = tmp_path / "r.sqlite"
+    _store(path)
+    key = ItemKey("okpdtr", SOURCES[0], "okz2014")
+    with ReviewStore(path) as s:
+        s.decide_items([ItemDecision(key, "accept", s.item(key).version)], reviewer="cli")
+        for n in range(5):             # re-proposals of an open item, as learning writes them
+            s.propose([{"key": LinkKey("okpdtr", SOURCES[1], "okz2014", c), "score": round(0.5 + 0.01 * n + 0.1 * r, 3),
+                        "rank": 3 - r, "role": "proposal" if r == 2 else "alternative", "evidence": {}}
+                       for r, c in enumerate(CODES[1:4])], origin="learning")
+        every = s.events()
+        assert s.events(exclude=("propose",)) == [e for e in every if e.action != "propose"]
+        assert every[-1].action == "propose" and s.last_event_id() == every[-1].id
+    model = Model(str(path))
+    with model.open() as s, model.lock:
+        model.refresh(s)
+        assert model.index.last_id == s.last_event_id()
+        assert sum(len(v) for v in model.progress.values()) == 1          # the accept before opening
+        s.propose([{"key": LinkKey("okpdtr", SOURCES[1], "okz2014", CODES[4]), "score": 0.99, "rank": 1,
+                    "role": "proposal", "evidence": {}}], origin="learning")
+        model.refresh(s)
+        fresh = ItemCache()
+        fresh.load(s)
+        assert _view(model.cache) == _view(fresh)
+        assert model.cache.entries[ItemKey("okpdtr", SOURCES[1], "okz2014")].top == 0.99     # followed
+    model.wait_prepared()

@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-from typing import Optional
+from typing import Iterable, Optional
 
 from ..model import code_sort_key
 from .records import (_KEY_COLS, _KEY_WHERE, _STATE_COLS, STATUSES, Event, LinkKey, LinkState, _json, _key_tuple,
@@ -64,8 +64,16 @@ class ReadingMixin:
         return self._events(self._conn().execute(
             f"{self._EVENT_SELECT} WHERE {_KEY_WHERE} ORDER BY id", _key_tuple(key)))
 
-    def events(self, since: int = 0) -> list[Event]:
-        return self._events(self._conn().execute(f"{self._EVENT_SELECT} WHERE id > ? ORDER BY id", (since,)))
+    def last_event_id(self) -> int:
+        """The id of the store's last event (0: none)."""
+        return self._conn().execute("SELECT COALESCE(MAX(id), 0) FROM events").fetchone()[0]
+
+    def events(self, since: int = 0, *, exclude: Iterable[str] = ()) -> list[Event]:
+        """Events after ``since``, in order; ``exclude``: actions left out by SQLite, never read (a
+        long review's learning writes hundreds of thousands of ``propose`` events)."""
+        ex = tuple(sorted(set(exclude)))
+        where = "WHERE id > ?" + (f" AND action NOT IN ({', '.join('?' * len(ex))})" if ex else "")
+        return self._events(self._conn().execute(f"{self._EVENT_SELECT} {where} ORDER BY id", (since, *ex)))
 
     def snapshot(self) -> tuple[int, str]:
         """(last event id, sha256 of the current state: every link and policy, sorted)."""

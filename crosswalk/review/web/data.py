@@ -181,8 +181,12 @@ class Model(ItemViews):
     def refresh(self, store: ReviewStore) -> None:
         with self.lock:
             sig = store.text_rows_signature()     # counts recorded by `crosswalk code` meanwhile
+            top = None
             if not self.loaded:
-                new = store.events(self.index.last_id)
+                # the cache reads the links' state itself: of the history, only what is no proposal
+                # matters here (a long review's learning leaves hundreds of thousands of proposals)
+                top = store.last_event_id()
+                new = store.events(self.index.last_id, exclude=("propose",))
                 self.cache.load(store)
                 self.loaded = True
                 self.prepare_in_background()
@@ -197,6 +201,8 @@ class Model(ItemViews):
                 self.index.feed(new)
                 self._progress(new)
                 self._groups = None
+            if top is not None:
+                self.index.last_id = max(self.index.last_id, top)   # the proposals up to here are read
 
     def _progress(self, events: list[Event]) -> None:
         """Count decisions, not events: an item decision's events (its confirms, the settled
