@@ -32,6 +32,12 @@ def _embedding_options(f):
                              " crosswalk[embeddings]; vectors cached on disk).")(f)
 
 
+def _data_file_options(f):
+    """--sheet and --delimiter: how to read a DATA table, as code and apply take it."""
+    f = click.option("--delimiter", help="The delimiter of a CSV DATA (default: sniffed).")(f)
+    return click.option("--sheet", help="The sheet of an xlsx DATA (default: the first visible one).")(f)
+
+
 def _strict_option(f):
     return click.option("--strict", is_flag=True,
                         help="Reject rows a loader would keep with a warning about a checksum (OKPDTR rows"

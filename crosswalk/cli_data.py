@@ -10,8 +10,8 @@ import sys
 
 import click
 
-from .cli import (_echo_problems, _echo_usage, _embedder, _embedding_options, _format_option, _stage_progress,
-                  _strict_option, cli, open_review_store)
+from .cli import (_data_file_options, _echo_problems, _echo_usage, _embedder, _embedding_options, _format_option,
+                  _stage_progress, _strict_option, cli, open_review_store)
 
 # -- apply (crosswalk/apply.py, crosswalk/engines) ----------------------------------------
 def _apply_progress():
@@ -126,8 +126,7 @@ def _apply_log(data, written, result) -> None:
               help="A coding index: titles already coded to SCHEME's codes (ESCO occupations_en.csv; a"
                    " CSV/xlsx of past codings with a title and a <scheme>_code column). Repeatable; indexes"
                    " among --classifiers are used too.")
-@click.option("--sheet", help="The sheet of an xlsx DATA (default: the first visible one).")
-@click.option("--delimiter", help="The delimiter of a CSV DATA (default: sniffed).")
+@_data_file_options
 @click.option("--workers", type=int, default=-1, show_default=True,
               help="Threads for the fuzzy title comparison (-1 = all cores; the output is the same).")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
@@ -235,8 +234,7 @@ def code_cmd(data, column, to_scheme, classifiers, level, top, min_score, store_
 @click.option("--target-classification", type=click.Path(exists=True, dir_okay=False),
               help="The target classification file (needed for --level; validates target codes).")
 @click.option("--engine", type=click.Choice(["pandas", "duckdb", "spark"]), default="pandas", show_default=True)
-@click.option("--sheet", help="The sheet of an xlsx DATA (default: the first visible one).")
-@click.option("--delimiter", help="The delimiter of a CSV DATA (default: sniffed).")
+@_data_file_options
 @click.option("--no-repair", is_flag=True, help="Never repair codes damaged by Excel (lost leading zeros).")
 @click.option("--round", "decimals", type=click.IntRange(0, 18), metavar="N",
               help="Round every output value to N decimals (half away from zero); the totals show what it changes.")

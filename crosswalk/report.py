@@ -17,6 +17,7 @@ from typing import Optional
 from .model import Classification
 from .review.kappa import ReviewIndex, second_verdict
 from .review.labels import DEFAULT_LANG, LANGS, local_date, number, relation_name, scheme_name
+from .review.pages import agreement_table, page
 from .review.store import ReviewStore
 from .review.web.data import section
 from .review.workbook import link_groups
@@ -242,19 +243,11 @@ def render_html(data: dict, lang: str = DEFAULT_LANG, *, back: Optional[str] = N
     body.append(_progress(data["progress"], lang) if data["progress"] else f'<p>{t["none"]}</p>')
     body.append(f'<h2>{t["agreement"]}</h2>')
     if data["agreement"]:
-        body.append(f'<table id="agreement"><tr><th>{t["pair"]}</th><th>{t["n"]}</th><th>{t["agree"]}</th>'
-                    f'<th>{t["disagree"]}</th><th>{t["settle"]}</th><th>{t["kappa"]}</th><th>{t["reviewers"]}</th></tr>')
-        for a in data["agreement"]:
-            k = t["na"] if a["kappa"] is None else number(a["kappa"], lang, 3)
-            body.append(f'<tr><td>{_e(name(a["pair"]))}</td><td>{a["n"]}</td><td>{a["agree"]}</td>'
-                        f'<td>{a["disagree"]}</td><td>{a["open"]}</td><td class="kappa">{k}</td>'
-                        f'<td>{_e(", ".join(a["reviewers"]))}</td></tr>')
-        body.append("</table>")
+        body.append(agreement_table(((name(a["pair"]), a) for a in data["agreement"]), t,
+                                    lambda k: number(k, lang, 3)))
     else:
         body.append(f'<p>{t["none"]}</p>')
-    return (f'<!DOCTYPE html>\n<html lang="{_e(lang)}"><head><meta charset="utf-8">'
-            f'<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f'<title>{t["title"]}</title><style>{CSS}</style></head><body>{"".join(body)}</body></html>\n')
+    return page(lang, t["title"], CSS, body)
 
 
 def summary_lines(data: dict, lang: str = DEFAULT_LANG) -> list[str]:

@@ -13,6 +13,7 @@ from datetime import datetime
 from pathlib import Path
 
 from ..labels import local_date, scheme_name
+from ..pages import agreement_table, page
 from .groups import group_label
 from .itemcache import pair_of
 
@@ -172,20 +173,11 @@ def render(model, lang: str = "ru", *, back: str = "/") -> str:
         body.append(f"<p>{t['none']}</p>")
     body.append(f"<h2>{t['agreement']}</h2>")
     if data["agreement"]:
-        body.append(f'<table id="agreement"><tr><th class="l">{t["pair"]}</th><th>{t["n"]}</th><th>{t["agree"]}</th>'
-                    f'<th>{t["disagree"]}</th><th>{t["settle"]}</th><th>{t["kappa"]}</th>'
-                    f'<th class="l">{t["reviewers"]}</th></tr>')
-        for pair, a in data["agreement"].items():
-            k = t["na"] if a["kappa"] is None else f'{a["kappa"]:.3f}'
-            body.append(f'<tr><td class="l">{_e(pair_name(":".join(pair), lang))}</td><td>{a["n"]}</td><td>{a["agree"]}</td>'
-                        f'<td>{a["disagree"]}</td><td>{a["open"]}</td><td class="kappa">{k}</td>'
-                        f'<td class="l">{_e(", ".join(a["reviewers"]))}</td></tr>')
-        body.append("</table>")
+        body.append(agreement_table(((pair_name(":".join(pair), lang), a) for pair, a in data["agreement"].items()),
+                                    t, lambda k: f"{k:.3f}", left="l"))
     else:
         body.append(f"<p>{t['none']}</p>")
-    return (f'<!DOCTYPE html>\n<html lang="{lang}"><head><meta charset="utf-8">'
-            f'<meta name="viewport" content="width=device-width, initial-scale=1"><title>{t["title"]}</title>'
-            f'<style>{CSS}</style></head><body>{"".join(body)}</body></html>\n')
+    return page(lang, t["title"], CSS, body)
 
 
 def _day(day: str, lang: str) -> str:
