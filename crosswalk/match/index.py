@@ -227,8 +227,10 @@ class IndexSignal:
                 # (those compared by meaning: the code structure decides the others, never asked about)
                 rows = ctx.compared()
                 raw = self._raw(ctx, rows, every)
-                whole = np.zeros((len(ctx.sources), len(every)), dtype=np.float32)
-                whole[rows] = raw
+                whole = raw
+                if len(rows) < len(ctx.sources):    # rows by source index; the others stay 0, never read
+                    whole = np.zeros((len(ctx.sources), len(every)), dtype=np.float32)
+                    whole[rows] = raw
                 ctx.cache[(key[0], "population scores")] = whole
             else:
                 ref = MatchContext(self.population, ctx.target, target_context=ctx.target_context,
